@@ -1,0 +1,109 @@
+# zhttpd build. Objects go under $(BUILD); `make asan` builds a sanitizer variant under build/asan.
+BUILD      ?= build
+CXX        ?= g++
+FUZZ_CXX   ?= clang++
+FUZZ_SECONDS ?= 60
+OPT        ?= -O2
+SANITIZE   ?=
+
+CXXFLAGS   := -std=c++20 $(OPT) -g -Wall -Wextra -Werror -Iinclude -Isrc -MMD -MP $(SANITIZE)
+LDFLAGS    := $(SANITIZE)
+LDLIBS     := -lev
+
+LIB_SRCS   := $(wildcard src/http/*.cpp)
+LIB_OBJS   := $(LIB_SRCS:%.cpp=$(BUILD)/%.o)
+LIB        := $(BUILD)/libzhttp.a
+
+UNIT_SRCS  := $(wildcard tests/unit/*_test.cpp)
+UNIT_OBJS  := $(UNIT_SRCS:%.cpp=$(BUILD)/%.o)
+UNIT_BIN   := $(BUILD)/tests/unit_tests
+# Each allocation-counting test is its own binary: it replaces the global allocator.
+ALLOC_SRCS := $(wildcard tests/alloc/*_test.cpp)
+ALLOC_BINS := $(ALLOC_SRCS:tests/alloc/%.cpp=$(BUILD)/tests/alloc/%)
+
+BENCH_SRCS := $(wildcard bench/*.cpp)
+BENCH_BIN  := $(BUILD)/bench/parser_bench
+FUZZ_SRCS  := $(wildcard tests/fuzz/*_fuzz.cpp)
+FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.cpp=$(BUILD)/fuzz/%)
+
+ZHTTPD     := $(BUILD)/zhttpd
+DEPS_STAMP := build/.deps-installed
+
+.PHONY: all test unit-test asan bench fuzz fuzz-regress run clean format deps
+all: $(ZHTTPD) $(UNIT_BIN) $(ALLOC_BINS)
+
+# Install Debian packages only when something is missing (re-checked when the script changes).
+$(DEPS_STAMP): scripts/install-deps.sh
+	@mkdir -p $(@D)
+	@scripts/install-deps.sh --check 2>/dev/null || scripts/install-deps.sh
+	@touch $@
+deps: $(DEPS_STAMP)
+
+$(BUILD)/%.o: %.cpp | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	ar rcs $@ $^
+
+$(ZHTTPD): $(BUILD)/src/main.o $(LIB)
+	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(UNIT_BIN): $(UNIT_OBJS) $(LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $^ -o $@ -lgmock_main -lgmock -lgtest -lpthread $(LDLIBS)
+
+$(BUILD)/tests/alloc/%: $(BUILD)/tests/alloc/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $^ -o $@ -lgtest_main -lgtest -lpthread $(LDLIBS)
+
+$(BENCH_BIN): $(BENCH_SRCS:%.cpp=$(BUILD)/%.o) $(LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $^ -o $@ -lbenchmark -lhttp_parser -lpthread
+
+unit-test: $(UNIT_BIN) $(ALLOC_BINS)
+	scripts/run-tests.sh $(UNIT_BIN) $(ALLOC_BINS)
+
+test: unit-test
+
+# Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer. The allocation tests replace
+# malloc, which ASan must own, so they run only in the plain build.
+asan:
+	$(MAKE) BUILD=build/asan OPT=-O1 \
+	  SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  build/asan/tests/unit_tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 scripts/run-tests.sh build/asan/tests/unit_tests
+
+bench: $(BENCH_BIN)
+	$(BENCH_BIN) --benchmark_min_time=0.3
+
+# libFuzzer targets (clang). Each runs FUZZ_SECONDS over a copy of its seed corpus.
+FUZZ_FLAGS := -std=c++20 -O1 -g -Iinclude -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+$(BUILD)/fuzz/%: tests/fuzz/%.cpp $(LIB_SRCS) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) $< $(LIB_SRCS) -o $@
+
+fuzz: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do \
+	  name=$$(basename $$f); corpus=$(BUILD)/fuzz/corpus-$$name; \
+	  mkdir -p $$corpus; cp -n tests/fuzz/corpus/$${name%_fuzz}/* $$corpus/ 2>/dev/null || true; \
+	  echo "== $$name for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$corpus || exit 1; \
+	done
+
+# Replays each seed corpus through its target without mutating: a deterministic check for CI.
+fuzz-regress: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do name=$$(basename $$f); \
+	  $$f -runs=0 tests/fuzz/corpus/$${name%_fuzz} || exit 1; done
+
+run: $(ZHTTPD)
+	$(ZHTTPD) --listen 127.0.0.1:8080 --root examples/www
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
