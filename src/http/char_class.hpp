@@ -45,12 +45,13 @@ constexpr CharTable kValueChar = [] {
   return t;
 }();
 
-// Bytes of a Host value / authority: unreserved, pct-encoded, sub-delims, ":" and IP-literal
-// brackets. Everything else ("/", "?", "#", "@", space, quotes, obs-text...) is rejected.
-constexpr CharTable kAuthorityChar = [] {
+// reg-name / IPv4address bytes of a Host value: unreserved, pct-encoded and sub-delims. ":" and
+// the IP-literal brackets are handled by the Host check itself; everything else ("/", "?", "#",
+// "@", space, quotes, obs-text...) is rejected.
+constexpr CharTable kRegNameChar = [] {
   CharTable t{};
   for (unsigned c = 0; c < 256; ++c) {
-    t[c] = is_alpha(c) || is_digit(c) || in_set(c, "-._~%!$&'()*+,;=:[]");
+    t[c] = is_alpha(c) || is_digit(c) || in_set(c, "-._~%!$&'()*+,;=");
   }
   return t;
 }();

@@ -94,29 +94,23 @@ void add_connection_options(std::string_view value, ConnectionOptions& options) 
 }
 
 bool valid_host(std::string_view value) {
-  size_t host_end = value.size();
-  if (!value.empty() && value.front() == '[') {
-    // IP-literal: everything up to "]" then an optional port.
-    size_t close = value.find(']');
-    if (close == std::string_view::npos) return false;
-    host_end = close + 1;
-  } else {
-    size_t colon = value.rfind(':');
-    if (colon != std::string_view::npos) host_end = colon;
+  // Fast path: reg-name or IPv4 address, then an optional ":" port.
+  size_t i = 0;
+  const size_t n = value.size();
+  while (i < n && kRegNameChar[static_cast<unsigned char>(value[i])]) ++i;
+  if (i == 0 && n > 0 && value[0] == '[') {
+    // IP-literal: "[" (hex digits, ":", ".", "v" forms) "]".
+    i = 1;
+    while (i < n && (kRegNameChar[static_cast<unsigned char>(value[i])] || value[i] == ':')) ++i;
+    if (i == n || value[i] != ']') return false;
+    ++i;
   }
-  for (size_t i = 0; i < host_end; ++i) {
-    unsigned char c = static_cast<unsigned char>(value[i]);
-    if (!kAuthorityChar[c]) return false;
-    if ((c == '[' || c == ']') && value.front() != '[') return false;
-    if (c == ':' && value.front() != '[') return false;
+  if (i == n) return true;
+  if (value[i] != ':' || n - i > 6) return false;  // port = *DIGIT, at most 5 of them
+  for (++i; i < n; ++i) {
+    if (!is_digit(static_cast<unsigned char>(value[i]))) return false;
   }
-  std::string_view port = value.substr(host_end);
-  if (port.empty()) return true;
-  if (port.front() != ':') return false;
-  for (char c : port.substr(1)) {
-    if (!is_digit(static_cast<unsigned char>(c))) return false;
-  }
-  return port.size() <= 6;
+  return true;
 }
 
 }  // namespace zhttp::http

@@ -5,23 +5,27 @@
 namespace zhttp {
 namespace {
 
-// Compares a field name (validated token characters) with a lowercase literal. OR-ing 0x20 folds
-// ASCII letters to lowercase; for the letters and '-' in the literals no other token character can
-// fold onto them (the only other byte mapping to '-' is CR, which is not a token character).
-template <size_t N>
-inline bool equals_lower(const char* s, const char (&lit)[N]) {
-  constexpr size_t n = N - 1;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t a, b;
-    std::memcpy(&a, s + i, 8);
-    std::memcpy(&b, lit + i, 8);
-    if ((a | 0x2020202020202020ull) != b) return false;
+// Compares a field name (validated token characters) with a lowercase name of the same length.
+// OR-ing 0x20 folds ASCII letters to lowercase; for the letters and '-' in the known names no other
+// token character can fold onto them (the only other byte mapping to '-' is CR, not a token
+// character). Words of 8 bytes, the last one overlapping, so no byte loop for names of 8+ bytes.
+inline bool equals_lower(const char* s, const char* lower, size_t n) {
+  auto word = [](const char* p) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    return w;
+  };
+  constexpr uint64_t kFold = 0x2020202020202020ull;
+  if (n < 8) {
+    for (size_t i = 0; i < n; ++i) {
+      if ((s[i] | 0x20) != lower[i]) return false;
+    }
+    return true;
   }
-  for (; i < n; ++i) {
-    if ((s[i] | 0x20) != lit[i]) return false;
+  for (size_t i = 0; i + 8 < n; i += 8) {
+    if ((word(s + i) | kFold) != word(lower + i)) return false;
   }
-  return true;
+  return (word(s + n - 8) | kFold) == word(lower + n - 8);
 }
 
 constexpr std::string_view kNames[] = {
@@ -78,104 +82,89 @@ constexpr std::string_view kNames[] = {
 };
 static_assert(std::size(kNames) == static_cast<size_t>(HeaderId::kCount));
 
+constexpr std::string_view kLowerNames[] = {
+    "",
+    "accept",
+    "accept-charset",
+    "accept-encoding",
+    "accept-language",
+    "access-control-request-headers",
+    "access-control-request-method",
+    "authorization",
+    "cache-control",
+    "connection",
+    "content-encoding",
+    "content-length",
+    "content-type",
+    "cookie",
+    "date",
+    "dnt",
+    "expect",
+    "forwarded",
+    "from",
+    "host",
+    "if-match",
+    "if-modified-since",
+    "if-none-match",
+    "if-range",
+    "if-unmodified-since",
+    "keep-alive",
+    "max-forwards",
+    "origin",
+    "pragma",
+    "priority",
+    "proxy-authorization",
+    "proxy-connection",
+    "range",
+    "referer",
+    "sec-fetch-dest",
+    "sec-fetch-mode",
+    "sec-fetch-site",
+    "sec-fetch-user",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "upgrade-insecure-requests",
+    "user-agent",
+    "via",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-real-ip",
+    "x-requested-with",
+};
+static_assert(std::size(kLowerNames) == std::size(kNames));
+
+constexpr size_t kLongestName = 30;  // "access-control-request-headers"
+
+// Index into kLowerNames (== HeaderId) by hash slot; 0 (kOther) where no known name lands.
+constexpr uint8_t kSlots[128] = {
+    0,  0, 0,  8,  0,  0,  0,  0,  17, 0,  0, 0, 39, 0,  0,  31, 0, 6, 0,  0,  20, 43, 27, 0,  0, 5,
+    3,  0, 29, 26, 48, 0,  0,  21, 0,  0,  0, 0, 16, 0,  0,  0,  0, 0, 34, 35, 0,  1,  0,  0,  0, 0,
+    0,  0, 0,  40, 0,  18, 0,  0,  49, 36, 0, 0, 0,  47, 45, 0,  0, 0, 42, 0,  0,  0,  33, 24, 2, 0,
+    30, 0, 0,  15, 32, 0,  0,  0,  0,  0,  0, 0, 0,  0,  41, 11, 0, 0, 0,  7,  38, 25, 9,  0,  0, 0,
+    23, 0, 0,  28, 0,  0,  44, 19, 0,  10, 0, 4, 0,  0,  0,  0,  0, 0, 13, 46, 14, 22, 37, 12,
+};
+
 }  // namespace
 
 HeaderId lookup_header_id(const char* s, size_t len) {
-  // One switch on the length, then at most a few word compares.
-  switch (len) {
-    case 2:
-      if (equals_lower(s, "te")) return HeaderId::kTe;
-      break;
-    case 3:
-      if (equals_lower(s, "dnt")) return HeaderId::kDnt;
-      if (equals_lower(s, "via")) return HeaderId::kVia;
-      break;
-    case 4:
-      if (equals_lower(s, "date")) return HeaderId::kDate;
-      if (equals_lower(s, "from")) return HeaderId::kFrom;
-      if (equals_lower(s, "host")) return HeaderId::kHost;
-      break;
-    case 5:
-      if (equals_lower(s, "range")) return HeaderId::kRange;
-      break;
-    case 6:
-      if (equals_lower(s, "accept")) return HeaderId::kAccept;
-      if (equals_lower(s, "cookie")) return HeaderId::kCookie;
-      if (equals_lower(s, "expect")) return HeaderId::kExpect;
-      if (equals_lower(s, "origin")) return HeaderId::kOrigin;
-      if (equals_lower(s, "pragma")) return HeaderId::kPragma;
-      break;
-    case 7:
-      if (equals_lower(s, "referer")) return HeaderId::kReferer;
-      if (equals_lower(s, "trailer")) return HeaderId::kTrailer;
-      if (equals_lower(s, "upgrade")) return HeaderId::kUpgrade;
-      break;
-    case 8:
-      if (equals_lower(s, "if-match")) return HeaderId::kIfMatch;
-      if (equals_lower(s, "if-range")) return HeaderId::kIfRange;
-      if (equals_lower(s, "priority")) return HeaderId::kPriority;
-      break;
-    case 9:
-      if (equals_lower(s, "forwarded")) return HeaderId::kForwarded;
-      if (equals_lower(s, "x-real-ip")) return HeaderId::kXRealIp;
-      break;
-    case 10:
-      if (equals_lower(s, "connection")) return HeaderId::kConnection;
-      if (equals_lower(s, "keep-alive")) return HeaderId::kKeepAlive;
-      if (equals_lower(s, "user-agent")) return HeaderId::kUserAgent;
-      break;
-    case 12:
-      if (equals_lower(s, "content-type")) return HeaderId::kContentType;
-      if (equals_lower(s, "max-forwards")) return HeaderId::kMaxForwards;
-      break;
-    case 13:
-      if (equals_lower(s, "authorization")) return HeaderId::kAuthorization;
-      if (equals_lower(s, "cache-control")) return HeaderId::kCacheControl;
-      if (equals_lower(s, "if-none-match")) return HeaderId::kIfNoneMatch;
-      break;
-    case 14:
-      if (equals_lower(s, "accept-charset")) return HeaderId::kAcceptCharset;
-      if (equals_lower(s, "content-length")) return HeaderId::kContentLength;
-      if (equals_lower(s, "sec-fetch-dest")) return HeaderId::kSecFetchDest;
-      if (equals_lower(s, "sec-fetch-mode")) return HeaderId::kSecFetchMode;
-      if (equals_lower(s, "sec-fetch-site")) return HeaderId::kSecFetchSite;
-      if (equals_lower(s, "sec-fetch-user")) return HeaderId::kSecFetchUser;
-      break;
-    case 15:
-      if (equals_lower(s, "accept-encoding")) return HeaderId::kAcceptEncoding;
-      if (equals_lower(s, "accept-language")) return HeaderId::kAcceptLanguage;
-      if (equals_lower(s, "x-forwarded-for")) return HeaderId::kXForwardedFor;
-      break;
-    case 16:
-      if (equals_lower(s, "content-encoding")) return HeaderId::kContentEncoding;
-      if (equals_lower(s, "proxy-connection")) return HeaderId::kProxyConnection;
-      if (equals_lower(s, "x-forwarded-host")) return HeaderId::kXForwardedHost;
-      if (equals_lower(s, "x-requested-with")) return HeaderId::kXRequestedWith;
-      break;
-    case 17:
-      if (equals_lower(s, "if-modified-since")) return HeaderId::kIfModifiedSince;
-      if (equals_lower(s, "transfer-encoding")) return HeaderId::kTransferEncoding;
-      if (equals_lower(s, "x-forwarded-proto")) return HeaderId::kXForwardedProto;
-      break;
-    case 19:
-      if (equals_lower(s, "if-unmodified-since")) return HeaderId::kIfUnmodifiedSince;
-      if (equals_lower(s, "proxy-authorization")) return HeaderId::kProxyAuthorization;
-      break;
-    case 25:
-      if (equals_lower(s, "upgrade-insecure-requests")) return HeaderId::kUpgradeInsecureRequests;
-      break;
-    case 29:
-      if (equals_lower(s, "access-control-request-method"))
-        return HeaderId::kAccessControlRequestMethod;
-      break;
-    case 30:
-      if (equals_lower(s, "access-control-request-headers"))
-        return HeaderId::kAccessControlRequestHeaders;
-      break;
-    default:
-      break;
+  if (len < 2 || len > kLongestName) return HeaderId::kOther;
+  // The hash of (length, first and last two bytes, case folded) is collision-free over the known
+  // names (a test checks every name), so a single compare decides.
+  auto folded = [&](size_t i) {
+    return static_cast<unsigned>(static_cast<unsigned char>(s[i]) | 0x20);
+  };
+  unsigned slot =
+      (static_cast<unsigned>(len) * 21 + folded(0) * 33 + folded(len - 1) * 16 + folded(len - 2)) %
+      128;
+  uint8_t index = kSlots[slot];
+  std::string_view lower = kLowerNames[index];
+  if (index == 0 || lower.size() != len || !equals_lower(s, lower.data(), len)) {
+    return HeaderId::kOther;
   }
-  return HeaderId::kOther;
+  return static_cast<HeaderId>(index);
 }
 
 std::string_view header_name(HeaderId id) {
