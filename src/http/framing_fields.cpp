@@ -82,6 +82,15 @@ void add_transfer_codings(std::string_view value, TransferCodings& codings) {
 }
 
 void add_connection_options(std::string_view value, ConnectionOptions& options) {
+  // Nearly every request carries exactly one of these; skip the list walk for them.
+  if (equals_ignore_case(value, "keep-alive")) {
+    options.keep_alive = true;
+    return;
+  }
+  if (equals_ignore_case(value, "close")) {
+    options.close = true;
+    return;
+  }
   for_each_element(value, [&](std::string_view option) {
     if (equals_ignore_case(option, "close")) {
       options.close = true;

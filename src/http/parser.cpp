@@ -5,6 +5,7 @@
 
 #include "http/char_class.hpp"
 #include "http/framing_fields.hpp"
+#include "http/header_lookup.hpp"
 #include "http/parser_isa.hpp"
 #include "http/scan.hpp"
 
@@ -284,30 +285,35 @@ ParseResult parse_head(const char* base, const char* end, const ParserLimits& li
     if (c == '\n') return error(ParseError::kBareLf);
     if (is_ows(c)) return error(ParseError::kObsFold);
 
+    // The next line's start depends only on where this one ends, so find the end first (the first
+    // control byte, which must be CR); the colon and the name are checked beside that chain.
     const char* name = p;
-    p = Scan::token(p, end, base);
-    if (p == end) return kPartial;
-    if (*p != ':') {
-      return error(is_ows(*p) ? ParseError::kSpaceBeforeColon : ParseError::kBadFieldName);
+    const char* stop = Scan::value(p, end, base);
+    const char* colon = Scan::token(name, stop, base);
+    if (colon == stop) {
+      if (stop == end) return kPartial;
+      return error(ParseError::kBadFieldName);  // the line ends with no colon
     }
-    if (p == name) return error(ParseError::kBadFieldName);
-    size_t name_len = static_cast<size_t>(p - name);
-
-    ++p;
-    while (p < end && is_ows(*p)) ++p;
-    const char* value = p;
-    p = Scan::value(p, end, base);
-    if (p == end) return kPartial;
-    if (*p != '\r') return error(*p == '\n' ? ParseError::kBareLf : ParseError::kBadFieldValue);
-    if (end - p < 2) return kPartial;
-    if (p[1] != '\n') return error(ParseError::kBareCr);
-    const char* value_end = p;
+    if (*colon != ':') {
+      return error(is_ows(*colon) ? ParseError::kSpaceBeforeColon : ParseError::kBadFieldName);
+    }
+    if (colon == name) return error(ParseError::kBadFieldName);
+    if (stop == end) return kPartial;
+    if (*stop != '\r') {
+      return error(*stop == '\n' ? ParseError::kBareLf : ParseError::kBadFieldValue);
+    }
+    if (end - stop < 2) return kPartial;
+    if (stop[1] != '\n') return error(ParseError::kBareCr);
+    p = stop + 2;
+    const size_t name_len = static_cast<size_t>(colon - name);
+    const char* value = colon + 1;
+    const char* value_end = stop;
+    while (value < value_end && is_ows(*value)) ++value;
     while (value_end > value && is_ows(value_end[-1])) --value_end;
-    p += 2;
 
     if (count == capacity) return error(ParseError::kTooManyHeaders);
     Header& h = headers[count++];
-    h.id = lookup_header_id(name, name_len);
+    h.id = http::lookup_header_id_in_head(name, name_len, base);
     h.name = {static_cast<uint32_t>(name - base), static_cast<uint32_t>(name_len)};
     h.value = {static_cast<uint32_t>(value - base), static_cast<uint32_t>(value_end - value)};
     if (h.id != HeaderId::kOther) {

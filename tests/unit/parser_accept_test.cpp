@@ -228,8 +228,37 @@ TEST(ParserAccept, EveryKnownHeaderNameRoundTrips) {
     EXPECT_EQ(lookup_header_id(lower), id) << lower;
   }
   EXPECT_EQ(lookup_header_id("Hosts"), HeaderId::kOther);
+  EXPECT_EQ(lookup_header_id("Cookie2"), HeaderId::kOther);
+  EXPECT_EQ(lookup_header_id("X"), HeaderId::kOther);
   EXPECT_EQ(lookup_header_id("Hos"), HeaderId::kOther);
   EXPECT_EQ(lookup_header_id("Content_Length"), HeaderId::kOther);
+}
+
+// Inside a request the parser compares names as whole words; every known name, in any case, and
+// every one-byte change of it must still be told apart.
+TEST(ParserAccept, EveryKnownHeaderIdentifiedInsideRequest) {
+  for (int i = 1; i < static_cast<int>(HeaderId::kCount); ++i) {
+    auto id = static_cast<HeaderId>(i);
+    std::string name(header_name(id));
+    if (id == HeaderId::kHost || id == HeaderId::kContentLength ||
+        id == HeaderId::kTransferEncoding || id == HeaderId::kExpect) {
+      continue;  // framing fields: their values are checked, covered elsewhere
+    }
+    std::string upper = name;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (const std::string& variant : {name, upper}) {
+      Parse p("GET / HTTP/1.1\r\nHost: a\r\n" + variant + ": v\r\n\r\n");
+      ASSERT_TRUE(p.complete()) << variant;
+      EXPECT_EQ(p.req.headers[1].id, id) << variant;
+    }
+    for (size_t pos = 0; pos < name.size(); ++pos) {
+      std::string changed = name;
+      changed[pos] = (changed[pos] | 0x20) == 'q' ? 'z' : 'q';  // never just a case change
+      Parse p("GET / HTTP/1.1\r\nHost: a\r\n" + changed + ": v\r\n\r\n");
+      ASSERT_TRUE(p.complete()) << changed;
+      EXPECT_EQ(p.req.headers[1].id, HeaderId::kOther) << changed;
+    }
+  }
 }
 
 TEST(ParserAccept, ContentLengthBody) {
