@@ -6,7 +6,6 @@
 #include "http/char_class.hpp"
 #include "http/framing_fields.hpp"
 #include "http/header_lookup.hpp"
-#include "http/parser_isa.hpp"
 #include "http/scan.hpp"
 
 namespace zhttp {
@@ -187,7 +186,6 @@ constexpr uint64_t word8(const char (&s)[9]) {
 
 // Parses the request line starting at p. On success leaves p after its CRLF and returns kComplete
 // with consumed unset; otherwise returns the partial/error result.
-template <class Scan>
 ParseResult parse_request_line(const char* base, const char*& p, const char* end,
                                const ParserLimits& limits, Request& req) {
   const char* line = p;
@@ -207,7 +205,7 @@ ParseResult parse_request_line(const char* base, const char*& p, const char* end
     }
   }
   if (p == line) {
-    p = Scan::token(p, end, base);
+    p = http::Scan::token(p, end, base);
     if (p == end) return kPartial;
     if (p == line || *p != ' ') return error(ParseError::kBadMethod);
     req.method = method_from_name({line, static_cast<size_t>(p - line)});
@@ -215,7 +213,7 @@ ParseResult parse_request_line(const char* base, const char*& p, const char* end
   req.method_name = {static_cast<uint32_t>(line - base), static_cast<uint32_t>(p - line)};
 
   const char* target = ++p;
-  p = Scan::target(p, end, base);
+  p = http::Scan::target(p, end, base);
   size_t target_len = static_cast<size_t>(p - target);
   if (target_len > limits.max_target_bytes) return error(ParseError::kTargetTooLong);
   if (p == end) return kPartial;
@@ -253,7 +251,6 @@ ParseResult parse_request_line(const char* base, const char*& p, const char* end
   return ParseResult{ParseStatus::kComplete, ParseError::kNone, 0, 0};
 }
 
-template <class Scan>
 ParseResult parse_head(const char* base, const char* end, const ParserLimits& limits, Request& req,
                        std::span<Header> headers) {
   const char* p = base;
@@ -267,7 +264,7 @@ ParseResult parse_head(const char* base, const char* end, const ParserLimits& li
     p += 2;
   }
 
-  ParseResult line = parse_request_line<Scan>(base, p, end, limits, req);
+  ParseResult line = parse_request_line(base, p, end, limits, req);
   if (line.status != ParseStatus::kComplete) return line;
 
   const size_t capacity = std::min<size_t>(headers.size(), limits.max_headers);
@@ -288,8 +285,8 @@ ParseResult parse_head(const char* base, const char* end, const ParserLimits& li
     // The next line's start depends only on where this one ends, so find the end first (the first
     // control byte, which must be CR); the colon and the name are checked beside that chain.
     const char* name = p;
-    const char* stop = Scan::value(p, end, base);
-    const char* colon = Scan::token(name, stop, base);
+    const char* stop = http::Scan::value(p, end, base);
+    const char* colon = http::Scan::token(name, stop, base);
     if (colon == stop) {
       if (stop == end) return kPartial;
       return error(ParseError::kBadFieldName);  // the line ends with no colon
@@ -330,39 +327,10 @@ ParseResult parse_head(const char* base, const char* end, const ParserLimits& li
   return ParseResult{ParseStatus::kComplete, ParseError::kNone, 0, req.head_bytes};
 }
 
-using ParseHeadFn = ParseResult (*)(const char*, const char*, const ParserLimits&, Request&,
-                                    std::span<Header>);
+}  // namespace
 
-// One instantiation per instruction set; `flatten` inlines the whole parser into each, so the
-// AVX2 scans inline into code compiled for AVX2.
-__attribute__((flatten)) ParseResult parse_head_sse2(const char* base, const char* end,
-                                                     const ParserLimits& limits, Request& req,
-                                                     std::span<Header> headers) {
-  return parse_head<http::Sse2Scan>(base, end, limits, req, headers);
-}
-
-#if defined(ZHTTP_HAVE_AVX2_SCAN)
-__attribute__((target("avx2"), flatten)) ParseResult parse_head_avx2(const char* base,
-                                                                     const char* end,
-                                                                     const ParserLimits& limits,
-                                                                     Request& req,
-                                                                     std::span<Header> headers) {
-  return parse_head<http::Avx2Scan>(base, end, limits, req, headers);
-}
-#endif
-
-ParseHeadFn parse_head_for(http::ScanIsa isa) {
-#if defined(ZHTTP_HAVE_AVX2_SCAN)
-  if (isa == http::ScanIsa::kAvx2) return parse_head_avx2;
-#else
-  (void)isa;
-#endif
-  return parse_head_sse2;
-}
-
-ParseResult parse_request_using(ParseHeadFn parse_head_fn, std::string_view input,
-                                const ParserLimits& limits, Request& out, std::span<Header> headers,
-                                size_t scanned_before) {
+ParseResult parse_request(std::string_view input, const ParserLimits& limits, Request& out,
+                          std::span<Header> headers, size_t scanned_before) {
   const size_t len = input.size();
   const bool over_limit = len > limits.max_head_bytes;
   if (scanned_before > 0 && scanned_before <= len && !over_limit) {
@@ -376,36 +344,9 @@ ParseResult parse_request_using(ParseHeadFn parse_head_fn, std::string_view inpu
   // Parse at most the allowed head size: a head not complete within it is too large.
   const char* base = input.data();
   ParseResult r =
-      parse_head_fn(base, base + (over_limit ? limits.max_head_bytes : len), limits, out, headers);
+      parse_head(base, base + (over_limit ? limits.max_head_bytes : len), limits, out, headers);
   if (r.status == ParseStatus::kPartial && over_limit) return error(ParseError::kHeadTooLarge);
   return r;
-}
-
-}  // namespace
-
-namespace http {
-
-bool cpu_has_avx2() {
-#if defined(ZHTTP_HAVE_AVX2_SCAN)
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2");
-#else
-  return false;
-#endif
-}
-
-ParseResult parse_request_with(ScanIsa isa, std::string_view input, const ParserLimits& limits,
-                               Request& out, std::span<Header> headers, size_t scanned_before) {
-  return parse_request_using(parse_head_for(isa), input, limits, out, headers, scanned_before);
-}
-
-}  // namespace http
-
-ParseResult parse_request(std::string_view input, const ParserLimits& limits, Request& out,
-                          std::span<Header> headers, size_t scanned_before) {
-  static const ParseHeadFn best =
-      parse_head_for(http::cpu_has_avx2() ? http::ScanIsa::kAvx2 : http::ScanIsa::kSse2);
-  return parse_request_using(best, input, limits, out, headers, scanned_before);
 }
 
 std::string_view describe(ParseError e) {
