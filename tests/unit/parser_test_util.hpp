@@ -15,11 +15,14 @@ struct Parse {
   std::array<Header, 128> headers{};
   Request req;
   ParseResult result;
+  std::string storage;  // own copy: callers often pass a temporary
   std::string_view input;
 
-  explicit Parse(std::string_view in, const ParserLimits& limits = {}) : input(in) {
-    result = parse_request(in, limits, req, headers);
+  explicit Parse(std::string_view in, const ParserLimits& limits = {})
+      : storage(in), input(storage) {
+    result = parse_request(input, limits, req, headers);
   }
+  Parse(const Parse&) = delete;
   bool complete() const { return result.status == ParseStatus::kComplete; }
   std::string_view text(Span s) const { return s.in(input.data()); }
   std::string_view target() const { return text(req.target); }
