@@ -29,6 +29,9 @@ FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.cpp=$(BUILD)/fuzz/%)
 ZHTTPD     := $(BUILD)/zhttpd
 DEPS_STAMP := build/.deps-installed
 
+# Keep objects make would treat as intermediate (alloc tests, fuzz) to avoid rebuilds.
+.SECONDARY:
+
 .PHONY: all test unit-test asan bench fuzz fuzz-regress run clean format deps
 all: $(ZHTTPD) $(UNIT_BIN) $(ALLOC_BINS)
 
