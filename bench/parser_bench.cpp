@@ -174,8 +174,10 @@ void verify_cases() {
 }
 
 // Remembers each run's time per iteration so the summary can pair the two parsers.
+// No colours: the summary lines after the table must start with "parser" for scripts.
 class RecordingReporter : public benchmark::ConsoleReporter {
  public:
+  RecordingReporter() : ConsoleReporter(OO_Tabular) {}
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs) {
       if (run.run_type == Run::RT_Iteration && run.iterations > 0) {

@@ -111,7 +111,14 @@ inline bool equals_folded(const char* s, size_t n, const FoldedName& f, bool loo
   return (load8(s + n - 8) | kFold) == load8(f.bytes + n - 8);
 }
 
-constexpr size_t kLongestName = 30;  // "access-control-request-headers"
+// Bit n set when some known name has n bytes: most unknown names are rejected by length alone.
+constexpr uint64_t kKnownLengths = [] {
+  uint64_t bits = 0;
+  for (std::string_view name : kNames) {
+    if (!name.empty()) bits |= uint64_t{1} << name.size();
+  }
+  return bits;
+}();
 
 // Index into kLowerNames (== HeaderId) by hash slot; 0 (kOther) where no known name lands.
 constexpr uint8_t kSlots[128] = {
@@ -123,7 +130,7 @@ constexpr uint8_t kSlots[128] = {
 };
 
 inline HeaderId lookup_folded(const char* s, size_t len, bool look_back) {
-  if (len < 2 || len > kLongestName) return HeaderId::kOther;
+  if (len >= 64 || !(kKnownLengths >> len & 1)) return HeaderId::kOther;
   // The hash of (length, first and last two bytes, case folded) is collision-free over the known
   // names (a test checks every name), so a single compare decides.
   auto folded = [&](size_t i) {

@@ -305,6 +305,7 @@ ParseResult parse_head(const char* base, const char* end, const ParserLimits& li
     const size_t name_len = static_cast<size_t>(colon - name);
     const char* value = colon + 1;
     const char* value_end = stop;
+    value += value < value_end && *value == ' ';  // the usual single space, without a loop
     while (value < value_end && is_ows(*value)) ++value;
     while (value_end > value && is_ows(value_end[-1])) --value_end;
 
