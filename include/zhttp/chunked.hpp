@@ -91,7 +91,7 @@ class ChunkedDecoder {
 
   // Consumes one framing byte; returns the error it causes, if any.
   ChunkError step(char c);
-  ChunkError after_size_line();
+  ChunkError after_extension_item(char c, bool after_name);
 
   ChunkedLimits limits_;
   State state_ = State::kSizeStart;

@@ -61,8 +61,20 @@ std::string_view describe(ChunkError e) {
   return "unknown";
 }
 
-ChunkError ChunkedDecoder::after_size_line() {
-  state_ = chunk_size_ == 0 ? State::kTrailerLineStart : State::kData;
+// After an extension's name or value, or whitespace following it: another extension, the value
+// (after a name only), or the end of the size line.
+ChunkError ChunkedDecoder::after_extension_item(char c, bool after_name) {
+  if (is_ows(c)) {
+    state_ = after_name ? State::kExtAfterName : State::kExtAfterValue;
+  } else if (c == '=' && after_name) {
+    state_ = State::kExtBeforeValue;
+  } else if (c == ';') {
+    state_ = State::kExtBeforeName;
+  } else if (c == '\r') {
+    state_ = State::kSizeLf;
+  } else {
+    return c == '\n' ? ChunkError::kBareLf : ChunkError::kBadExtension;
+  }
   return ChunkError::kNone;
 }
 
@@ -74,11 +86,6 @@ ChunkError ChunkedDecoder::step(char c) {
   if (state_ >= State::kTrailerLineStart && ++trailer_bytes_ > limits_.max_trailer_bytes) {
     return ChunkError::kTrailerTooLarge;
   }
-  // The end of a size line is the same from every state that may end it.
-  auto end_size_line = [&]() {
-    state_ = State::kSizeLf;
-    return ChunkError::kNone;
-  };
   switch (state_) {
     case State::kSizeStart:
     case State::kSize: {
@@ -92,7 +99,10 @@ ChunkError ChunkedDecoder::step(char c) {
         return ChunkError::kNone;
       }
       if (state_ == State::kSizeStart) return ChunkError::kBadSize;
-      if (c == '\r') return end_size_line();
+      if (c == '\r') {
+        state_ = State::kSizeLf;
+        return ChunkError::kNone;
+      }
       if (c == ';') {
         state_ = State::kExtBeforeName;
         return ChunkError::kNone;
@@ -118,18 +128,7 @@ ChunkError ChunkedDecoder::step(char c) {
     case State::kExtName:
     case State::kExtAfterName:
       if (state_ == State::kExtName && is_token(c)) return ChunkError::kNone;
-      if (is_ows(c)) {
-        state_ = State::kExtAfterName;
-      } else if (c == '=') {
-        state_ = State::kExtBeforeValue;
-      } else if (c == ';') {
-        state_ = State::kExtBeforeName;
-      } else if (c == '\r') {
-        return end_size_line();
-      } else {
-        return c == '\n' ? ChunkError::kBareLf : ChunkError::kBadExtension;
-      }
-      return ChunkError::kNone;
+      return after_extension_item(c, /*after_name=*/true);
     case State::kExtBeforeValue:
       if (is_ows(c)) return ChunkError::kNone;
       if (c == '"') {
@@ -143,16 +142,7 @@ ChunkError ChunkedDecoder::step(char c) {
     case State::kExtToken:
     case State::kExtAfterValue:
       if (state_ == State::kExtToken && is_token(c)) return ChunkError::kNone;
-      if (is_ows(c)) {
-        state_ = State::kExtAfterValue;
-      } else if (c == ';') {
-        state_ = State::kExtBeforeName;
-      } else if (c == '\r') {
-        return end_size_line();
-      } else {
-        return c == '\n' ? ChunkError::kBareLf : ChunkError::kBadExtension;
-      }
-      return ChunkError::kNone;
+      return after_extension_item(c, /*after_name=*/false);
     case State::kExtQuoted:
       if (c == '"') {
         state_ = State::kExtAfterValue;
@@ -168,7 +158,8 @@ ChunkError ChunkedDecoder::step(char c) {
       return ChunkError::kNone;
     case State::kSizeLf:
       if (c != '\n') return ChunkError::kBareCr;
-      return after_size_line();
+      state_ = chunk_size_ == 0 ? State::kTrailerLineStart : State::kData;
+      return ChunkError::kNone;
     case State::kDataCr:
       if (c != '\r') return ChunkError::kMissingDataCrlf;
       state_ = State::kDataLf;
