@@ -1,0 +1,108 @@
+// Response and RequestView of the embedding API (include/zhttp/handler.hpp): the head is
+// formatted in place at the tail of the connection's output buffer and committed to the output
+// queue only when the response is complete, so a failed response leaves nothing behind.
+#include <unistd.h>
+
+#include "conn/output_queue.hpp"
+#include "zhttp/handler.hpp"
+#include "zhttp/target.hpp"
+
+namespace zhttp {
+
+RequestView::RequestView(const Request& request, const char* base, std::string_view body)
+    : request_(&request), base_(base), body_(body) {
+  if (request.target_form == TargetForm::kOrigin) {
+    split_target(target(), &path_, &query_);
+  }
+}
+
+std::string_view RequestView::header(HeaderId id) const {
+  const Header* h = request_->find(id);
+  return h ? h->value.in(base_) : std::string_view{};
+}
+
+std::string_view RequestView::header(std::string_view name) const {
+  HeaderId id = lookup_header_id(name);
+  if (id != HeaderId::kOther) return header(id);
+  for (uint32_t i = 0; i < request_->header_count; ++i) {
+    std::string_view n = header_name(i);
+    if (n.size() != name.size()) continue;
+    bool same = true;
+    for (size_t j = 0; j < n.size() && same; ++j) {
+      same = (n[j] | 0x20) == (name[j] | 0x20);  // field names are tokens: folding is exact
+    }
+    if (same) return header_value(i);
+  }
+  return {};
+}
+
+Response::Response(const Context& context, char* head_buf, size_t head_cap)
+    : ctx_(context), writer_(head_buf, head_cap) {}
+
+Response& Response::status(uint16_t code) {
+  status_ = code;
+  writer_.status_line(code).date(*ctx_.dates, ctx_.now);
+  return *this;
+}
+
+Response& Response::header(std::string_view name, std::string_view value) {
+  writer_.header(name, value);
+  return *this;
+}
+
+Response& Response::header(std::string_view name, uint64_t value) {
+  writer_.header(name, value);
+  return *this;
+}
+
+// Framing and connection headers, the blank line, then hands the head to the output queue.
+bool Response::finish_head(uint64_t content_length, bool has_length) {
+  if (finished_ || status_ == 0) return false;
+  if (has_length) writer_.content_length(content_length);
+  if (!ctx_.keep_alive) {
+    writer_.connection_close();
+  } else if (ctx_.http10_keepalive) {
+    writer_.connection_keep_alive();
+  }
+  writer_.end_headers();
+  return writer_.ok();
+}
+
+void Response::body(std::string_view bytes) {
+  if (!finish_head(bytes.size(), true)) return;
+  if (!ctx_.head_request) writer_.body(bytes);
+  if (writer_.ok() && ctx_.out->commit(writer_.size())) finished_ = true;
+}
+
+void Response::body_static(std::string_view bytes) {
+  if (!finish_head(bytes.size(), true)) return;
+  if (!ctx_.out->commit(writer_.size())) return;
+  finished_ = ctx_.head_request || ctx_.out->push_external(bytes.data(), bytes.size());
+}
+
+void Response::file(int fd, uint64_t offset, uint64_t length) {
+  if (!finish_head(length, true) || !ctx_.out->commit(writer_.size())) {
+    ::close(fd);
+    return;
+  }
+  if (ctx_.head_request) {
+    ::close(fd);
+    finished_ = true;
+    return;
+  }
+  finished_ = ctx_.out->push_file(fd, offset, length);
+}
+
+void Response::no_body() {
+  // 1xx, 204 and 304 carry no Content-Length; anything else states its empty body.
+  bool bodiless = status_ < 200 || status_ == 204 || status_ == 304;
+  if (finish_head(0, !bodiless) && ctx_.out->commit(writer_.size())) finished_ = true;
+}
+
+void Response::send(uint16_t code, std::string_view content_type, std::string_view bytes) {
+  status(code);
+  if (!content_type.empty()) header("Content-Type", content_type);
+  body(bytes);
+}
+
+}  // namespace zhttp
