@@ -15,11 +15,7 @@ constexpr size_t kSegmentsPerResponse = 2;
 
 }  // namespace
 
-Connection::~Connection() {
-  out_.clear();
-  if (out_.attached()) ctx_.output_pool.give(out_.detach());
-  if (input_) ctx_.input_pool.give(input_);
-}
+Connection::~Connection() { reset(); }
 
 std::span<char> Connection::read_space() {
   if (phase_ == Phase::kClosing || peer_done_ || backpressured()) return {};
@@ -59,6 +55,25 @@ void Connection::on_sent(size_t n, time_t now) {
 
 void Connection::drain() {
   draining_ = true;
+}
+
+void Connection::timed_out(time_t now) {
+  now_ = now;
+  if (phase_ == Phase::kHead || phase_ == Phase::kBody) {
+    fail(408);
+  } else {
+    phase_ = Phase::kClosing;
+  }
+}
+
+void Connection::reset() {
+  out_.clear();
+  if (out_.attached()) ctx_.output_pool.give(out_.detach());
+  if (input_) ctx_.input_pool.give(input_);
+  input_ = nullptr;
+  start_ = end_ = scanned_ = 0;
+  phase_ = Phase::kIdle;
+  draining_ = peer_done_ = false;
 }
 
 bool Connection::should_close() const {

@@ -78,6 +78,11 @@ class Connection {
   // Stop taking new requests (worker drain): the next response says "Connection: close" and
   // an idle connection closes at once.
   void drain();
+  // The io layer's timer fired for this connection: a request in progress gets 408 and the
+  // connection closes; an idle one just closes.
+  void timed_out(time_t now);
+  // Back to a fresh connection (buffers returned), for reuse of the object by the next socket.
+  void reset();
 
   Phase phase() const { return phase_; }
   // The io layer should close now: closing (or drained and idle) with all output sent.

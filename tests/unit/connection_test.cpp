@@ -341,5 +341,35 @@ TEST(Connection, EofAfterCompleteRequestsAnswersThemFirst) {
   EXPECT_TRUE(h.conn.should_close());
 }
 
+TEST(Connection, TimeoutMidHeadIs408) {
+  Harness h;
+  h.feed("GET /slow HTTP/1.1\r\nHo");
+  h.conn.timed_out(kNow);
+  h.flush();
+  EXPECT_EQ(h.sent.rfind("HTTP/1.1 408 Request Timeout\r\n", 0), 0u);
+  EXPECT_TRUE(h.conn.should_close());
+}
+
+TEST(Connection, TimeoutWhenIdleClosesSilently) {
+  Harness h;
+  h.feed("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+  size_t before = h.sent.size();
+  h.conn.timed_out(kNow);
+  EXPECT_EQ(h.sent.size(), before);
+  EXPECT_TRUE(h.conn.should_close());
+}
+
+TEST(Connection, ResetMakesItNew) {
+  Harness h;
+  h.feed("GET / HTTP/1.1\r\nBad Field: x\r\n\r\n");
+  ASSERT_TRUE(h.conn.should_close());
+  h.conn.reset();
+  EXPECT_FALSE(h.conn.should_close());
+  EXPECT_EQ(h.input.in_use() + h.output.in_use(), 0u);
+  h.sent.clear();
+  h.feed("GET /again HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(h.responses("HTTP/1.1 200"), 1);
+}
+
 }  // namespace
 }  // namespace zhttp::conn
