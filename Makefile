@@ -10,13 +10,16 @@ CXXFLAGS   := -std=c++20 $(OPT) -g -Wall -Wextra -Werror -Iinclude -Isrc -MMD -M
 LDFLAGS    := $(SANITIZE)
 LDLIBS     := -lev
 
-LIB_SRCS   := $(wildcard src/http/*.cpp src/conn/*.cpp)
+LIB_SRCS   := $(wildcard src/http/*.cpp src/conn/*.cpp src/io/*.cpp)
 LIB_OBJS   := $(LIB_SRCS:%.cpp=$(BUILD)/%.o)
 LIB        := $(BUILD)/libzhttp.a
 
 UNIT_SRCS  := $(wildcard tests/unit/*_test.cpp)
 UNIT_OBJS  := $(UNIT_SRCS:%.cpp=$(BUILD)/%.o)
 UNIT_BIN   := $(BUILD)/tests/unit_tests
+INTEG_SRCS  := $(wildcard tests/integration/*_test.cpp)
+INTEG_OBJS  := $(INTEG_SRCS:%.cpp=$(BUILD)/%.o)
+INTEG_BIN   := $(BUILD)/tests/integration_tests
 # Each allocation-counting test is its own binary: it replaces the global allocator.
 ALLOC_SRCS := $(wildcard tests/alloc/*_test.cpp)
 ALLOC_BINS := $(ALLOC_SRCS:tests/alloc/%.cpp=$(BUILD)/tests/alloc/%)
@@ -33,7 +36,7 @@ DEPS_STAMP := build/.deps-installed
 .SECONDARY:
 
 .PHONY: all test unit-test asan bench fuzz fuzz-regress run clean format deps
-all: $(ZHTTPD) $(UNIT_BIN) $(ALLOC_BINS)
+all: $(ZHTTPD) $(UNIT_BIN) $(INTEG_BIN) $(ALLOC_BINS)
 
 # Install Debian packages only when something is missing (re-checked when the script changes).
 $(DEPS_STAMP): scripts/install-deps.sh
@@ -57,6 +60,10 @@ $(UNIT_BIN): $(UNIT_OBJS) $(LIB)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ -o $@ -lgmock_main -lgmock -lgtest -lpthread $(LDLIBS)
 
+$(INTEG_BIN): $(INTEG_OBJS) $(LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $^ -o $@ -lgtest_main -lgtest -lpthread $(LDLIBS)
+
 $(BUILD)/tests/alloc/%: $(BUILD)/tests/alloc/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ -o $@ -lgtest_main -lgtest -lpthread $(LDLIBS)
@@ -65,8 +72,8 @@ $(BENCH_BIN): $(BENCH_SRCS:%.cpp=$(BUILD)/%.o) $(LIB)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ -o $@ -lbenchmark -lhttp_parser -lpthread
 
-unit-test: $(UNIT_BIN) $(ALLOC_BINS)
-	scripts/run-tests.sh $(UNIT_BIN) $(ALLOC_BINS)
+unit-test: $(UNIT_BIN) $(INTEG_BIN) $(ALLOC_BINS)
+	scripts/run-tests.sh $(UNIT_BIN) $(INTEG_BIN) $(ALLOC_BINS)
 
 test: unit-test
 
@@ -75,8 +82,9 @@ test: unit-test
 asan:
 	$(MAKE) BUILD=build/asan OPT=-O1 \
 	  SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  build/asan/tests/unit_tests
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 scripts/run-tests.sh build/asan/tests/unit_tests
+	  build/asan/tests/unit_tests build/asan/tests/integration_tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 scripts/run-tests.sh \
+	  build/asan/tests/unit_tests build/asan/tests/integration_tests
 
 bench: $(BENCH_BIN)
 	$(BENCH_BIN) --benchmark_min_time=0.3

@@ -15,10 +15,12 @@ constexpr size_t kSegmentsPerResponse = 2;
 
 }  // namespace
 
-Connection::~Connection() { reset(); }
+Connection::~Connection() {
+  reset();
+}
 
 std::span<char> Connection::read_space() {
-  if (phase_ == Phase::kClosing || peer_done_ || backpressured()) return {};
+  if (!wants_read()) return {};
   if (!input_) {
     input_ = ctx_.input_pool.take();
     if (!input_) return {};

@@ -63,12 +63,14 @@ class Connection {
 
   // Where the next read may put bytes; empty when the connection must not read now (closing,
   // output backpressure, or no buffer to be had).
-  std::span<char> read_space();
+  std::span<char> read_space();  // empty exactly when !wants_read() or no buffer is free
   // n bytes were read into read_space(); parses and answers what is complete.
   void on_read(size_t n, time_t now);
   // The peer will send nothing more: answer what is complete, then close.
   void on_eof(time_t now);
 
+  // Whether the io layer should watch for input now (not closing, not held back by output).
+  bool wants_read() const { return phase_ != Phase::kClosing && !peer_done_ && !backpressured(); }
   bool has_output() const { return !out_.empty(); }
   size_t gather(iovec* iov, size_t max) const { return out_.gather(iov, max); }
   const Segment* front_file() const { return out_.front_file(); }

@@ -1,0 +1,353 @@
+#include "io/worker.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace zhttp::io {
+namespace {
+
+enum Command : int { kNoCommand = 0, kDrain = 1, kStop = 2 };
+
+constexpr int kAcceptsPerEvent = 64;  // then let the loop serve the connections it has
+constexpr int kReadsPerEvent = 4;     // fairness between busy connections
+constexpr size_t kMaxSendfileChunk = size_t{1} << 30;
+
+Worker& worker_of(struct ev_loop* loop) {
+  return *static_cast<Worker*>(ev_userdata(loop));
+}
+
+}  // namespace
+
+Worker::Worker(const WorkerConfig& config, Handler& handler, std::span<const int> listeners)
+    : config_(config),
+      loop_(ev_loop_new(static_cast<unsigned>(EVBACKEND_EPOLL) |
+                        static_cast<unsigned>(EVFLAG_NOENV))),
+      input_pool_(config.input_buffer_bytes, config.max_busy_connections),
+      output_pool_(config.output_buffer_bytes, config.max_busy_connections),
+      ctx_(config_.connection, handler, dates_, input_pool_, output_pool_) {
+  ev_set_userdata(loop_, this);
+  free_.reserve(config.max_connections);
+  for (uint32_t i = 0; i < config.max_connections; ++i) free_.push_back(&slots_.emplace_back(ctx_));
+  std::reverse(free_.begin(), free_.end());
+  lists_[kHeader].timeout = config.header_timeout;
+  lists_[kBody].timeout = config.body_timeout;
+  lists_[kIdle].timeout = config.keepalive_timeout;
+  lists_[kWrite].timeout = config.write_timeout;
+  lists_[kLinger].timeout = config.linger_timeout;
+
+  listeners_.resize(listeners.size());
+  for (size_t i = 0; i < listeners.size(); ++i) {
+    ev_io_init(&listeners_[i], on_accept, listeners[i], EV_READ);
+    ev_io_start(loop_, &listeners_[i]);
+  }
+  // All timeouts are checked by one timer once a second (libev's advice for many timers).
+  ev_timer_init(&tick_, on_tick, 1.0, 1.0);
+  ev_timer_start(loop_, &tick_);
+  ev_async_init(&command_, on_command);
+  ev_async_start(loop_, &command_);
+  spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+Worker::~Worker() {
+  for (Slot& s : slots_) {
+    if (s.fd >= 0) close_now(s);
+  }
+  if (spare_fd_ >= 0) ::close(spare_fd_);
+  ev_loop_destroy(loop_);
+}
+
+void Worker::run() {
+  ev_run(loop_, 0);
+}
+
+void Worker::drain() {
+  int expected = kNoCommand;
+  pending_command_.compare_exchange_strong(expected, kDrain);
+  ev_async_send(loop_, &command_);
+}
+
+void Worker::stop() {
+  pending_command_.store(kStop);
+  ev_async_send(loop_, &command_);
+}
+
+void Worker::on_command(struct ev_loop* loop, ev_async*, int) {
+  Worker& self = worker_of(loop);
+  int command = self.pending_command_.exchange(kNoCommand);
+  if (command == kStop) {
+    for (Slot& s : self.slots_) {
+      if (s.fd >= 0) self.close_now(s);
+    }
+    ev_break(loop, EVBREAK_ALL);
+  } else if (command == kDrain) {
+    self.start_drain();
+  }
+}
+
+// --- accepting ---------------------------------------------------------------------------------
+
+void Worker::on_accept(struct ev_loop* loop, ev_io* w, int) {
+  worker_of(loop).accept_from(w->fd);
+}
+
+void Worker::accept_from(int listener) {
+  for (int i = 0; i < kAcceptsPerEvent && accepting_; ++i) {
+    if (free_.empty()) {
+      pause_accepting();  // other workers take the queue meanwhile; resumes when a slot frees
+      return;
+    }
+    int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE) shed_one(listener);
+      return;  // EAGAIN, or an error the next readiness event retries
+    }
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    Slot& s = *free_.back();
+    free_.pop_back();
+    s.fd = fd;
+    s.lingering = false;
+    open_.fetch_add(1, std::memory_order_relaxed);
+    ev_io_init(&s.watcher, on_io, fd, EV_READ);
+    ev_io_start(loop_, &s.watcher);
+    move_to(s, kHeader, true);  // the first request must arrive within the header timeout
+  }
+}
+
+// Out of descriptors: the pending connection would make a level-triggered loop spin. Free the
+// spare, accept and close that one connection, and take the spare back.
+void Worker::shed_one(int listener) {
+  if (spare_fd_ < 0) return;
+  ::close(spare_fd_);
+  int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd >= 0) ::close(fd);
+  spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+void Worker::pause_accepting() {
+  if (!accepting_) return;
+  accepting_ = false;
+  for (ev_io& l : listeners_) ev_io_stop(loop_, &l);
+}
+
+void Worker::resume_accepting() {
+  if (accepting_ || draining_) return;
+  accepting_ = true;
+  for (ev_io& l : listeners_) ev_io_start(loop_, &l);
+}
+
+// --- connections --------------------------------------------------------------------------------
+
+void Worker::on_io(struct ev_loop* loop, ev_io* w, int revents) {
+  worker_of(loop).handle(*reinterpret_cast<Slot*>(w), revents);
+}
+
+void Worker::handle(Slot& s, int revents) {
+  if (s.lingering) {
+    linger_read(s);
+    return;
+  }
+  if (revents & EV_READ) read_some(s);
+  if (s.fd >= 0) write_some(s);
+  if (s.fd >= 0) update(s);
+}
+
+void Worker::read_some(Slot& s) {
+  const time_t now = static_cast<time_t>(ev_now(loop_));
+  for (int i = 0; i < kReadsPerEvent; ++i) {
+    std::span<char> space = s.conn.read_space();
+    if (space.empty()) return;
+    ssize_t n = ::read(s.fd, space.data(), space.size());
+    if (n > 0) {
+      if (s.list == kBody) move_to(s, kBody, true);  // body timeout counts between reads
+      s.conn.on_read(static_cast<size_t>(n), now);
+      if (static_cast<size_t>(n) < space.size()) return;  // the socket is very likely empty
+      continue;
+    }
+    if (n == 0) {
+      s.conn.on_eof(now);
+      return;
+    }
+    if (errno != EAGAIN && errno != EINTR) close_now(s);  // reset by peer and the like
+    return;
+  }
+}
+
+void Worker::write_some(Slot& s) {
+  while (s.conn.has_output()) {
+    ssize_t n;
+    if (const conn::Segment* f = s.conn.front_file()) {
+      off_t offset = static_cast<off_t>(f->offset);
+      n = ::sendfile(s.fd, f->fd, &offset, std::min<uint64_t>(f->length, kMaxSendfileChunk));
+      if (n == 0) {  // the file shrank under us: the promised length cannot be sent
+        close_now(s);
+        return;
+      }
+    } else {
+      iovec iov[64];
+      size_t count = s.conn.gather(iov, 64);
+      n = ::writev(s.fd, iov, static_cast<int>(count));
+    }
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EINTR) close_now(s);  // EPIPE, ECONNRESET
+      return;
+    }
+    if (s.list == kWrite) move_to(s, kWrite, true);  // progress restarts the stall clock
+    s.conn.on_sent(static_cast<size_t>(n), static_cast<time_t>(ev_now(loop_)));
+  }
+}
+
+// After any event: close, or set what to watch and which timeout applies.
+void Worker::update(Slot& s) {
+  if (s.conn.should_close()) {
+    begin_close(s);
+    return;
+  }
+  int events = (s.conn.wants_read() ? EV_READ : 0) | (s.conn.has_output() ? EV_WRITE : 0);
+  watch(s, events);
+  if (s.conn.has_output()) {
+    if (s.list != kWrite) move_to(s, kWrite, true);
+    return;
+  }
+  switch (s.conn.phase()) {
+    case conn::Connection::Phase::kHead:
+      if (s.list != kHeader) move_to(s, kHeader, true);  // counts from the head's first byte
+      break;
+    case conn::Connection::Phase::kBody:
+      if (s.list != kBody) move_to(s, kBody, true);
+      break;
+    default:
+      if (s.list != kIdle) move_to(s, kIdle, true);
+      break;
+  }
+  if (draining_ && s.conn.phase() == conn::Connection::Phase::kIdle) {
+    s.conn.drain();
+    if (s.conn.should_close()) close_now(s);
+  }
+}
+
+void Worker::watch(Slot& s, int events) {
+  if ((s.watcher.events & (EV_READ | EV_WRITE)) == events && ev_is_active(&s.watcher)) return;
+  ev_io_stop(loop_, &s.watcher);
+  if (events == 0) return;
+  ev_io_set(&s.watcher, s.fd, events);
+  ev_io_start(loop_, &s.watcher);
+}
+
+// The final response is out. Stop sending and keep reading (dropping) for a moment, so bytes the
+// client already sent do not make the kernel answer with a reset that could destroy the
+// response on its way (a graceful close).
+void Worker::begin_close(Slot& s) {
+  ::shutdown(s.fd, SHUT_WR);
+  s.lingering = true;
+  watch(s, EV_READ);
+  move_to(s, kLinger, true);
+}
+
+void Worker::linger_read(Slot& s) {
+  char sink[4096];
+  for (int i = 0; i < kReadsPerEvent; ++i) {
+    ssize_t n = ::read(s.fd, sink, sizeof sink);
+    if (n > 0) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    break;  // EOF or error: done
+  }
+  close_now(s);
+}
+
+void Worker::close_now(Slot& s) {
+  ev_io_stop(loop_, &s.watcher);
+  unlink(s);
+  ::close(s.fd);
+  s.fd = -1;
+  s.lingering = false;
+  s.conn.reset();
+  free_.push_back(&s);
+  open_.fetch_sub(1, std::memory_order_relaxed);
+  resume_accepting();
+  finish_if_drained();
+}
+
+// --- timeouts -----------------------------------------------------------------------------------
+
+void Worker::move_to(Slot& s, List list, bool restart_clock) {
+  unlink(s);
+  if (restart_clock) s.stamp = ev_now(loop_);
+  TimeoutList& l = lists_[list];
+  s.list = list;
+  s.prev = l.tail;
+  s.next = nullptr;
+  (l.tail ? l.tail->next : l.head) = &s;
+  l.tail = &s;
+}
+
+void Worker::unlink(Slot& s) {
+  if (s.list == kNone) return;
+  TimeoutList& l = lists_[s.list];
+  (s.prev ? s.prev->next : l.head) = s.next;
+  (s.next ? s.next->prev : l.tail) = s.prev;
+  s.prev = s.next = nullptr;
+  s.list = kNone;
+}
+
+void Worker::on_tick(struct ev_loop* loop, ev_timer*, int) {
+  Worker& self = worker_of(loop);
+  self.expire(ev_now(loop));
+}
+
+void Worker::expire(ev_tstamp now) {
+  for (int list = 0; list < kListCount; ++list) {
+    TimeoutList& l = lists_[list];
+    // Members joined in stamp order and share the timeout: stop at the first one still in time.
+    while (l.head && now - l.head->stamp >= l.timeout) {
+      Slot& s = *l.head;
+      if (list == kHeader || list == kBody) {
+        s.conn.timed_out(static_cast<time_t>(now));  // queues a 408
+        unlink(s);
+        write_some(s);
+        if (s.fd >= 0) update(s);
+      } else {
+        close_now(s);  // idle, stalled writer, or lingering: nothing to say
+      }
+    }
+  }
+}
+
+// --- drain --------------------------------------------------------------------------------------
+
+void Worker::start_drain() {
+  if (draining_) return;
+  draining_ = true;
+  pause_accepting();
+  for (Slot& s : slots_) {
+    if (s.fd < 0 || s.lingering) continue;
+    s.conn.drain();
+    if (s.conn.should_close()) close_now(s);
+  }
+  ev_timer_init(
+      &drain_timer_,
+      [](struct ev_loop* loop, ev_timer*, int) {
+        Worker& self = worker_of(loop);
+        for (Slot& s : self.slots_) {
+          if (s.fd >= 0) self.close_now(s);
+        }
+        ev_break(loop, EVBREAK_ALL);
+      },
+      config_.drain_timeout, 0);
+  ev_timer_start(loop_, &drain_timer_);
+  finish_if_drained();
+}
+
+void Worker::finish_if_drained() {
+  if (draining_ && open_.load(std::memory_order_relaxed) == 0) ev_break(loop_, EVBREAK_ALL);
+}
+
+}  // namespace zhttp::io

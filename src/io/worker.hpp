@@ -1,0 +1,112 @@
+#pragma once
+// A worker: one libev loop that accepts on the listening sockets it is given and runs every
+// connection through conn::Connection. The only place with socket syscalls (accept4, read,
+// writev, sendfile, shutdown, close).
+#include <ev.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <span>
+#include <vector>
+
+#include "conn/connection.hpp"
+
+namespace zhttp::io {
+
+struct WorkerConfig {
+  conn::ConnectionConfig connection;
+  uint32_t max_connections = 10240;      // beyond this the worker stops accepting for a while
+  uint32_t input_buffer_bytes = 32768;   // holds a head (max 16 KiB) plus small bodies
+  uint32_t output_buffer_bytes = 65536;  // formatted responses, plus the segment ring
+  uint32_t max_busy_connections = 4096;  // buffers exist for this many requests in flight
+  double header_timeout = 10;            // from a head's first byte to its end: 408
+  double body_timeout = 30;              // between two reads of a body: 408
+  double keepalive_timeout = 75;         // idle between requests: close
+  double write_timeout = 30;             // no progress sending: close
+  double linger_timeout = 2;             // reading and dropping input after a final response
+  double drain_timeout = 30;             // drain(): then close whatever is left
+};
+
+class Worker {
+ public:
+  Worker(const WorkerConfig& config, Handler& handler, std::span<const int> listeners);
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+  ~Worker();
+
+  // Serves until stop(), or until drain() has finished. Call from one thread.
+  void run();
+  // Thread-safe: stop accepting, answer what is in flight ("Connection: close"), close idle
+  // connections, and return from run() when none is left (or after drain_timeout).
+  void drain();
+  // Thread-safe: return from run() now; open connections are closed.
+  void stop();
+
+  size_t open_connections() const { return open_.load(std::memory_order_relaxed); }
+
+ private:
+  enum List : uint8_t { kHeader, kBody, kIdle, kWrite, kLinger, kListCount, kNone = kListCount };
+
+  struct Slot {
+    explicit Slot(conn::ConnectionContext& ctx) : conn(ctx) {}
+    ev_io watcher{};  // first member: the callback finds its Slot from the watcher
+    Slot* prev = nullptr;
+    Slot* next = nullptr;
+    ev_tstamp stamp = 0;  // when the current timeout started counting
+    int fd = -1;
+    List list = kNone;
+    bool lingering = false;
+    conn::Connection conn;
+  };
+  struct TimeoutList {
+    Slot* head = nullptr;  // oldest stamp first: every member shares one timeout
+    Slot* tail = nullptr;
+    double timeout = 0;
+  };
+
+  static void on_accept(struct ev_loop* loop, ev_io* w, int revents);
+  static void on_io(struct ev_loop* loop, ev_io* w, int revents);
+  static void on_tick(struct ev_loop* loop, ev_timer* w, int revents);
+  static void on_command(struct ev_loop* loop, ev_async* w, int revents);
+
+  void accept_from(int listener);
+  void shed_one(int listener);  // EMFILE: accept with the spare descriptor and close at once
+  void handle(Slot& s, int revents);
+  void read_some(Slot& s);
+  void write_some(Slot& s);
+  void update(Slot& s);
+  void begin_close(Slot& s);
+  void linger_read(Slot& s);
+  void close_now(Slot& s);
+  void expire(ev_tstamp now);
+  void watch(Slot& s, int events);
+  void move_to(Slot& s, List list, bool restart_clock);
+  void unlink(Slot& s);
+  void pause_accepting();
+  void resume_accepting();
+  void start_drain();
+  void finish_if_drained();
+
+  WorkerConfig config_;
+  struct ev_loop* loop_;
+  DateCache dates_;
+  conn::BufferPool input_pool_;
+  conn::BufferPool output_pool_;
+  conn::ConnectionContext ctx_;
+  std::deque<Slot> slots_;  // all allocated up front; never grows
+  std::vector<Slot*> free_;
+  std::vector<ev_io> listeners_;
+  TimeoutList lists_[kListCount];
+  ev_timer tick_{};
+  ev_timer drain_timer_{};
+  ev_async command_{};
+  std::atomic<int> pending_command_{0};
+  std::atomic<size_t> open_{0};
+  int spare_fd_ = -1;
+  bool accepting_ = true;
+  bool draining_ = false;
+};
+
+}  // namespace zhttp::io
