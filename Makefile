@@ -30,13 +30,14 @@ FUZZ_SRCS  := $(wildcard tests/fuzz/*_fuzz.cpp)
 FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.cpp=$(BUILD)/fuzz/%)
 
 ZHTTPD     := $(BUILD)/zhttpd
+EXAMPLES   := $(BUILD)/examples/hello
 DEPS_STAMP := build/.deps-installed
 
 # Keep objects make would treat as intermediate (alloc tests, fuzz) to avoid rebuilds.
 .SECONDARY:
 
 .PHONY: all test unit-test asan bench fuzz fuzz-regress run clean format deps
-all: $(ZHTTPD) $(UNIT_BIN) $(INTEG_BIN) $(ALLOC_BINS)
+all: $(ZHTTPD) $(EXAMPLES) $(UNIT_BIN) $(INTEG_BIN) $(ALLOC_BINS)
 
 # Install Debian packages only when something is missing (re-checked when the script changes).
 $(DEPS_STAMP): scripts/install-deps.sh
@@ -56,11 +57,17 @@ $(LIB): $(LIB_OBJS)
 $(ZHTTPD): $(BUILD)/src/main.o $(LIB)
 	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
+$(BUILD)/examples/%: $(BUILD)/examples/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $^ -o $@ -lpthread $(LDLIBS)
+
 $(UNIT_BIN): $(UNIT_OBJS) $(LIB)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ -o $@ -lgmock_main -lgmock -lgtest -lpthread $(LDLIBS)
 
-$(INTEG_BIN): $(INTEG_OBJS) $(LIB)
+# Integration tests start the programs of the same build (examples) as real processes.
+$(BUILD)/tests/integration/%.o: CXXFLAGS += -DZHTTP_BUILD_DIR='"$(BUILD)"'
+$(INTEG_BIN): $(INTEG_OBJS) $(LIB) | $(EXAMPLES)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ -o $@ -lgtest_main -lgtest -lpthread $(LDLIBS)
 
@@ -72,7 +79,7 @@ $(BENCH_BIN): $(BENCH_SRCS:%.cpp=$(BUILD)/%.o) $(LIB)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ -o $@ -lbenchmark -lhttp_parser -lpthread
 
-unit-test: $(UNIT_BIN) $(INTEG_BIN) $(ALLOC_BINS)
+unit-test: $(UNIT_BIN) $(INTEG_BIN) $(ALLOC_BINS) $(EXAMPLES)
 	scripts/run-tests.sh $(UNIT_BIN) $(INTEG_BIN) $(ALLOC_BINS)
 
 test: unit-test
@@ -82,9 +89,9 @@ test: unit-test
 asan:
 	$(MAKE) BUILD=build/asan OPT=-O1 \
 	  SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  build/asan/tests/unit_tests build/asan/tests/integration_tests
+	  build/asan/tests/unit_tests build/asan/tests/integration_tests build/asan/examples/hello
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 scripts/run-tests.sh \
-	  build/asan/tests/unit_tests build/asan/tests/integration_tests
+	  build/asan/tests/unit_tests build/asan/tests/integration_tests build/asan/examples/hello
 
 bench: $(BENCH_BIN)
 	$(BENCH_BIN) --benchmark_min_time=0.3
