@@ -91,7 +91,7 @@ asan:
 	  SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  build/asan/tests/unit_tests build/asan/tests/integration_tests build/asan/examples/hello
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 scripts/run-tests.sh \
-	  build/asan/tests/unit_tests build/asan/tests/integration_tests build/asan/examples/hello
+	  build/asan/tests/unit_tests build/asan/tests/integration_tests
 
 bench: $(BENCH_BIN)
 	$(BENCH_BIN) --benchmark_min_time=0.3
