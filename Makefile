@@ -10,7 +10,7 @@ CXXFLAGS   := -std=c++20 $(OPT) -g -Wall -Wextra -Werror -Iinclude -Isrc -MMD -M
 LDFLAGS    := $(SANITIZE)
 LDLIBS     := -lev
 
-LIB_SRCS   := $(wildcard src/http/*.cpp src/conn/*.cpp src/io/*.cpp)
+LIB_SRCS   := $(wildcard src/http/*.cpp src/conn/*.cpp src/handlers/*.cpp src/io/*.cpp)
 LIB_OBJS   := $(LIB_SRCS:%.cpp=$(BUILD)/%.o)
 LIB        := $(BUILD)/libzhttp.a
 

@@ -1,0 +1,46 @@
+#pragma once
+// Maps a request path to an open file beneath the document root, safely: the path is decoded and
+// normalised first (zhttp/target.hpp), hidden names are refused, and the kernel opens it with
+// openat2(RESOLVE_BENEATH), so neither ".." tricks nor symlinks can reach outside the root.
+// Needs Linux 5.6 or later. No allocation per request.
+#include <sys/stat.h>
+
+#include <string>
+#include <string_view>
+
+namespace zhttp::handlers {
+
+struct ResolvedFile {
+  enum class Outcome : uint8_t {
+    kFile,       // fd is open (read-only), st describes it
+    kBadPath,    // the path cannot be normalised (escapes, %2F, NUL...): 400
+    kNotFound,   // missing, hidden, outside the root, or not a regular file: 404
+    kForbidden,  // permission denied: 403
+    kAddSlash,   // a directory asked for without its trailing slash: 301 to path + "/"
+  };
+  Outcome outcome = Outcome::kNotFound;
+  int fd = -1;
+  struct stat st {};
+  std::string_view path;  // the normalised path (in the caller's scratch)
+};
+
+class FileResolver {
+ public:
+  // Opens the root directory once; throws std::runtime_error when it cannot.
+  FileResolver(const std::string& root, std::string index_name = "index.html");
+  FileResolver(const FileResolver&) = delete;
+  FileResolver& operator=(const FileResolver&) = delete;
+  ~FileResolver();
+
+  // `encoded_path` is the path part of an origin-form target, still percent-encoded.
+  // `scratch` receives the normalised path plus the index name (a few KiB is plenty).
+  ResolvedFile resolve(std::string_view encoded_path, char* scratch, size_t cap) const;
+
+ private:
+  int open_beneath(const char* relative) const;
+
+  int root_fd_ = -1;
+  std::string index_name_;
+};
+
+}  // namespace zhttp::handlers
