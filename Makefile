@@ -97,10 +97,12 @@ bench: $(BENCH_BIN)
 	$(BENCH_BIN) --benchmark_min_time=0.3
 
 # libFuzzer targets (clang). Each runs FUZZ_SECONDS over a copy of its seed corpus.
+# The targets exercise the protocol layer only, so they link src/http alone (no libev).
 FUZZ_FLAGS := -std=c++20 -O1 -g -Iinclude -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-$(BUILD)/fuzz/%: tests/fuzz/%.cpp $(LIB_SRCS) | $(DEPS_STAMP)
+FUZZ_LIB_SRCS := $(wildcard src/http/*.cpp)
+$(BUILD)/fuzz/%: tests/fuzz/%.cpp $(FUZZ_LIB_SRCS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(FUZZ_CXX) $(FUZZ_FLAGS) $< $(LIB_SRCS) -o $@
+	$(FUZZ_CXX) $(FUZZ_FLAGS) $< $(FUZZ_LIB_SRCS) -o $@
 
 fuzz: $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do \
