@@ -54,7 +54,8 @@ $(LIB): $(LIB_OBJS)
 	@mkdir -p $(@D)
 	ar rcs $@ $^
 
-$(ZHTTPD): $(BUILD)/src/main.o $(LIB)
+CLI_SRCS   := $(wildcard src/cli/*.cpp)
+$(ZHTTPD): $(BUILD)/src/main.o $(CLI_SRCS:%.cpp=$(BUILD)/%.o) $(LIB)
 	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/examples/%: $(BUILD)/examples/%.o $(LIB)

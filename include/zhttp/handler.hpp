@@ -61,6 +61,7 @@ class Response {
   void file(int fd, uint64_t offset, uint64_t length);  // sent with sendfile; fd closed after
   void no_body();  // e.g. 304, 204; other statuses get "Content-Length: 0"
 
+  time_t now() const { return ctx_.now; }  // the request's time, as in the Date header
   bool finished() const { return finished_; }
   bool failed() const { return !writer_.ok(); }  // a header did not fit or was invalid
 

@@ -11,9 +11,22 @@ namespace zhttp {
 
 RequestView::RequestView(const Request& request, const char* base, std::string_view body)
     : request_(&request), base_(base), body_(body) {
-  if (request.target_form == TargetForm::kOrigin) {
-    split_target(target(), &path_, &query_);
+  std::string_view t = target();
+  if (request.target_form == TargetForm::kAbsolute) {
+    // "scheme://authority/path?query" (RFC 9112 3.2.2): the server uses its path and query,
+    // and an empty path means "/".
+    size_t authority = t.find("://");
+    size_t path_at = t.find_first_of("/?#", authority == t.npos ? 0 : authority + 3);
+    t = path_at == t.npos ? std::string_view{} : t.substr(path_at);
+    if (t.empty() || t.front() != '/') {
+      path_ = "/";
+      if (!t.empty() && t.front() == '?') query_ = t.substr(1, t.find('#') - 1);
+      return;
+    }
+  } else if (request.target_form != TargetForm::kOrigin) {
+    return;
   }
+  split_target(t, &path_, &query_);
 }
 
 std::string_view RequestView::header(HeaderId id) const {

@@ -1,4 +1,6 @@
-// zhttp::serve(): one worker in a thread of its own; the calling thread waits for signals.
+// One worker in a thread of its own; the calling thread waits for signals.
+#include "io/serve.hpp"
+
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -7,16 +9,17 @@
 #include <thread>
 
 #include "io/listener.hpp"
-#include "io/worker.hpp"
 #include "zhttp/server.hpp"
 
 namespace zhttp {
+namespace io {
 
-int serve(Handler& handler, const ServeOptions& options) {
+int serve_in_process(Handler& handler, const std::vector<std::string>& listen,
+                     const WorkerConfig& config, void (*on_ready)()) {
   std::vector<int> listeners;
-  for (const std::string& address : options.listen) {
+  for (const std::string& address : listen) {
     std::string error;
-    int fd = io::open_listener(address, &error);
+    int fd = open_listener(address, &error);
     if (fd < 0) {
       std::fprintf(stderr, "zhttpd: cannot listen on %s: %s\n", address.c_str(), error.c_str());
       for (int l : listeners) ::close(l);
@@ -31,21 +34,25 @@ int serve(Handler& handler, const ServeOptions& options) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  io::Worker worker(io::WorkerConfig{}, handler, listeners);
+  Worker worker(config, handler, listeners);
   std::thread loop([&worker] { worker.run(); });
+  if (on_ready) on_ready();
   int received = 0;
-  for (;;) {
-    sigwait(&signals, &received);
-    if (received == SIGQUIT) {
-      worker.drain();
-      break;
-    }
+  sigwait(&signals, &received);
+  if (received == SIGQUIT) {
+    worker.drain();
+  } else {
     worker.stop();
-    break;
   }
   loop.join();
   for (int l : listeners) ::close(l);
   return 0;
+}
+
+}  // namespace io
+
+int serve(Handler& handler, const ServeOptions& options) {
+  return io::serve_in_process(handler, options.listen, io::WorkerConfig{});
 }
 
 }  // namespace zhttp

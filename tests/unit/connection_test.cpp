@@ -2,6 +2,8 @@
 // comes out, in which order, and when it closes.
 #include "conn/connection.hpp"
 
+#include "connection_harness.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -11,8 +13,6 @@
 
 namespace zhttp::conn {
 namespace {
-
-constexpr time_t kNow = 1700000000;  // fixed clock: identical Date headers in every response
 
 // Answers "<method> <target> [<body>]"; a few targets behave specially.
 class EchoHandler : public Handler {
@@ -44,65 +44,7 @@ class EchoHandler : public Handler {
   std::string big = std::string(100000, 'b');
 };
 
-struct Harness {
-  explicit Harness(ConnectionConfig c = {}) : config(c) {}
-
-  // Feeds bytes in pieces of `step`, sending output as a socket that always accepts would.
-  void feed(std::string_view bytes, size_t step = SIZE_MAX) {
-    while (!bytes.empty()) {
-      std::span<char> space = conn.read_space();
-      if (space.empty()) {
-        if (!conn.has_output()) return;  // closing: the rest is never read
-        flush();
-        continue;
-      }
-      size_t n = std::min({bytes.size(), step, space.size()});
-      std::copy_n(bytes.data(), n, space.data());
-      bytes.remove_prefix(n);
-      conn.on_read(n, kNow);
-      flush();
-    }
-  }
-  void flush() {
-    while (conn.has_output()) {
-      iovec iov[64];
-      size_t count = conn.gather(iov, 64);
-      ++writes;
-      if (count > 0) {
-        size_t total = 0;
-        for (size_t i = 0; i < count; ++i) {
-          sent.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
-          total += iov[i].iov_len;
-        }
-        conn.on_sent(total, kNow);
-      } else if (const Segment* f = conn.front_file()) {
-        std::string buf(f->length, '\0');
-        EXPECT_EQ(::pread(f->fd, buf.data(), buf.size(), static_cast<off_t>(f->offset)),
-                  static_cast<ssize_t>(buf.size()));
-        sent += buf;
-        conn.on_sent(buf.size(), kNow);
-      }
-    }
-  }
-  int responses(std::string_view status_line = "HTTP/1.1 ") const {
-    int n = 0;
-    for (size_t p = sent.find(status_line); p != std::string::npos;
-         p = sent.find(status_line, p + 1)) {
-      ++n;
-    }
-    return n;
-  }
-
-  ConnectionConfig config;
-  DateCache dates;
-  EchoHandler handler;
-  BufferPool input{32768, 4};
-  BufferPool output{65536, 4};
-  ConnectionContext ctx{config, handler, dates, input, output};
-  Connection conn{ctx};
-  std::string sent;
-  int writes = 0;
-};
+using Harness = ConnectionHarness<EchoHandler>;
 
 const std::string kDate = "Date: Tue, 14 Nov 2023 22:13:20 GMT\r\n";
 

@@ -1,0 +1,179 @@
+#include "handlers/static_files.hpp"
+
+#include <unistd.h>
+
+#include "handlers/conditional.hpp"
+#include "handlers/etag.hpp"
+#include "handlers/range.hpp"
+
+namespace zhttp::handlers {
+namespace {
+
+constexpr std::string_view kTextPlain = "text/plain; charset=utf-8";
+
+void send_error(Response& response, uint16_t status, std::string_view body) {
+  response.send(status, kTextPlain, body);
+}
+
+// Bytes a path may carry unescaped in a Location (RFC 3986 pchar and '/'), so the redirect
+// target is exactly the normalised path, whatever bytes its names hold.
+bool is_path_char(unsigned char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  switch (c) {
+    case '-':
+    case '.':
+    case '_':
+    case '~':  // unreserved
+    case '!':
+    case '$':
+    case '&':
+    case '\'':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case ',':
+    case ';':
+    case '=':  // sub-delims
+    case ':':
+    case '@':
+    case '/':
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Percent-encodes `path` into out; returns the length, or 0 when it does not fit.
+size_t encode_path(std::string_view path, char* out, size_t cap) {
+  constexpr char kHex[] = "0123456789ABCDEF";
+  size_t n = 0;
+  for (unsigned char c : path) {
+    if (is_path_char(c)) {
+      if (n + 1 > cap) return 0;
+      out[n++] = static_cast<char>(c);
+    } else {
+      if (n + 3 > cap) return 0;
+      out[n++] = '%';
+      out[n++] = kHex[c >> 4];
+      out[n++] = kHex[c & 15];
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
+StaticFiles::StaticFiles(const StaticFilesOptions& options)
+    : resolver_(options.root, options.index), mime_(options.mime_types), index_(options.index) {}
+
+void StaticFiles::handle(const RequestView& request, Response& response) {
+  if (request.method() != Method::kGet && request.method() != Method::kHead) {
+    response.status(405).header("Allow", "GET, HEAD").header("Content-Type", kTextPlain);
+    response.body("method not allowed\n");
+    return;
+  }
+  if (request.path().empty()) {  // authority- or asterisk-form: nothing to serve
+    send_error(response, 400, "bad request target\n");
+    return;
+  }
+  ResolvedFile file = resolver_.resolve(request.path(), path_scratch_.data(), path_scratch_.size());
+  using Outcome = ResolvedFile::Outcome;
+  switch (file.outcome) {
+    case Outcome::kFile:
+      serve_file(request, response, file);
+      return;
+    case Outcome::kAddSlash:
+      redirect_to_directory(request, response, file.path);
+      return;
+    case Outcome::kBadPath:
+      send_error(response, 400, "bad path\n");
+      return;
+    case Outcome::kForbidden:
+      send_error(response, 403, "forbidden\n");
+      return;
+    case Outcome::kNotFound:
+      send_error(response, 404, "not found\n");
+      return;
+  }
+}
+
+void StaticFiles::redirect_to_directory(const RequestView& request, Response& response,
+                                        std::string_view normalized_path) {
+  char* out = location_scratch_.data();
+  const size_t cap = location_scratch_.size();
+  size_t n = encode_path(normalized_path, out, cap);
+  // The query survives the redirect as it came (it was valid in the request target).
+  std::string_view query = request.query();
+  if (n == 0 || n + 2 + query.size() > cap) {
+    send_error(response, 414, "path too long to redirect\n");
+    return;
+  }
+  out[n++] = '/';
+  if (query.data() != nullptr) {
+    out[n++] = '?';
+    for (char c : query) out[n++] = c;
+  }
+  response.status(301).header("Location", std::string_view(out, n));
+  response.header("Content-Type", kTextPlain).body("moved permanently\n");
+}
+
+void StaticFiles::serve_file(const RequestView& request, Response& response,
+                             const ResolvedFile& file) {
+  const time_t now = response.now();
+  const time_t modified = last_modified_time(file.st.st_mtim.tv_sec, now);
+  char etag_buf[kMaxEtagLen];
+  std::string_view etag(etag_buf, format_etag(FileVersion::of(file.st), etag_buf));
+  char date_buf[kImfFixdateLen];
+  std::string_view last_modified;
+  if (format_imf_fixdate(modified, date_buf)) last_modified = {date_buf, kImfFixdateLen};
+
+  ConditionalHeaders conditions{
+      request.header(HeaderId::kIfMatch), request.header(HeaderId::kIfUnmodifiedSince),
+      request.header(HeaderId::kIfNoneMatch), request.header(HeaderId::kIfModifiedSince)};
+  Precondition precondition = evaluate_preconditions(conditions, etag, modified, now);
+  if (precondition != Precondition::kProceed) {
+    ::close(file.fd);
+    if (precondition == Precondition::kPreconditionFailed) {
+      send_error(response, 412, "precondition failed\n");
+      return;
+    }
+    response.status(304).header("ETag", etag);
+    if (!last_modified.empty()) response.header("Last-Modified", last_modified);
+    response.no_body();
+    return;
+  }
+
+  const uint64_t size = static_cast<uint64_t>(file.st.st_size);
+  ByteRange range;  // Range is defined for GET only
+  if (request.method() == Method::kGet) {
+    range = evaluate_range(request.header(HeaderId::kRange), request.header(HeaderId::kIfRange),
+                           size, etag, modified, now);
+  }
+  char content_range[kMaxContentRangeLen];
+  std::string_view content_range_value(content_range, format_content_range(range, content_range));
+  if (range.kind == RangeKind::kUnsatisfiable) {
+    ::close(file.fd);
+    response.status(416).header("Content-Range", content_range_value);
+    response.header("Content-Type", kTextPlain).body("range not satisfiable\n");
+    return;
+  }
+
+  std::string_view name = file.path;
+  if (!name.empty() && name.back() == '/') name = index_;
+  response.status(range.kind == RangeKind::kSatisfiable ? 206 : 200);
+  response.header("Content-Type", mime_.lookup(name)).header("ETag", etag);
+  if (!last_modified.empty()) response.header("Last-Modified", last_modified);
+  response.header("Accept-Ranges", "bytes");
+  if (range.kind == RangeKind::kSatisfiable) {
+    response.header("Content-Range", content_range_value);
+    response.file(file.fd, range.first, range.length());
+  } else if (size == 0) {
+    ::close(file.fd);
+    response.body({});
+  } else {
+    response.file(file.fd, 0, size);
+  }
+}
+
+}  // namespace zhttp::handlers

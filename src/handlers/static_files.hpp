@@ -1,0 +1,42 @@
+#pragma once
+// The static file handler: GET and HEAD of files beneath a document root, with an index file
+// per directory, Content-Type by extension, ETag and Last-Modified, conditional requests
+// (304/412) and single byte ranges (206/416). File bodies go out with sendfile.
+//
+// One instance per worker thread: handle() uses member scratch buffers, so it allocates nothing.
+#include <array>
+#include <string>
+
+#include "handlers/file_resolver.hpp"
+#include "handlers/mime_types.hpp"
+#include "zhttp/handler.hpp"
+
+namespace zhttp::handlers {
+
+struct StaticFilesOptions {
+  std::string root = ".";
+  std::string index = "index.html";
+  std::string mime_types = std::string(kDefaultMimeTypesPath);  // "" for the built-in table only
+};
+
+class StaticFiles : public Handler {
+ public:
+  // Throws std::runtime_error when the root cannot be opened.
+  explicit StaticFiles(const StaticFilesOptions& options);
+
+  void handle(const RequestView& request, Response& response) override;
+
+ private:
+  void serve_file(const RequestView& request, Response& response, const ResolvedFile& file);
+  void redirect_to_directory(const RequestView& request, Response& response,
+                             std::string_view normalized_path);
+
+  FileResolver resolver_;
+  MimeTypes mime_;
+  std::string index_;
+  // Normalised path plus the index name; and the Location of a directory redirect.
+  std::array<char, 8192> path_scratch_{};
+  std::array<char, 3 * 8192 + 2> location_scratch_{};
+};
+
+}  // namespace zhttp::handlers
