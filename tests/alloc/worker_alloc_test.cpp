@@ -1,0 +1,212 @@
+// Zero allocation through the real worker: an io::Worker runs in this process over loopback
+// sockets, and after warm-up thousands of keep-alive requests (one at a time and pipelined) to
+// the static file handler and to the embedding example's handler make no heap allocation in
+// any thread. The client side uses fixed buffers so that it allocates nothing either.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "../../examples/hello_handler.hpp"
+#include "../integration/socket_util.hpp"
+#include "alloc_counter.hpp"
+#include "handlers/static_files.hpp"
+#include "io/worker.hpp"
+
+namespace zhttp::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Reads exactly the responses to `count` requests from a blocking socket into `buf` (no
+// allocation): each is a head, then Content-Length bytes unless `bodiless[i]`. Returns the
+// number of responses whose status line starts with `expect[i]`, or -1 on a short read.
+int read_responses(int fd, char* buf, size_t cap, int count, const bool* bodiless,
+                   const char* const* expect) {
+  size_t have = 0;
+  size_t at = 0;
+  int matched = 0;
+  for (int i = 0; i < count; ++i) {
+    for (;;) {
+      const char* end = static_cast<const char*>(memmem(buf + at, have - at, "\r\n\r\n", 4));
+      if (end != nullptr) {
+        size_t head_end = static_cast<size_t>(end - buf) + 4;
+        size_t length = 0;
+        if (!bodiless[i]) {
+          const char* cl =
+              static_cast<const char*>(memmem(buf + at, head_end - at, "Content-Length: ", 16));
+          if (cl == nullptr) return -1;
+          length = std::strtoul(cl + 16, nullptr, 10);
+        }
+        if (have >= head_end + length) {
+          if (std::strncmp(buf + at, expect[i], std::strlen(expect[i])) == 0) ++matched;
+          at = head_end + length;
+          break;
+        }
+      }
+      if (have == cap) return -1;
+      ssize_t n = ::recv(fd, buf + have, cap - have, 0);
+      if (n <= 0) return -1;
+      have += static_cast<size_t>(n);
+    }
+  }
+  return at == have ? matched : -1;
+}
+
+// One round trip of a batch: sends `requests` at once and reads the answers.
+struct Batch {
+  std::string bytes;
+  int count = 0;
+  bool bodiless[16] = {};
+  const char* expect[16] = {};
+
+  void add(const std::string& request, const char* status, bool no_body = false) {
+    bytes += request;
+    bodiless[count] = no_body;
+    expect[count++] = status;
+  }
+};
+
+class WorkerAllocations : public ::testing::Test {
+ protected:
+  void start(Handler& handler) {
+    listener_ = listen_loopback(&port_);
+    ASSERT_GE(listener_, 0);
+    int fds[] = {listener_};
+    io::WorkerConfig config;
+    config.max_connections = 64;
+    config.max_busy_connections = 8;
+    worker_ = std::make_unique<io::Worker>(config, handler, fds);
+    thread_ = std::thread([this] { worker_->run(); });
+    client_ = connect_loopback(port_);
+    ASSERT_GE(client_, 0);
+  }
+  void TearDown() override {
+    if (client_ >= 0) ::close(client_);
+    if (thread_.joinable()) {
+      worker_->stop();
+      thread_.join();
+    }
+    worker_.reset();
+    if (listener_ >= 0) ::close(listener_);
+  }
+  // Runs each batch `rounds` times; returns how many responses matched their expectation.
+  long run(const Batch* batches, int batch_count, int rounds) {
+    long matched = 0;
+    for (int r = 0; r < rounds; ++r) {
+      for (int b = 0; b < batch_count; ++b) {
+        const Batch& batch = batches[b];
+        if (!send_all(client_, batch.bytes)) return -1;
+        int m = read_responses(client_, buffer_, sizeof buffer_, batch.count, batch.bodiless,
+                               batch.expect);
+        if (m < 0) return -1;
+        matched += m;
+      }
+    }
+    return matched;
+  }
+  // Warms up, then counts allocations over `rounds` more rounds of every batch.
+  void expect_no_allocations(const Batch* batches, int batch_count, int rounds) {
+    int per_round = 0;
+    for (int b = 0; b < batch_count; ++b) per_round += batches[b].count;
+    ASSERT_EQ(run(batches, batch_count, 20), 20L * per_round);
+    AllocationWindow window;
+    long matched = run(batches, batch_count, rounds);
+    long allocations = window.allocations();
+    std::printf("requests: %ld, answered as expected: %ld, allocations: %ld\n",
+                static_cast<long>(rounds) * per_round, matched, allocations);
+    EXPECT_EQ(matched, static_cast<long>(rounds) * per_round);
+    EXPECT_EQ(allocations, 0);
+  }
+
+  uint16_t port_ = 0;
+  int listener_ = -1;
+  int client_ = -1;
+  std::unique_ptr<io::Worker> worker_;
+  std::thread thread_;
+  char buffer_[1 << 20];
+};
+
+const std::string kHost = " HTTP/1.1\r\nHost: a\r\nUser-Agent: alloc-test\r\n";
+
+TEST_F(WorkerAllocations, StaticFilesAllocateNothingWhenWarm) {
+  char tmpl[] = "/tmp/zhttp-alloc-XXXXXX";
+  fs::path root = ::mkdtemp(tmpl);
+  std::ofstream(root / "index.html") << "<h1>home</h1>";
+  std::ofstream(root / "small.txt") << std::string(100, 's');
+  std::ofstream(root / "large.bin") << std::string(64 << 10, 'L');
+  handlers::StaticFilesOptions options;
+  options.root = root.string();
+  handlers::StaticFiles files(options);
+  start(files);
+  // The file's ETag, for a conditional request.
+  ASSERT_TRUE(send_all(client_, "HEAD /small.txt" + kHost + "\r\n"));
+  bool bodiless[] = {true};
+  const char* expect[] = {"HTTP/1.1 200"};
+  ASSERT_EQ(read_responses(client_, buffer_, sizeof buffer_, 1, bodiless, expect), 1);
+  std::string head(buffer_);
+  size_t tag = head.find("ETag: ");
+  ASSERT_NE(tag, std::string::npos);
+  std::string etag = head.substr(tag + 6, head.find("\r\n", tag) - tag - 6);
+
+  Batch single[4];
+  single[0].add("GET /small.txt" + kHost + "\r\n", "HTTP/1.1 200");
+  single[1].add("GET /" + kHost + "\r\n", "HTTP/1.1 200");
+  single[2].add("GET /large.bin" + kHost + "\r\n", "HTTP/1.1 200");
+  single[3].add("GET /small.txt" + kHost + "If-None-Match: " + etag + "\r\n\r\n", "HTTP/1.1 304",
+                true);
+  Batch pipelined[1];
+  for (int i = 0; i < 2; ++i) {
+    pipelined[0].add("GET /small.txt" + kHost + "\r\n", "HTTP/1.1 200");
+    pipelined[0].add("HEAD /small.txt" + kHost + "\r\n", "HTTP/1.1 200", true);
+    pipelined[0].add("GET /small.txt" + kHost + "Range: bytes=10-19\r\n\r\n", "HTTP/1.1 206");
+    pipelined[0].add("GET /missing" + kHost + "\r\n", "HTTP/1.1 404");
+    pipelined[0].add("GET /large.bin" + kHost + "\r\n", "HTTP/1.1 200");
+    pipelined[0].add("GET /small.txt" + kHost + "If-None-Match: " + etag + "\r\n\r\n",
+                     "HTTP/1.1 304", true);
+  }
+  expect_no_allocations(single, 4, 500);
+  expect_no_allocations(pipelined, 1, 300);
+  fs::remove_all(root);
+}
+
+TEST_F(WorkerAllocations, HelloHandlerAllocatesNothingWhenWarm) {
+  examples::Hello hello;
+  start(hello);
+  Batch single[2];
+  single[0].add("GET /hello/world" + kHost + "\r\n", "HTTP/1.1 200");
+  single[1].add("GET /nope" + kHost + "\r\n", "HTTP/1.1 404");
+  Batch pipelined[1];
+  for (int i = 0; i < 16; ++i) pipelined[0].add("GET /hello/pipe" + kHost + "\r\n", "HTTP/1.1 200");
+  expect_no_allocations(single, 2, 2000);
+  expect_no_allocations(pipelined, 1, 300);
+}
+
+// The counter sees the worker's thread: a handler that allocates is caught.
+class AllocatingHandler : public Handler {
+ public:
+  void handle(const RequestView& request, Response& response) override {
+    std::string text = "you asked for " + std::string(request.path()) + std::string(64, '.');
+    response.send(200, "text/plain", text);
+  }
+};
+
+TEST_F(WorkerAllocations, CountsAllocationsInTheWorkerThread) {
+  AllocatingHandler handler;
+  start(handler);
+  Batch batch[1];
+  batch[0].add("GET /x" + kHost + "\r\n", "HTTP/1.1 200");
+  ASSERT_EQ(run(batch, 1, 20), 20);
+  AllocationWindow window;
+  ASSERT_EQ(run(batch, 1, 100), 100);
+  EXPECT_GE(window.allocations(), 100);
+}
+
+}  // namespace
+}  // namespace zhttp::test
