@@ -58,10 +58,14 @@ class Response {
   Response& header(std::string_view name, uint64_t value);
   void body(std::string_view bytes);         // copied into the output buffer
   void body_static(std::string_view bytes);  // not copied: must outlive the connection's send
-  void file(int fd, uint64_t offset, uint64_t length);  // sent with sendfile; fd closed after
+  // The file range is read into the output buffer when at most kInlineFileBytes (and there is
+  // room), else sent with sendfile. The fd is closed either way.
+  void file(int fd, uint64_t offset, uint64_t length);
   void no_body();  // e.g. 304, 204; other statuses get "Content-Length: 0"
 
   time_t now() const { return ctx_.now; }  // the request's time, as in the Date header
+  static constexpr uint64_t kInlineFileBytes = 16384;
+
   bool finished() const { return finished_; }
   bool failed() const { return !writer_.ok(); }  // a header did not fit or was invalid
 
@@ -79,6 +83,7 @@ class Response {
 
  private:
   bool finish_head(uint64_t content_length, bool has_length);
+  void inline_file(int fd, uint64_t offset, uint64_t length);
 
   Context ctx_;
   ResponseWriter writer_;

@@ -59,11 +59,15 @@ class ResponseWriter {
   ResponseWriter& connection_keep_alive();       // for HTTP/1.0 clients that asked for it
   ResponseWriter& end_headers();                 // the empty line; required before body()
   ResponseWriter& body(std::string_view bytes);  // may be called several times
+  // Appends n body bytes for the caller to fill in place (e.g. read from a file); nullptr, and
+  // the writer fails, when they do not fit.
+  char* body_space(size_t n);
 
   bool ok() const { return error_ == WriteError::kNone; }
   WriteError error() const { return error_; }
   const char* data() const { return buf_; }
   size_t size() const { return len_; }
+  size_t capacity() const { return cap_; }
   std::string_view view() const { return {buf_, len_}; }
   bool headers_done() const { return state_ == State::kBody; }
 

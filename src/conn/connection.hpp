@@ -72,7 +72,9 @@ class Connection {
   // Whether the io layer should watch for input now (not closing, not held back by output).
   bool wants_read() const { return phase_ != Phase::kClosing && !peer_done_ && !backpressured(); }
   bool has_output() const { return !out_.empty(); }
-  size_t gather(iovec* iov, size_t max) const { return out_.gather(iov, max); }
+  size_t gather(iovec* iov, size_t max, bool* file_next = nullptr) const {
+    return out_.gather(iov, max, file_next);
+  }
   const Segment* front_file() const { return out_.front_file(); }
   // n bytes of output were sent; may resume parsing requests held back by backpressure.
   void on_sent(size_t n, time_t now);

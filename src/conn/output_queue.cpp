@@ -73,13 +73,14 @@ uint64_t OutputQueue::pending_bytes() const {
   return total;
 }
 
-size_t OutputQueue::gather(iovec* iov, size_t max) const {
+size_t OutputQueue::gather(iovec* iov, size_t max, bool* file_next) const {
   size_t n = 0;
   for (size_t i = 0; i < count_ && n < max; ++i) {
     const Segment& s = at(i);
     if (s.kind != Segment::Kind::kBytes) break;
     iov[n++] = iovec{const_cast<char*>(s.data), static_cast<size_t>(s.length)};
   }
+  if (file_next) *file_next = n < count_ && at(n).kind == Segment::Kind::kFile;
   return n;
 }
 

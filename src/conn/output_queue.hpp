@@ -51,8 +51,9 @@ class OutputQueue {
   size_t segment_count() const { return count_; }
   uint64_t pending_bytes() const;
 
-  // iovecs for the byte segments at the front (stops at a file segment). Returns how many.
-  size_t gather(iovec* iov, size_t max) const;
+  // iovecs for the byte segments at the front (stops at a file segment). Returns how many;
+  // *file_next tells whether a file segment comes right after them.
+  size_t gather(iovec* iov, size_t max, bool* file_next = nullptr) const;
   // The front segment when it is a file, else nullptr.
   const Segment* front_file() const;
   // n bytes of the front were sent (byte segments via writev, or the front file via sendfile).

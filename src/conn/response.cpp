@@ -94,7 +94,16 @@ void Response::body_static(std::string_view bytes) {
 }
 
 void Response::file(int fd, uint64_t offset, uint64_t length) {
-  if (!finish_head(length, true) || !ctx_.out->commit(writer_.size())) {
+  if (!finish_head(length, true)) {
+    ::close(fd);
+    return;
+  }
+  if (!ctx_.head_request && length <= kInlineFileBytes &&
+      writer_.size() + length <= writer_.capacity()) {
+    inline_file(fd, offset, length);
+    return;
+  }
+  if (!ctx_.out->commit(writer_.size())) {
     ::close(fd);
     return;
   }
@@ -104,6 +113,17 @@ void Response::file(int fd, uint64_t offset, uint64_t length) {
     return;
   }
   finished_ = ctx_.out->push_file(fd, offset, length);
+}
+
+// A small file is read into the output buffer right after its head, so head and body leave in
+// one segment, and the responses to pipelined requests in one writev.
+void Response::inline_file(int fd, uint64_t offset, uint64_t length) {
+  char* space = writer_.body_space(length);
+  ssize_t n = space ? ::pread(fd, space, length, static_cast<off_t>(offset)) : -1;
+  ::close(fd);
+  // A file that shrank since its size was taken cannot fill the promised length: no response
+  // (the connection answers 500).
+  if (n == static_cast<ssize_t>(length) && ctx_.out->commit(writer_.size())) finished_ = true;
 }
 
 void Response::no_body() {

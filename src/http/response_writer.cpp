@@ -178,4 +178,11 @@ ResponseWriter& ResponseWriter::body(std::string_view bytes) {
   return *this;
 }
 
+char* ResponseWriter::body_space(size_t n) {
+  if (!begin(State::kBody, n)) return nullptr;
+  char* space = buf_ + len_;
+  len_ += n;
+  return space;
+}
+
 }  // namespace zhttp

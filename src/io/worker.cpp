@@ -193,8 +193,18 @@ void Worker::write_some(Slot& s) {
       }
     } else {
       iovec iov[64];
-      size_t count = s.conn.gather(iov, 64);
-      n = ::writev(s.fd, iov, static_cast<int>(count));
+      bool file_next = false;
+      size_t count = s.conn.gather(iov, 64, &file_next);
+      if (file_next) {
+        // A head followed by a sendfile body: MSG_MORE holds it back to share the body's
+        // first packet instead of leaving alone (TCP_NODELAY is on).
+        msghdr msg{};
+        msg.msg_iov = iov;
+        msg.msg_iovlen = count;
+        n = ::sendmsg(s.fd, &msg, MSG_MORE | MSG_NOSIGNAL);
+      } else {
+        n = ::writev(s.fd, iov, static_cast<int>(count));
+      }
     }
     if (n < 0) {
       if (errno != EAGAIN && errno != EINTR) close_now(s);  // EPIPE, ECONNRESET

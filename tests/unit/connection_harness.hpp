@@ -56,6 +56,7 @@ struct ConnectionHarness {
         EXPECT_EQ(::pread(f->fd, buf.data(), buf.size(), static_cast<off_t>(f->offset)),
                   static_cast<ssize_t>(buf.size()));
         sent += buf;
+        ++file_sends;
         conn.on_sent(buf.size(), kNow);
       }
     }
@@ -77,7 +78,8 @@ struct ConnectionHarness {
   ConnectionContext ctx{config, handler, dates, input, output};
   Connection conn{ctx};
   std::string sent;
-  int writes = 0;
+  int writes = 0;      // flushes of byte segments or of the front file
+  int file_sends = 0;  // of which the front file
 };
 
 }  // namespace zhttp::conn

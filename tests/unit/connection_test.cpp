@@ -26,11 +26,13 @@ class EchoHandler : public Handler {
       response.status(200).header("Content-Type", "text/plain").body_static(big);
       return;
     }
-    if (r.path() == "/file") {
+    if (r.path() == "/file" || r.path() == "/bigfile") {
+      // "file-contents", or that followed by 20,000 'z' (over the inline limit).
       std::FILE* f = std::tmpfile();
       std::fputs("file-contents", f);
+      if (r.path() == "/bigfile") std::fputs(std::string(20000, 'z').c_str(), f);
       std::fflush(f);
-      response.status(200).file(::dup(fileno(f)), 5, 8);  // "contents"
+      response.status(200).file(::dup(fileno(f)), 5, r.path() == "/file" ? 8 : 20008);
       std::fclose(f);
       return;
     }
@@ -214,10 +216,29 @@ TEST(Connection, NotModifiedHasNoLength) {
   EXPECT_EQ(h.sent, "HTTP/1.1 304 Not Modified\r\n" + kDate + "\r\n");
 }
 
-TEST(Connection, FileRangeIsSentAsAFileSegment) {
+TEST(Connection, SmallFileRangeIsReadIntoTheOutputBuffer) {
   Harness h;
   h.feed("GET /file HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(h.sent, "HTTP/1.1 200 OK\r\n" + kDate + "Content-Length: 8\r\n\r\ncontents");
+  EXPECT_EQ(h.file_sends, 0);
+  EXPECT_EQ(h.writes, 1);
+}
+
+TEST(Connection, LargeFileRangeIsSentAsAFileSegment) {
+  Harness h;
+  h.feed("GET /bigfile HTTP/1.1\r\nHost: x\r\n\r\nHEAD /bigfile HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string head = "HTTP/1.1 200 OK\r\n" + kDate + "Content-Length: 20008\r\n\r\n";
+  EXPECT_EQ(h.sent, head + "contents" + std::string(20000, 'z') + head);
+  EXPECT_EQ(h.file_sends, 1);
+}
+
+TEST(Connection, PipelinedSmallFilesLeaveInOneWrite) {
+  Harness h;
+  std::string batch;
+  for (int i = 0; i < 16; ++i) batch += "GET /file HTTP/1.1\r\nHost: x\r\n\r\n";
+  h.feed(batch);
+  EXPECT_EQ(h.responses("HTTP/1.1 200 OK"), 16);
+  EXPECT_EQ(h.writes, 1);
 }
 
 TEST(Connection, BackpressureHoldsPipelinedRequestsUntilOutputDrains) {
