@@ -58,9 +58,11 @@ class Response {
   Response& header(std::string_view name, uint64_t value);
   void body(std::string_view bytes);         // copied into the output buffer
   void body_static(std::string_view bytes);  // not copied: must outlive the connection's send
-  // The file range is read into the output buffer when at most kInlineFileBytes (and there is
-  // room), else sent with sendfile. The fd is closed either way.
+  // A file range: read into the output buffer when at most kInlineFileBytes (and it fits),
+  // else sent with sendfile. file() takes the descriptor over (it is closed once used);
+  // file_shared() leaves it to the caller (it is read at once, or a duplicate is sent).
   void file(int fd, uint64_t offset, uint64_t length);
+  void file_shared(int fd, uint64_t offset, uint64_t length);
   void no_body();  // e.g. 304, 204; other statuses get "Content-Length: 0"
 
   time_t now() const { return ctx_.now; }  // the request's time, as in the Date header
@@ -83,7 +85,7 @@ class Response {
 
  private:
   bool finish_head(uint64_t content_length, bool has_length);
-  void inline_file(int fd, uint64_t offset, uint64_t length);
+  void send_file(int fd, uint64_t offset, uint64_t length, bool owned);
 
   Context ctx_;
   ResponseWriter writer_;

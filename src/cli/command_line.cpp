@@ -22,6 +22,15 @@ bool parse_command_line(int argc, char** argv, Config* config, int* exit_code) {
                  "mime.types file (extensions it lacks use a built-in table; \"\" for that only)")
       ->capture_default_str();
 
+  app.add_option("--open-file-cache", c.files.open_file_cache.entries,
+                 "open files kept per worker (0: open every file per request)")
+      ->check(CLI::Range(0u, 1u << 20))
+      ->capture_default_str();
+  app.add_option("--open-file-cache-valid", c.files.open_file_cache.valid_seconds,
+                 "seconds a kept file is served before its path is checked again")
+      ->check(CLI::Range(1u, 86400u))
+      ->capture_default_str();
+
   app.add_option("--max-connections", w.max_connections, "open connections at most")
       ->check(CLI::Range(1u, 1000000u))
       ->capture_default_str();

@@ -1,6 +1,7 @@
 // Response and RequestView of the embedding API (include/zhttp/handler.hpp): the head is
 // formatted in place at the tail of the connection's output buffer and committed to the output
 // queue only when the response is complete, so a failed response leaves nothing behind.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "conn/output_queue.hpp"
@@ -94,36 +95,45 @@ void Response::body_static(std::string_view bytes) {
 }
 
 void Response::file(int fd, uint64_t offset, uint64_t length) {
+  send_file(fd, offset, length, true);
+}
+
+void Response::file_shared(int fd, uint64_t offset, uint64_t length) {
+  send_file(fd, offset, length, false);
+}
+
+void Response::send_file(int fd, uint64_t offset, uint64_t length, bool owned) {
+  auto release = [&] {
+    if (owned) ::close(fd);
+  };
   if (!finish_head(length, true)) {
-    ::close(fd);
+    release();
     return;
   }
-  if (!ctx_.head_request && length <= kInlineFileBytes &&
-      writer_.size() + length <= writer_.capacity()) {
-    inline_file(fd, offset, length);
+  if (ctx_.head_request) {
+    release();
+    finished_ = ctx_.out->commit(writer_.size());
     return;
   }
+  // A small file is read into the output buffer right after its head, so head and body leave
+  // in one segment, and the responses to pipelined requests in one writev.
+  if (length <= kInlineFileBytes && writer_.size() + length <= writer_.capacity()) {
+    char* space = writer_.body_space(length);
+    ssize_t n = ::pread(fd, space, length, static_cast<off_t>(offset));
+    release();
+    // A file that shrank since its size was taken cannot fill the promised length: no
+    // response (the connection answers 500).
+    if (n == static_cast<ssize_t>(length) && ctx_.out->commit(writer_.size())) finished_ = true;
+    return;
+  }
+  if (!owned) fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);  // the queue closes its copy once sent
+  if (fd < 0) return;                                // out of descriptors: no response (500)
   if (!ctx_.out->commit(writer_.size())) {
     ::close(fd);
     return;
   }
-  if (ctx_.head_request) {
-    ::close(fd);
-    finished_ = true;
-    return;
-  }
   finished_ = ctx_.out->push_file(fd, offset, length);
-}
-
-// A small file is read into the output buffer right after its head, so head and body leave in
-// one segment, and the responses to pipelined requests in one writev.
-void Response::inline_file(int fd, uint64_t offset, uint64_t length) {
-  char* space = writer_.body_space(length);
-  ssize_t n = space ? ::pread(fd, space, length, static_cast<off_t>(offset)) : -1;
-  ::close(fd);
-  // A file that shrank since its size was taken cannot fill the promised length: no response
-  // (the connection answers 500).
-  if (n == static_cast<ssize_t>(length) && ctx_.out->commit(writer_.size())) finished_ = true;
+  if (!finished_) ::close(fd);
 }
 
 void Response::no_body() {

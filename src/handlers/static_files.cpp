@@ -65,7 +65,10 @@ size_t encode_path(std::string_view path, char* out, size_t cap) {
 }  // namespace
 
 StaticFiles::StaticFiles(const StaticFilesOptions& options)
-    : resolver_(options.root, options.index), mime_(options.mime_types), index_(options.index) {}
+    : resolver_(options.root, options.index),
+      mime_(options.mime_types),
+      cache_(options.open_file_cache),
+      index_(options.index) {}
 
 void StaticFiles::handle(const RequestView& request, Response& response) {
   if (request.method() != Method::kGet && request.method() != Method::kHead) {
@@ -77,25 +80,46 @@ void StaticFiles::handle(const RequestView& request, Response& response) {
     send_error(response, 400, "bad request target\n");
     return;
   }
-  ResolvedFile file = resolver_.resolve(request.path(), path_scratch_.data(), path_scratch_.size());
+  if (const CachedFile* cached = cache_.find(request.path(), response.now())) {
+    serve_file(request, response, *cached, false);
+    return;
+  }
+  CachedFile file;
+  if (!open_file(request, response, &file)) return;
+  if (const CachedFile* cached = cache_.store(request.path(), file, response.now())) {
+    serve_file(request, response, *cached, false);
+  } else {
+    serve_file(request, response, file, true);
+  }
+}
+
+bool StaticFiles::open_file(const RequestView& request, Response& response, CachedFile* file) {
+  ResolvedFile resolved =
+      resolver_.resolve(request.path(), path_scratch_.data(), path_scratch_.size());
   using Outcome = ResolvedFile::Outcome;
-  switch (file.outcome) {
+  switch (resolved.outcome) {
     case Outcome::kFile:
-      serve_file(request, response, file);
-      return;
+      break;
     case Outcome::kAddSlash:
-      redirect_to_directory(request, response, file.path);
-      return;
+      redirect_to_directory(request, response, resolved.path);
+      return false;
     case Outcome::kBadPath:
       send_error(response, 400, "bad path\n");
-      return;
+      return false;
     case Outcome::kForbidden:
       send_error(response, 403, "forbidden\n");
-      return;
+      return false;
     case Outcome::kNotFound:
       send_error(response, 404, "not found\n");
-      return;
+      return false;
   }
+  file->fd = resolved.fd;
+  file->st = resolved.st;
+  file->etag_len = static_cast<uint8_t>(format_etag(FileVersion::of(resolved.st), file->etag));
+  std::string_view name = resolved.path;
+  if (!name.empty() && name.back() == '/') name = index_;
+  file->content_type = mime_.lookup(name);
+  return true;
 }
 
 void StaticFiles::redirect_to_directory(const RequestView& request, Response& response,
@@ -118,12 +142,14 @@ void StaticFiles::redirect_to_directory(const RequestView& request, Response& re
   response.header("Content-Type", kTextPlain).body("moved permanently\n");
 }
 
-void StaticFiles::serve_file(const RequestView& request, Response& response,
-                             const ResolvedFile& file) {
+void StaticFiles::serve_file(const RequestView& request, Response& response, const CachedFile& file,
+                             bool owned) {
+  auto release = [&] {
+    if (owned) ::close(file.fd);
+  };
   const time_t now = response.now();
   const time_t modified = last_modified_time(file.st.st_mtim.tv_sec, now);
-  char etag_buf[kMaxEtagLen];
-  std::string_view etag(etag_buf, format_etag(FileVersion::of(file.st), etag_buf));
+  std::string_view etag = file.etag_view();
   char date_buf[kImfFixdateLen];
   std::string_view last_modified;
   if (format_imf_fixdate(modified, date_buf)) last_modified = {date_buf, kImfFixdateLen};
@@ -133,7 +159,7 @@ void StaticFiles::serve_file(const RequestView& request, Response& response,
       request.header(HeaderId::kIfNoneMatch), request.header(HeaderId::kIfModifiedSince)};
   Precondition precondition = evaluate_preconditions(conditions, etag, modified, now);
   if (precondition != Precondition::kProceed) {
-    ::close(file.fd);
+    release();
     if (precondition == Precondition::kPreconditionFailed) {
       send_error(response, 412, "precondition failed\n");
       return;
@@ -153,26 +179,27 @@ void StaticFiles::serve_file(const RequestView& request, Response& response,
   char content_range[kMaxContentRangeLen];
   std::string_view content_range_value(content_range, format_content_range(range, content_range));
   if (range.kind == RangeKind::kUnsatisfiable) {
-    ::close(file.fd);
+    release();
     response.status(416).header("Content-Range", content_range_value);
     response.header("Content-Type", kTextPlain).body("range not satisfiable\n");
     return;
   }
 
-  std::string_view name = file.path;
-  if (!name.empty() && name.back() == '/') name = index_;
   response.status(range.kind == RangeKind::kSatisfiable ? 206 : 200);
-  response.header("Content-Type", mime_.lookup(name)).header("ETag", etag);
+  response.header("Content-Type", file.content_type).header("ETag", etag);
   if (!last_modified.empty()) response.header("Last-Modified", last_modified);
   response.header("Accept-Ranges", "bytes");
+  uint64_t offset = 0;
+  uint64_t length = size;
   if (range.kind == RangeKind::kSatisfiable) {
     response.header("Content-Range", content_range_value);
-    response.file(file.fd, range.first, range.length());
-  } else if (size == 0) {
-    ::close(file.fd);
-    response.body({});
+    offset = range.first;
+    length = range.length();
+  }
+  if (owned) {
+    response.file(file.fd, offset, length);
   } else {
-    response.file(file.fd, 0, size);
+    response.file_shared(file.fd, offset, length);
   }
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // The static file handler: GET and HEAD of files beneath a document root, with an index file
 // per directory, Content-Type by extension, ETag and Last-Modified, conditional requests
-// (304/412) and single byte ranges (206/416). File bodies go out with sendfile.
+// (304/412) and single byte ranges (206/416). Small file bodies are copied into the response,
+// larger ones go out with sendfile. Open files are kept in an OpenFileCache.
 //
 // One instance per worker thread: handle() uses member scratch buffers, so it allocates nothing.
 #include <array>
@@ -9,6 +10,7 @@
 
 #include "handlers/file_resolver.hpp"
 #include "handlers/mime_types.hpp"
+#include "handlers/open_file_cache.hpp"
 #include "zhttp/handler.hpp"
 
 namespace zhttp::handlers {
@@ -17,6 +19,7 @@ struct StaticFilesOptions {
   std::string root = ".";
   std::string index = "index.html";
   std::string mime_types = std::string(kDefaultMimeTypesPath);  // "" for the built-in table only
+  OpenFileCacheOptions open_file_cache;
 };
 
 class StaticFiles : public Handler {
@@ -27,12 +30,17 @@ class StaticFiles : public Handler {
   void handle(const RequestView& request, Response& response) override;
 
  private:
-  void serve_file(const RequestView& request, Response& response, const ResolvedFile& file);
+  // Opens the file for the request path, or answers (400, 403, 404, 301) and returns false.
+  bool open_file(const RequestView& request, Response& response, CachedFile* file);
+  // `owned`: the descriptor is this request's (closed once used), not the cache's.
+  void serve_file(const RequestView& request, Response& response, const CachedFile& file,
+                  bool owned);
   void redirect_to_directory(const RequestView& request, Response& response,
                              std::string_view normalized_path);
 
   FileResolver resolver_;
   MimeTypes mime_;
+  OpenFileCache cache_;
   std::string index_;
   // Normalised path plus the index name; and the Location of a directory redirect.
   std::array<char, 8192> path_scratch_{};

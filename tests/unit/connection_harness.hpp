@@ -35,7 +35,7 @@ struct ConnectionHarness {
       size_t n = std::min({bytes.size(), step, space.size()});
       std::copy_n(bytes.data(), n, space.data());
       bytes.remove_prefix(n);
-      conn.on_read(n, kNow);
+      conn.on_read(n, now);
       flush();
     }
   }
@@ -50,14 +50,14 @@ struct ConnectionHarness {
           sent.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
           total += iov[i].iov_len;
         }
-        conn.on_sent(total, kNow);
+        conn.on_sent(total, now);
       } else if (const Segment* f = conn.front_file()) {
         std::string buf(f->length, '\0');
         EXPECT_EQ(::pread(f->fd, buf.data(), buf.size(), static_cast<off_t>(f->offset)),
                   static_cast<ssize_t>(buf.size()));
         sent += buf;
         ++file_sends;
-        conn.on_sent(buf.size(), kNow);
+        conn.on_sent(buf.size(), now);
       }
     }
   }
@@ -77,6 +77,7 @@ struct ConnectionHarness {
   BufferPool output{65536, 4};
   ConnectionContext ctx{config, handler, dates, input, output};
   Connection conn{ctx};
+  time_t now = kNow;  // the clock requests are handled at
   std::string sent;
   int writes = 0;      // flushes of byte segments or of the front file
   int file_sends = 0;  // of which the front file

@@ -194,6 +194,38 @@ TEST_F(StaticFilesTest, RangesAreIgnoredForHeadAndStaleIfRange) {
   EXPECT_EQ(body_of(fresh), "234");
 }
 
+// Without the open file cache every request opens the file itself: same answers.
+TEST_F(StaticFilesTest, ServesTheSameWithoutTheOpenFileCache) {
+  StaticFilesOptions options;
+  options.root = root_.string();
+  options.mime_types = "";
+  options.open_file_cache.entries = 0;
+  Harness uncached(conn::ConnectionConfig{}, options);
+  for (const std::string& head :
+       {request("GET", "/digits.txt"), request("HEAD", "/"), request("GET", "/empty.txt"),
+        request("GET", "/digits.txt", "Range: bytes=2-4\r\n"),
+        request("GET", "/digits.txt", "Range: bytes=20-\r\n"),
+        request("GET", "/digits.txt", "If-None-Match: " + etag_of("digits.txt") + "\r\n")}) {
+    uncached.sent.clear();
+    uncached.feed(head);
+    EXPECT_EQ(uncached.sent, get(head)) << head;
+  }
+}
+
+// A cached entry lives `valid_seconds`: a file replaced under the same name is served once the
+// path is resolved again (the harness clock moves one second on).
+TEST_F(StaticFilesTest, ReplacedFileIsSeenOnceTheEntryExpires) {
+  EXPECT_EQ(body_of(get(request("GET", "/digits.txt"))), "0123456789");
+  fs::remove(root_ / "digits.txt");
+  write("digits.txt", "abc");
+  EXPECT_EQ(body_of(get(request("GET", "/digits.txt"))), "0123456789");  // same second: cached
+  harness_->now = conn::kNow + 1;
+  EXPECT_EQ(body_of(get(request("GET", "/digits.txt"))), "abc");
+  fs::remove(root_ / "digits.txt");
+  harness_->now = conn::kNow + 2;
+  EXPECT_EQ(get(request("GET", "/digits.txt")).rfind("HTTP/1.1 404", 0), 0u);
+}
+
 TEST_F(StaticFilesTest, PipelinedRequestsKeepTheirOrder) {
   std::string r = get(request("GET", "/digits.txt") + request("HEAD", "/") +
                       request("GET", "/nope") + request("GET", "/style.css"));

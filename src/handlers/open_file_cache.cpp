@@ -1,0 +1,81 @@
+#include "handlers/open_file_cache.hpp"
+
+#include <unistd.h>
+
+#include <cstring>
+
+namespace zhttp::handlers {
+
+OpenFileCache::OpenFileCache(const OpenFileCacheOptions& options)
+    : valid_seconds_(options.valid_seconds) {
+  if (options.entries == 0 || options.valid_seconds == 0) return;
+  uint32_t sets = 1;
+  while (sets * kWays < options.entries) sets *= 2;
+  slots_.resize(static_cast<size_t>(sets) * kWays);
+  set_mask_ = sets - 1;
+}
+
+OpenFileCache::~OpenFileCache() {
+  for (Slot& s : slots_) {
+    if (s.used) ::close(s.file.fd);
+  }
+}
+
+// FNV-1a: request paths are short, and this is a few cycles a byte.
+uint32_t OpenFileCache::hash_of(std::string_view path) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : path) h = (h ^ c) * 16777619u;
+  return h;
+}
+
+bool OpenFileCache::matches(const Slot& s, uint32_t hash, std::string_view path) {
+  return s.used && s.hash == hash && s.key_len == path.size() &&
+         std::memcmp(s.key, path.data(), path.size()) == 0;
+}
+
+const CachedFile* OpenFileCache::find(std::string_view path, time_t now) {
+  if (slots_.empty() || path.size() > kMaxKeyBytes) return nullptr;
+  uint32_t hash = hash_of(path);
+  Slot* set = set_of(hash);
+  for (uint32_t i = 0; i < kWays; ++i) {
+    Slot& s = set[i];
+    if (!matches(s, hash, path)) continue;
+    // A clock stepping back also ends the entry's life.
+    if (now < s.opened || now - s.opened >= static_cast<time_t>(valid_seconds_)) return nullptr;
+    s.last_use = ++clock_;
+    return &s.file;
+  }
+  return nullptr;
+}
+
+const CachedFile* OpenFileCache::store(std::string_view path, const CachedFile& file, time_t now) {
+  if (slots_.empty() || path.size() > kMaxKeyBytes) return nullptr;
+  uint32_t hash = hash_of(path);
+  Slot* set = set_of(hash);
+  // The path's own entry, else a free one, else the least recently used.
+  Slot* victim = nullptr;
+  for (uint32_t i = 0; i < kWays && victim == nullptr; ++i) {
+    if (matches(set[i], hash, path)) victim = &set[i];
+  }
+  for (uint32_t i = 0; i < kWays && victim == nullptr; ++i) {
+    if (!set[i].used) victim = &set[i];
+  }
+  if (victim == nullptr) {
+    victim = &set[0];
+    for (uint32_t i = 1; i < kWays; ++i) {
+      if (set[i].last_use < victim->last_use) victim = &set[i];
+    }
+  }
+  // Safe to close: readers copy small files at once and send large ones from a dup().
+  if (victim->used) ::close(victim->file.fd);
+  victim->file = file;
+  victim->opened = now;
+  victim->last_use = ++clock_;
+  victim->hash = hash;
+  victim->key_len = static_cast<uint8_t>(path.size());
+  victim->used = true;
+  std::memcpy(victim->key, path.data(), path.size());
+  return &victim->file;
+}
+
+}  // namespace zhttp::handlers

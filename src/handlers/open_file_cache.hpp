@@ -1,0 +1,74 @@
+#pragma once
+// A per-worker cache of open files (nginx's open_file_cache): request path -> open descriptor,
+// its stat facts and its ETag, so a warm request for a file costs no open/fstat/close. An entry
+// is trusted for `valid_seconds` after it was opened; then the path is resolved again, so a
+// changed, replaced or deleted file is seen within that time. Fixed size, allocated at start-up:
+// lookups and stores never allocate. One instance per worker thread.
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <ctime>
+#include <string_view>
+#include <vector>
+
+#include "handlers/etag.hpp"
+
+namespace zhttp::handlers {
+
+struct OpenFileCacheOptions {
+  uint32_t entries = 1024;     // 0 disables the cache
+  uint32_t valid_seconds = 1;  // how long an entry is served before the path is resolved again
+};
+
+struct CachedFile {
+  int fd = -1;
+  struct stat st {};
+  uint8_t etag_len = 0;
+  char etag[kMaxEtagLen];
+  std::string_view content_type;  // from MimeTypes: lives as long as it does
+
+  std::string_view etag_view() const { return {etag, etag_len}; }
+};
+
+class OpenFileCache {
+ public:
+  static constexpr size_t kMaxKeyBytes = 200;  // longer request paths are not cached
+  static constexpr uint32_t kWays = 4;         // entries per set, least recently used evicted
+
+  explicit OpenFileCache(const OpenFileCacheOptions& options);
+  OpenFileCache(const OpenFileCache&) = delete;
+  OpenFileCache& operator=(const OpenFileCache&) = delete;
+  ~OpenFileCache();
+
+  // The file cached for this (still encoded) request path if it is still valid at `now`.
+  const CachedFile* find(std::string_view path, time_t now);
+
+  // Caches `file` (taking over its descriptor) under `path` and returns it, replacing an older
+  // entry for the path or the set's least recently used one (whose descriptor is closed).
+  // nullptr when the cache is disabled or the path too long: the caller keeps the descriptor.
+  const CachedFile* store(std::string_view path, const CachedFile& file, time_t now);
+
+  size_t capacity() const { return slots_.size(); }
+
+ private:
+  struct Slot {
+    CachedFile file;
+    time_t opened = 0;      // when `file` was resolved
+    uint64_t last_use = 0;  // for LRU within a set
+    uint32_t hash = 0;
+    uint8_t key_len = 0;
+    bool used = false;
+    char key[kMaxKeyBytes];
+  };
+
+  Slot* set_of(uint32_t hash) { return &slots_[(hash & set_mask_) * kWays]; }
+  static uint32_t hash_of(std::string_view path);
+  static bool matches(const Slot& s, uint32_t hash, std::string_view path);
+
+  std::vector<Slot> slots_;
+  uint32_t set_mask_ = 0;
+  uint32_t valid_seconds_;
+  uint64_t clock_ = 0;  // counts uses, orders LRU
+};
+
+}  // namespace zhttp::handlers

@@ -1,0 +1,96 @@
+// The open file cache: hits while valid, misses once `valid_seconds` have passed, replaces an
+// entry of the same path, evicts the least recently used entry of a full set, and closes the
+// descriptors it drops.
+#include "handlers/open_file_cache.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <string>
+
+namespace zhttp::handlers {
+namespace {
+
+constexpr time_t kT = 1700000000;
+
+bool is_open(int fd) {
+  return ::fcntl(fd, F_GETFD) != -1;
+}
+
+CachedFile open_file() {
+  CachedFile f;
+  f.fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  f.etag_len = 3;
+  f.etag[0] = f.etag[2] = '"';
+  f.etag[1] = 'x';
+  return f;
+}
+
+TEST(OpenFileCache, HitsWhileValidThenMisses) {
+  OpenFileCache cache({.entries = 16, .valid_seconds = 2});
+  EXPECT_EQ(cache.find("/a", kT), nullptr);
+  CachedFile f = open_file();
+  const CachedFile* stored = cache.store("/a", f, kT);
+  ASSERT_NE(stored, nullptr);
+  EXPECT_EQ(stored->fd, f.fd);
+  EXPECT_EQ(cache.find("/a", kT + 1), stored);
+  EXPECT_EQ(cache.find("/a", kT + 2), nullptr);
+  EXPECT_EQ(cache.find("/a", kT - 1), nullptr);  // the clock went back
+  EXPECT_EQ(cache.find("/b", kT), nullptr);
+  EXPECT_EQ(stored->etag_view(), "\"x\"");
+}
+
+TEST(OpenFileCache, StoringAPathAgainReplacesAndClosesTheOldDescriptor) {
+  OpenFileCache cache({.entries = 16, .valid_seconds = 1});
+  CachedFile old_file = open_file();
+  cache.store("/a", old_file, kT);
+  CachedFile new_file = open_file();
+  const CachedFile* stored = cache.store("/a", new_file, kT + 5);
+  EXPECT_EQ(stored->fd, new_file.fd);
+  EXPECT_FALSE(is_open(old_file.fd));
+  EXPECT_EQ(cache.find("/a", kT + 5), stored);
+}
+
+TEST(OpenFileCache, FullCacheEvictsTheLeastRecentlyUsed) {
+  OpenFileCache cache({.entries = OpenFileCache::kWays, .valid_seconds = 10});  // one set
+  ASSERT_EQ(cache.capacity(), OpenFileCache::kWays);
+  int fds[OpenFileCache::kWays];
+  for (uint32_t i = 0; i < OpenFileCache::kWays; ++i) {
+    CachedFile f = open_file();
+    fds[i] = f.fd;
+    cache.store("/" + std::to_string(i), f, kT);
+  }
+  for (uint32_t i = 1; i < OpenFileCache::kWays; ++i) {
+    ASSERT_NE(cache.find("/" + std::to_string(i), kT), nullptr);  // "/0" is now the oldest use
+  }
+  cache.store("/new", open_file(), kT);
+  EXPECT_FALSE(is_open(fds[0]));
+  EXPECT_EQ(cache.find("/0", kT), nullptr);
+  EXPECT_NE(cache.find("/1", kT), nullptr);
+  EXPECT_NE(cache.find("/new", kT), nullptr);
+}
+
+TEST(OpenFileCache, DisabledOrLongPathsAreNotCached) {
+  OpenFileCache off({.entries = 0, .valid_seconds = 1});
+  CachedFile f = open_file();
+  EXPECT_EQ(off.store("/a", f, kT), nullptr);
+  OpenFileCache cache({.entries = 8, .valid_seconds = 1});
+  EXPECT_EQ(cache.store(std::string(OpenFileCache::kMaxKeyBytes + 1, 'a'), f, kT), nullptr);
+  EXPECT_TRUE(is_open(f.fd));  // still the caller's
+  ::close(f.fd);
+}
+
+TEST(OpenFileCache, ClosesEverythingOnDestruction) {
+  int fd;
+  {
+    OpenFileCache cache({.entries = 8, .valid_seconds = 1});
+    CachedFile f = open_file();
+    fd = f.fd;
+    cache.store("/a", f, kT);
+  }
+  EXPECT_FALSE(is_open(fd));
+}
+
+}  // namespace
+}  // namespace zhttp::handlers
