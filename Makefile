@@ -68,7 +68,7 @@ $(UNIT_BIN): $(UNIT_OBJS) $(LIB)
 
 # Integration tests start the programs of the same build (examples) as real processes.
 $(BUILD)/tests/integration/%.o: CXXFLAGS += -DZHTTP_BUILD_DIR='"$(BUILD)"'
-$(INTEG_BIN): $(INTEG_OBJS) $(LIB) | $(EXAMPLES)
+$(INTEG_BIN): $(INTEG_OBJS) $(LIB) | $(EXAMPLES) $(ZHTTPD)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ -o $@ -lgtest_main -lgtest -lpthread $(LDLIBS)
 
@@ -90,7 +90,7 @@ test: unit-test
 asan:
 	$(MAKE) BUILD=build/asan OPT=-O1 \
 	  SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  build/asan/tests/unit_tests build/asan/tests/integration_tests build/asan/examples/hello
+	  build/asan/tests/unit_tests build/asan/tests/integration_tests build/asan/examples/hello build/asan/zhttpd
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 scripts/run-tests.sh \
 	  build/asan/tests/unit_tests build/asan/tests/integration_tests
 

@@ -10,6 +10,7 @@ PACKAGES=(
   libhttp-parser-dev
   clang libclang-rt-14-dev
   media-types curl
+  nginx wrk # scripts/bench-e2e.sh
 )
 
 missing=()

@@ -17,6 +17,7 @@ class BufferPool {
 
   size_t block_size() const { return block_size_; }
   size_t in_use() const { return blocks_.size() - free_.size(); }
+  size_t available() const { return max_ - in_use(); }
 
   // A block of block_size() bytes, or nullptr when max_blocks are all in use.
   char* take() {

@@ -17,6 +17,7 @@ enum Command : int { kNoCommand = 0, kDrain = 1, kStop = 2 };
 
 constexpr int kAcceptsPerEvent = 64;  // then let the loop serve the connections it has
 constexpr int kReadsPerEvent = 4;     // fairness between busy connections
+constexpr double kShedAfter = 1.0;    // see shed_oldest_head()
 constexpr size_t kMaxSendfileChunk = size_t{1} << 30;
 
 Worker& worker_of(struct ev_loop* loop) {
@@ -41,6 +42,7 @@ Worker::Worker(const WorkerConfig& config, Handler& handler, std::span<const int
   lists_[kIdle].timeout = config.keepalive_timeout;
   lists_[kWrite].timeout = config.write_timeout;
   lists_[kLinger].timeout = config.linger_timeout;
+  lists_[kStarved].timeout = config.header_timeout;
 
   listeners_.resize(listeners.size());
   for (size_t i = 0; i < listeners.size(); ++i) {
@@ -158,12 +160,21 @@ void Worker::handle(Slot& s, int revents) {
   if (revents & EV_READ) read_some(s);
   if (s.fd >= 0) write_some(s);
   if (s.fd >= 0) update(s);
+  resume_starved();
 }
 
 void Worker::read_some(Slot& s) {
   const time_t now = static_cast<time_t>(ev_now(loop_));
   for (int i = 0; i < kReadsPerEvent; ++i) {
     std::span<char> space = s.conn.read_space();
+    if (space.empty() && s.conn.wants_read()) {
+      // Every input buffer is taken: free the one of the oldest unfinished head, or wait.
+      if (shed_oldest_head(s, ev_now(loop_))) space = s.conn.read_space();
+      if (space.empty()) {
+        park(s);
+        return;
+      }
+    }
     if (space.empty()) return;
     ssize_t n = ::read(s.fd, space.data(), space.size());
     if (n > 0) {
@@ -178,6 +189,30 @@ void Worker::read_some(Slot& s) {
     }
     if (errno != EAGAIN && errno != EINTR) close_now(s);  // reset by peer and the like
     return;
+  }
+}
+
+// Under buffer pressure a head that has been arriving for over kShedAfter seconds (a slow or
+// stalled client, slowloris) gives way to a connection with data ready: it gets its 408 now
+// instead of at --header-timeout. False when there is no such head.
+bool Worker::shed_oldest_head(const Slot& requester, ev_tstamp now) {
+  Slot* oldest = lists_[kHeader].head;
+  if (oldest == nullptr || oldest == &requester || now - oldest->stamp < kShedAfter) return false;
+  time_out(*oldest, now);
+  return true;
+}
+
+void Worker::park(Slot& s) {
+  watch(s, s.conn.has_output() ? EV_WRITE : 0);
+  move_to(s, kStarved, true);
+}
+
+// Lets as many parked connections read again as there are free input buffers.
+void Worker::resume_starved() {
+  for (size_t free = input_pool_.available(); free > 0 && lists_[kStarved].head; --free) {
+    Slot& s = *lists_[kStarved].head;
+    move_to(s, kIdle, true);
+    watch(s, EV_READ | (s.conn.has_output() ? EV_WRITE : 0));
   }
 }
 
@@ -221,6 +256,10 @@ void Worker::update(Slot& s) {
     begin_close(s);
     return;
   }
+  if (s.list == kStarved) {
+    watch(s, s.conn.has_output() ? EV_WRITE : 0);  // reads wait for resume_starved()
+    return;
+  }
   int events = (s.conn.wants_read() ? EV_READ : 0) | (s.conn.has_output() ? EV_WRITE : 0);
   watch(s, events);
   if (s.conn.has_output()) {
@@ -257,6 +296,7 @@ void Worker::watch(Slot& s, int events) {
 // response on its way (a graceful close).
 void Worker::begin_close(Slot& s) {
   ::shutdown(s.fd, SHUT_WR);
+  s.conn.reset();  // its buffers go back to the pools: lingering reads into a stack sink
   s.lingering = true;
   watch(s, EV_READ);
   move_to(s, kLinger, true);
@@ -320,15 +360,21 @@ void Worker::expire(ev_tstamp now) {
     while (l.head && now - l.head->stamp >= l.timeout) {
       Slot& s = *l.head;
       if (list == kHeader || list == kBody) {
-        s.conn.timed_out(static_cast<time_t>(now));  // queues a 408
-        unlink(s);
-        write_some(s);
-        if (s.fd >= 0) update(s);
+        time_out(s, now);
       } else {
-        close_now(s);  // idle, stalled writer, or lingering: nothing to say
+        close_now(s);  // idle, stalled writer, lingering or starved: nothing to say
       }
     }
   }
+  resume_starved();
+}
+
+// A head or body that took too long: answer 408 and close.
+void Worker::time_out(Slot& s, ev_tstamp now) {
+  s.conn.timed_out(static_cast<time_t>(now));  // queues a 408
+  unlink(s);
+  write_some(s);
+  if (s.fd >= 0) update(s);
 }
 
 // --- drain --------------------------------------------------------------------------------------

@@ -47,7 +47,18 @@ class Worker {
   size_t open_connections() const { return open_.load(std::memory_order_relaxed); }
 
  private:
-  enum List : uint8_t { kHeader, kBody, kIdle, kWrite, kLinger, kListCount, kNone = kListCount };
+  // kStarved: data waits on the socket but every input buffer is in use; not read from until
+  // one is free (it times out like a head).
+  enum List : uint8_t {
+    kHeader,
+    kBody,
+    kIdle,
+    kWrite,
+    kLinger,
+    kStarved,
+    kListCount,
+    kNone = kListCount
+  };
 
   struct Slot {
     explicit Slot(conn::ConnectionContext& ctx) : conn(ctx) {}
@@ -75,6 +86,10 @@ class Worker {
   void shed_one(int listener);  // EMFILE: accept with the spare descriptor and close at once
   void handle(Slot& s, int revents);
   void read_some(Slot& s);
+  bool shed_oldest_head(const Slot& requester, ev_tstamp now);
+  void park(Slot& s);
+  void resume_starved();
+  void time_out(Slot& s, ev_tstamp now);
   void write_some(Slot& s);
   void update(Slot& s);
   void begin_close(Slot& s);

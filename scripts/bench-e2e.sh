@@ -1,0 +1,435 @@
+#!/usr/bin/env bash
+# End-to-end benchmark: zhttpd against nginx on this box, side by side, one worker each.
+#
+#   scripts/bench-e2e.sh                 # defaults: 5 s per case, wrk -t1 -c50, 10,000 idle conns
+#   DURATION=3 IDLE_CONNS=2000 scripts/bench-e2e.sh
+#
+# Environment: DURATION (s per case, 5), THREADS (wrk -t, 1), CONNECTIONS (wrk -c, 50),
+# IDLE_CONNS (10000), WARMUP (s of unmeasured load per server first, 1; 0 = none),
+# ZHTTPD (a zhttpd binary to use instead of building build/zhttpd), LOG_DIR (where the wrk outputs
+# and server logs of the last run are left, build/bench/e2e-logs).
+#
+# Cases (wrk --latency on 127.0.0.1, each against zhttpd then nginx, servers started once):
+#   tiny        2-byte body: zhttpd serves the static file ok.txt, nginx answers `return 200 "ok"`
+#   static100   a 100 B static file
+#   static64k   a 64 KiB static file
+#   pipelined16 the tiny request, 16 at a time in one write (bench/e2e/pipeline16.lua)
+#   idle        IDLE_CONNS keep-alive connections, each after one request, held by
+#               build/bench/idle_clients; server RSS growth per connection
+# CPU us/req is the server's utime+stime (/proc/PID/stat, all its processes) over the requests wrk
+# completed. Installs nginx and wrk from Debian when missing (needs root). Ends with one
+# `e2e <case> ...` line per case for scripts to grep.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+DURATION=${DURATION:-5}
+THREADS=${THREADS:-1}
+CONNECTIONS=${CONNECTIONS:-50}
+IDLE_CONNS=${IDLE_CONNS:-10000}
+WARMUP=${WARMUP:-1}
+ZHTTPD=${ZHTTPD:-}
+LOG_DIR=${LOG_DIR:-build/bench/e2e-logs}
+IDLE_BIN=build/bench/idle_clients
+PIPELINE_LUA=bench/e2e/pipeline16.lua
+CASES=(tiny static100 static64k pipelined16)
+SERVERS=(zhttpd nginx)
+
+log() { echo "bench-e2e: $*" >&2; }
+die() {
+  echo "bench-e2e: error: $*" >&2
+  exit 1
+}
+
+for v in DURATION THREADS CONNECTIONS IDLE_CONNS WARMUP; do
+  [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, not '${!v}'"
+done
+((DURATION > 0 && THREADS > 0 && CONNECTIONS >= THREADS && IDLE_CONNS > 0)) ||
+  die "need DURATION > 0, THREADS > 0, CONNECTIONS >= THREADS and IDLE_CONNS > 0"
+
+# ---- tools --------------------------------------------------------------------------------------
+find_nginx() {
+  command -v nginx 2>/dev/null || { [[ -x /usr/sbin/nginx ]] && echo /usr/sbin/nginx; } || true
+}
+missing=()
+[[ -n $(find_nginx) ]] || missing+=(nginx)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v g++ >/dev/null 2>&1 || missing+=(g++)
+if ((${#missing[@]} > 0)); then
+  [[ $(id -u) -eq 0 ]] || die "missing ${missing[*]}: run as root to install them, or install them"
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+NGINX=$(find_nginx)
+[[ -n $NGINX ]] || die "nginx not found after installing it"
+
+if [[ -z $ZHTTPD ]]; then
+  make build/zhttpd >&2 || die "building build/zhttpd failed"
+  ZHTTPD=build/zhttpd
+fi
+[[ -x $ZHTTPD ]] || die "$ZHTTPD is not an executable"
+if [[ ! -x $IDLE_BIN || bench/e2e/idle_clients.cpp -nt $IDLE_BIN ]]; then
+  mkdir -p "$(dirname "$IDLE_BIN")"
+  g++ -std=c++20 -O2 -Wall -Wextra -Werror bench/e2e/idle_clients.cpp -o "$IDLE_BIN" ||
+    die "building $IDLE_BIN failed"
+fi
+
+# Both servers and the idle client need one descriptor per connection.
+ulimit -n "$(ulimit -Hn)"
+NOFILE=$(ulimit -n)
+if [[ $NOFILE != unlimited ]] && ((IDLE_CONNS + 200 > NOFILE)); then
+  log "warning: descriptor limit $NOFILE: IDLE_CONNS lowered from $IDLE_CONNS to $((NOFILE - 200))"
+  IDLE_CONNS=$((NOFILE - 200))
+fi
+MAX_CONNS=20000
+CLK_TCK=$(getconf CLK_TCK)
+
+# ---- processes we start, stopped by PID on exit --------------------------------------------------
+TMP=$(mktemp -d /tmp/zhttpd-bench-e2e.XXXXXX)
+# nginx workers run as nobody: they must be able to read the files.
+chmod 755 "$TMP"
+mkdir -p "$LOG_DIR"
+rm -f "$LOG_DIR"/wrk-*.txt "$LOG_DIR"/*.out "$LOG_DIR"/*.err "$LOG_DIR"/nginx.conf \
+  "$LOG_DIR"/error.log
+PIDS=()
+cleanup() {
+  local rc=$? pid running i
+  trap - EXIT INT TERM
+  exec 7>&- 2>/dev/null || true
+  running=" $(jobs -p | tr '\n' ' ') "
+  for pid in "${PIDS[@]}"; do
+    if [[ $running == *" $pid "* ]]; then kill -TERM "$pid" 2>/dev/null || true; fi
+  done
+  for pid in "${PIDS[@]}"; do
+    [[ $running == *" $pid "* ]] || continue
+    for ((i = 0; i < 50; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+  cp "$TMP"/*.out "$TMP"/*.err "$TMP"/nginx/nginx.conf "$TMP"/nginx/error.log "$LOG_DIR"/ \
+    2>/dev/null || true
+  rm -rf "$TMP"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- helpers over /proc -------------------------------------------------------------------------
+# The PID and all its descendants (nginx master + workers; zhttpd's threads are in its own stat).
+proc_tree() {
+  local p=$1 c
+  [[ -d /proc/$p ]] || return 0
+  echo "$p"
+  for c in $(cat /proc/"$p"/task/*/children 2>/dev/null || true); do proc_tree "$c"; done
+}
+# utime+stime (fields 14, 15; counted after the ")" ending the command name) in clock ticks.
+cpu_ticks() {
+  local files=() p
+  for p in $(proc_tree "$1"); do files+=("/proc/$p/stat"); done
+  cat "${files[@]}" 2>/dev/null |
+    awk '{ sub(/^.*\) /, ""); s += $12 + $13 } END { print s + 0 }' || true
+}
+# VmRSS in KiB, summed over the tree.
+rss_kb() {
+  local files=() p
+  for p in $(proc_tree "$1"); do files+=("/proc/$p/status"); done
+  cat "${files[@]}" 2>/dev/null | awk '/^VmRSS:/ { s += $2 } END { print s + 0 }' || true
+}
+port_in_use() {
+  local hex
+  hex=$(printf ':%04X' "$1")
+  awk -v h="$hex" 'FNR > 1 && substr($2, length($2) - 4) == h { f = 1 } END { exit !f }' \
+    /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+pick_port() {
+  local p i
+  for ((i = 0; i < 100; i++)); do
+    p=$((20000 + RANDOM % 12000))
+    if [[ $p != "${1:-}" ]] && ! port_in_use "$p"; then
+      echo "$p"
+      return
+    fi
+  done
+  die "found no free port on 127.0.0.1"
+}
+http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$1$2" || true; }
+
+# Waits until the server answers; dies with its logs when it exits or never answers.
+wait_ready() {
+  local name=$1 pid=$2 port=$3 i rc
+  for ((i = 0; i < 100; i++)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      wait "$pid" 2>/dev/null && rc=0 || rc=$?
+      log "$name exited (status $rc) instead of listening on 127.0.0.1:$port; its output:"
+      cat "$TMP/$name".{out,err} "$TMP/nginx/error.log" 2>/dev/null | tail -n 20 >&2 || true
+      die "$name failed to start"
+    fi
+    [[ $(http_code "$port" /100.txt) == 200 ]] && return 0
+    sleep 0.1
+  done
+  cat "$TMP/$name".{out,err} 2>/dev/null | tail -n 20 >&2 || true
+  die "$name did not answer on 127.0.0.1:$port within 10 s"
+}
+
+# ---- content and servers -------------------------------------------------------------------------
+WWW=$TMP/www
+mkdir -p "$WWW" "$TMP/nginx"
+printf 'ok' >"$WWW/ok.txt"
+printf '%099d\n' 0 >"$WWW/100.txt"
+head -c 65536 /dev/urandom >"$WWW/64k.bin"
+chmod 755 "$WWW"
+chmod 644 "$WWW"/*
+declare -A CASE_PATH=(
+  [tiny]=/ok.txt [static100]=/100.txt [static64k]=/64k.bin [pipelined16]=/ok.txt
+)
+declare -A CASE_SIZE=([tiny]=2 [static100]=100 [static64k]=65536 [pipelined16]=2)
+
+ZPORT=$(pick_port)
+NPORT=$(pick_port "$ZPORT")
+
+"$ZHTTPD" --listen "127.0.0.1:$ZPORT" --root "$WWW" --max-connections "$MAX_CONNS" \
+  --keepalive-timeout 75 >"$TMP/zhttpd.out" 2>"$TMP/zhttpd.err" &
+ZPID=$!
+PIDS+=("$ZPID")
+
+cat >"$TMP/nginx/nginx.conf" <<EOF
+worker_processes 1;
+worker_rlimit_nofile 30000;
+daemon off;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+events {
+    worker_connections 20000;
+}
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    open_file_cache max=1000;
+    keepalive_requests 1000000;
+    keepalive_timeout 75s;
+    types { text/plain txt; application/octet-stream bin; }
+    default_type text/plain;
+    client_body_temp_path $TMP/nginx/client_body;
+    proxy_temp_path $TMP/nginx/proxy;
+    fastcgi_temp_path $TMP/nginx/fastcgi;
+    uwsgi_temp_path $TMP/nginx/uwsgi;
+    scgi_temp_path $TMP/nginx/scgi;
+    server {
+        listen 127.0.0.1:$NPORT;
+        root $WWW;
+        location = /ok.txt { return 200 "ok"; }
+    }
+}
+EOF
+"$NGINX" -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf" \
+  >"$TMP/nginx.out" 2>"$TMP/nginx.err" &
+NPID=$!
+PIDS+=("$NPID")
+
+wait_ready zhttpd "$ZPID" "$ZPORT"
+wait_ready nginx "$NPID" "$NPORT"
+declare -A PID=([zhttpd]=$ZPID [nginx]=$NPID)
+declare -A PORT=([zhttpd]=$ZPORT [nginx]=$NPORT)
+
+# Each server must serve each case's body exactly.
+for server in "${SERVERS[@]}"; do
+  for c in tiny static100 static64k; do
+    got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 5 \
+      "http://127.0.0.1:${PORT[$server]}${CASE_PATH[$c]}" || true)
+    [[ $got == "200 ${CASE_SIZE[$c]}" ]] ||
+      die "$server answered '$got' for ${CASE_PATH[$c]} (want '200 ${CASE_SIZE[$c]}')"
+  done
+done
+log "zhttpd pid $ZPID on 127.0.0.1:$ZPORT, nginx pid $NPID on 127.0.0.1:$NPORT, files in $WWW"
+
+# ---- load cases ---------------------------------------------------------------------------------
+# wrk unit -> microseconds.
+to_us_awk='function to_us(v) {
+  if (v ~ /us$/) return v + 0
+  if (v ~ /ms$/) return v * 1000
+  if (v ~ /s$/) return v * 1000000
+  if (v ~ /m$/) return v * 60000000
+  if (v ~ /h$/) return v * 3600000000
+  return v + 0
+}
+function to_bytes(v) {
+  if (v ~ /KB$/) return v * 1024
+  if (v ~ /MB$/) return v * 1048576
+  if (v ~ /GB$/) return v * 1073741824
+  if (v ~ /TB$/) return v * 1099511627776
+  return v + 0
+}'
+
+declare -A RPS REQS P50 P99 CPU ERRS BPR BATCHES
+NOTES=()
+run_case() {
+  local case=$1 server=$2 secs=$3 out t0 t1 args=() r=()
+  out=$LOG_DIR/wrk-$case-$server.txt
+  args=(-t"$THREADS" -c"$CONNECTIONS" -d"${secs}s" --latency)
+  [[ $case == pipelined16 ]] && args+=(-s "$PIPELINE_LUA")
+  t0=$(cpu_ticks "${PID[$server]}")
+  if ! WRK_CONNECTIONS=$CONNECTIONS wrk "${args[@]}" \
+    "http://127.0.0.1:${PORT[$server]}${CASE_PATH[$case]}" >"$out" 2>&1; then
+    cat "$out" >&2
+    die "wrk failed on $case against $server"
+  fi
+  sleep 0.1 # let the server finish the responses in flight when wrk closed
+  t1=$(cpu_ticks "${PID[$server]}")
+  kill -0 "${PID[$server]}" 2>/dev/null || die "$server died during $case (see $out)"
+  # requests  rps  p50_us  p99_us  errors  bytes_per_response  batches (pipelined)
+  read -r -a r < <(awk "$to_us_awk"'
+    / requests in / { reqs = $1; bytes = to_bytes($(NF - 1)) }
+    /^Requests\/sec:/ { rps = $2 }
+    /Latency Distribution/ { dist = 1 }
+    dist && $1 == "50%" { p50 = to_us($2) }
+    dist && $1 == "99%" { p99 = to_us($2) }
+    # batch latency from pipeline16.lua, without the broken wrk correction
+    /^pipeline-latency batches=/ {
+      split($2, a, "="); batches = a[2]
+      split($3, a, "="); p50 = a[2]
+      split($4, a, "="); p99 = a[2]
+    }
+    /Socket errors:/ { errs += $4 + $6 + $8 + $10 }
+    /Non-2xx or 3xx responses:/ { errs += $NF }
+    END {
+      printf "%d %.0f %.0f %.0f %d %.1f %d\n", reqs, rps, p50, p99, errs, \
+        (reqs ? bytes / reqs : 0), batches
+    }
+  ' "$out")
+  REQS[$case,$server]=${r[0]}
+  RPS[$case,$server]=${r[1]}
+  P50[$case,$server]=${r[2]}
+  P99[$case,$server]=${r[3]}
+  ERRS[$case,$server]=${r[4]}
+  BPR[$case,$server]=${r[5]}
+  BATCHES[$case,$server]=${r[6]}
+  ((${REQS[$case,$server]} > 0)) || {
+    cat "$out" >&2
+    die "wrk completed no request on $case against $server"
+  }
+  # wrk counts one request per response; with a pipeline each batch must hold 16 of them.
+  if [[ $case == pipelined16 ]] &&
+    ((${BATCHES[$case,$server]} * 16 > ${REQS[$case,$server]} + 16 * CONNECTIONS ||
+    ${BATCHES[$case,$server]} * 16 + 16 * CONNECTIONS < ${REQS[$case,$server]})); then
+    NOTES+=("note: $server: wrk counted ${REQS[$case,$server]} pipelined responses but" \
+      "${BATCHES[$case,$server]} batches of 16: the pipelined count is off ($out)")
+  fi
+  CPU[$case,$server]=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="${REQS[$case,$server]}" \
+    'BEGIN { printf "%.2f", d * 1000000 / hz / n }')
+  log "$(printf '%-11s %-6s %9s req/s  %8s req  p50 %8s us  p99 %8s us  %6s us CPU/req  %s errors' \
+    "$case" "$server" "${RPS[$case,$server]}" "${REQS[$case,$server]}" "${P50[$case,$server]}" \
+    "${P99[$case,$server]}" "${CPU[$case,$server]}" "${ERRS[$case,$server]}")"
+}
+
+if ((WARMUP > 0)); then
+  for server in "${SERVERS[@]}"; do
+    for c in static100 static64k; do
+      wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" \
+        "http://127.0.0.1:${PORT[$server]}${CASE_PATH[$c]}" >/dev/null 2>&1 || true
+    done
+  done
+fi
+for c in "${CASES[@]}"; do
+  for server in "${SERVERS[@]}"; do run_case "$c" "$server" "$DURATION"; done
+done
+
+# ---- idle keep-alive connections ----------------------------------------------------------------
+declare -A IDLE_BPC IDLE_HELD IDLE_BEFORE IDLE_AFTER
+run_idle() {
+  local server=$1 before after held ipid i fifo=$TMP/idle-$1.in out=$TMP/idle-$1.out
+  sleep 1
+  before=$(rss_kb "${PID[$server]}")
+  mkfifo "$fifo"
+  "$IDLE_BIN" 127.0.0.1 "${PORT[$server]}" "$IDLE_CONNS" /100.txt <"$fifo" >"$out" \
+    2>"$TMP/idle-$server.err" &
+  ipid=$!
+  PIDS+=("$ipid")
+  exec 7>"$fifo" # held open: the client holds its connections until this closes
+  held=
+  for ((i = 0; i < 900; i++)); do
+    held=$(awk '$1 == "ready" { print $2 }' "$out")
+    [[ -n $held ]] && break
+    kill -0 "$ipid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [[ -z $held || $held -eq 0 ]]; then
+    cat "$TMP/idle-$server.err" >&2
+    die "idle_clients could not hold connections to $server"
+  fi
+  sleep 1 # let the server settle
+  after=$(rss_kb "${PID[$server]}")
+  kill -0 "${PID[$server]}" 2>/dev/null || die "$server died holding $held idle connections"
+  exec 7>&-
+  wait "$ipid" || log "warning: idle_clients against $server exited with status $?"
+  sed 's/^/bench-e2e: /' "$TMP/idle-$server.err" >&2
+  ((held == IDLE_CONNS)) || log "warning: $server: only $held of $IDLE_CONNS connections held"
+  IDLE_HELD[$server]=$held
+  IDLE_BEFORE[$server]=$before
+  IDLE_AFTER[$server]=$after
+  IDLE_BPC[$server]=$(awk -v a="$after" -v b="$before" -v n="$held" \
+    'BEGIN { printf "%.0f", (a - b) * 1024 / n }')
+  log "idle $server: RSS $before KiB -> $after KiB over $held connections" \
+    "= ${IDLE_BPC[$server]} B/conn"
+}
+for server in "${SERVERS[@]}"; do run_idle "$server"; done
+
+# ---- report -------------------------------------------------------------------------------------
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "nan" }'; }
+lat() { # p50/p99 in us; "-" where wrk gave none
+  local a=$1 b=$2
+  [[ $a == 0 ]] && a=-
+  [[ $b == 0 ]] && b=-
+  echo "$a/$b"
+}
+row() { printf '%-12s %10s %10s %6s  %15s  %15s  %9s %9s %6s\n' "$@"; }
+echo
+echo "zhttpd ($ZHTTPD) vs nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///'), 1 worker each," \
+  "access logs off; wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency on 127.0.0.1;" \
+  "tiny: zhttpd serves a 2-byte static file, nginx answers 'return 200 \"ok\"';" \
+  "pipelined16: the tiny request 16 per write"
+row case "zhttpd" "nginx" "rps" "zhttpd p50/p99" "nginx p50/p99" "zhttpd" "nginx" "cpu"
+row "" "req/s" "req/s" "ratio" "us" "us" "CPU us/req" "CPU us/req" "ratio"
+for c in "${CASES[@]}"; do
+  row "$c" "${RPS[$c,zhttpd]}" "${RPS[$c,nginx]}" \
+    "$(ratio "${RPS[$c,zhttpd]}" "${RPS[$c,nginx]}")" \
+    "$(lat "${P50[$c,zhttpd]}" "${P99[$c,zhttpd]}")" \
+    "$(lat "${P50[$c,nginx]}" "${P99[$c,nginx]}")" \
+    "${CPU[$c,zhttpd]}" "${CPU[$c,nginx]}" "$(ratio "${CPU[$c,zhttpd]}" "${CPU[$c,nginx]}")"
+done
+for server in "${SERVERS[@]}"; do
+  printf '%-12s %-6s %6s B/conn  (VmRSS %s -> %s KiB over %s idle keep-alive connections)\n' \
+    idle "$server" "${IDLE_BPC[$server]}" "${IDLE_BEFORE[$server]}" "${IDLE_AFTER[$server]}" \
+    "${IDLE_HELD[$server]}"
+done
+echo "pipelined16 latencies are per batch of 16, without wrk's coordinated-omission correction" \
+  "(wrk 4.1 miscomputes it when pipelining; see $PIPELINE_LUA)."
+for c in "${CASES[@]}"; do
+  for server in "${SERVERS[@]}"; do
+    ((${ERRS[$c,$server]} == 0)) ||
+      echo "note: $c $server: ${ERRS[$c,$server]} socket errors or non-2xx/3xx responses" \
+        "($LOG_DIR/wrk-$c-$server.txt)"
+  done
+done
+# A pipelined batch is counted right when each counted request carries one tiny response.
+for server in "${SERVERS[@]}"; do
+  awk -v a="${BPR[pipelined16,$server]}" -v b="${BPR[tiny,$server]}" -v s="$server" 'BEGIN {
+    if (b > 0 && (a / b > 1.05 || a / b < 0.95))
+      printf "note: %s: %.1f bytes read per pipelined request vs %.1f per tiny request: %s\n",
+        s, a, b, "the pipelined count is off" }'
+done
+for note in "${NOTES[@]}"; do echo "$note"; done
+echo
+for c in "${CASES[@]}"; do
+  echo "e2e $c zhttpd_rps=${RPS[$c,zhttpd]} nginx_rps=${RPS[$c,nginx]}" \
+    "zhttpd_cpu_us=${CPU[$c,zhttpd]} nginx_cpu_us=${CPU[$c,nginx]}" \
+    "cpu_ratio=$(ratio "${CPU[$c,zhttpd]}" "${CPU[$c,nginx]}")"
+done
+echo "e2e idle zhttpd_bytes_per_conn=${IDLE_BPC[zhttpd]} nginx_bytes_per_conn=${IDLE_BPC[nginx]}"
