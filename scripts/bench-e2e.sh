@@ -51,18 +51,7 @@ done
 find_nginx() {
   command -v nginx 2>/dev/null || { [[ -x /usr/sbin/nginx ]] && echo /usr/sbin/nginx; } || true
 }
-missing=()
-[[ -n $(find_nginx) ]] || missing+=(nginx)
-command -v wrk >/dev/null 2>&1 || missing+=(wrk)
-command -v curl >/dev/null 2>&1 || missing+=(curl)
-command -v g++ >/dev/null 2>&1 || missing+=(g++)
-if ((${#missing[@]} > 0)); then
-  [[ $(id -u) -eq 0 ]] || die "missing ${missing[*]}: run as root to install them, or install them"
-  log "installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-fi
+scripts/install-deps.sh --bench >&2 || die "installing nginx and wrk failed (scripts/install-deps.sh --bench)"
 NGINX=$(find_nginx)
 [[ -n $NGINX ]] || die "nginx not found after installing it"
 

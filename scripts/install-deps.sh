@@ -1,7 +1,19 @@
 #!/usr/bin/env bash
 # Installs every Debian package zhttpd's build, tests, fuzzers and benchmarks need.
-# Idempotent: does nothing when all packages are present. `--check` only reports (exit 1 if missing).
+# Idempotent: does nothing when all packages are present. `--check` only reports (exit 1 if
+# missing). `--bench` adds what scripts/bench-e2e.sh runs (nginx, wrk): not for the build or CI,
+# since installing nginx also starts its service on port 80.
 set -euo pipefail
+
+check_only=0
+bench=0
+for arg in "$@"; do
+  case $arg in
+    --check) check_only=1 ;;
+    --bench) bench=1 ;;
+    *) echo "usage: $0 [--check] [--bench]" >&2; exit 2 ;;
+  esac
+done
 
 PACKAGES=(
   g++ make pkg-config
@@ -10,8 +22,8 @@ PACKAGES=(
   libhttp-parser-dev
   clang libclang-rt-14-dev
   media-types curl
-  nginx wrk # scripts/bench-e2e.sh
 )
+if ((bench)); then PACKAGES+=(nginx wrk); fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -23,7 +35,7 @@ done
 if [[ ${#missing[@]} -eq 0 ]]; then
   exit 0
 fi
-if [[ "${1:-}" == "--check" ]]; then
+if ((check_only)); then
   echo "missing packages: ${missing[*]}" >&2
   exit 1
 fi
