@@ -1,6 +1,7 @@
 #pragma once
 // A per-worker cache of open files (nginx's open_file_cache): request path -> open descriptor,
-// its stat facts and its ETag, so a warm request for a file costs no open/fstat/close. An entry
+// its stat facts, its ETag and, for a tiny file, its bytes, so a warm request for a file costs
+// no open/fstat/close (and no read for a tiny one). An entry
 // is trusted for `valid_seconds` after it was opened; then the path is resolved again, so a
 // changed, replaced or deleted file is seen within that time. Fixed size, allocated at start-up:
 // lookups and stores never allocate. One instance per worker thread.
@@ -21,11 +22,16 @@ struct OpenFileCacheOptions {
 };
 
 struct CachedFile {
+  // Files up to this size keep their bytes too: a warm request for one makes no system call.
+  static constexpr size_t kMaxContentBytes = 512;
+
   int fd = -1;
   struct stat st {};
   uint8_t etag_len = 0;
+  bool has_content = false;  // content holds all st.st_size bytes, read when it was opened
   char etag[kMaxEtagLen];
   std::string_view content_type;  // from MimeTypes: lives as long as it does
+  char content[kMaxContentBytes];
 
   std::string_view etag_view() const { return {etag, etag_len}; }
 };

@@ -116,6 +116,12 @@ bool StaticFiles::open_file(const RequestView& request, Response& response, Cach
   file->fd = resolved.fd;
   file->st = resolved.st;
   file->etag_len = static_cast<uint8_t>(format_etag(FileVersion::of(resolved.st), file->etag));
+  const size_t size = static_cast<size_t>(resolved.st.st_size);
+  if (size <= CachedFile::kMaxContentBytes) {
+    // Read now; the size is checked so a file changing meanwhile falls back to the descriptor.
+    ssize_t n = ::pread(resolved.fd, file->content, CachedFile::kMaxContentBytes, 0);
+    file->has_content = n == static_cast<ssize_t>(size);
+  }
   std::string_view name = resolved.path;
   if (!name.empty() && name.back() == '/') name = index_;
   file->content_type = mime_.lookup(name);
@@ -196,7 +202,10 @@ void StaticFiles::serve_file(const RequestView& request, Response& response, con
     offset = range.first;
     length = range.length();
   }
-  if (owned) {
+  if (file.has_content) {
+    release();
+    response.body({file.content + offset, length});
+  } else if (owned) {
     response.file(file.fd, offset, length);
   } else {
     response.file_shared(file.fd, offset, length);

@@ -155,7 +155,8 @@ TEST_F(WorkerAllocations, StaticFilesAllocateNothingWhenWarm) {
   char tmpl[] = "/tmp/zhttp-alloc-XXXXXX";
   fs::path root = ::mkdtemp(tmpl);
   std::ofstream(root / "index.html") << "<h1>home</h1>";
-  std::ofstream(root / "small.txt") << std::string(100, 's');
+  std::ofstream(root / "small.txt") << std::string(100, 's');    // bytes kept in the cache
+  std::ofstream(root / "medium.txt") << std::string(4000, 'm');  // read per request
   std::ofstream(root / "large.bin") << std::string(64 << 10, 'L');
   handlers::StaticFilesOptions options;
   options.root = root.string();
@@ -175,6 +176,7 @@ TEST_F(WorkerAllocations, StaticFilesAllocateNothingWhenWarm) {
   single[0].add("GET /small.txt" + kHost + "\r\n", "HTTP/1.1 200");
   single[1].add("GET /" + kHost + "\r\n", "HTTP/1.1 200");
   single[2].add("GET /large.bin" + kHost + "\r\n", "HTTP/1.1 200");
+  single[2].add("GET /medium.txt" + kHost + "\r\n", "HTTP/1.1 200");
   single[3].add("GET /small.txt" + kHost + "If-None-Match: " + etag + "\r\n\r\n", "HTTP/1.1 304",
                 true);
   Batch pipelined[1];

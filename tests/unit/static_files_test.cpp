@@ -37,6 +37,7 @@ class StaticFilesTest : public ::testing::Test {
     write("digits.txt", "0123456789");
     write("style.css", "p{}");
     write("empty.txt", "");
+    write("medium.txt", std::string(1000, 'a') + std::string(1000, 'b'));  // over the kept bytes
     write(".secret", "hidden");
     StaticFilesOptions options;
     options.root = root_.string();
@@ -176,6 +177,16 @@ TEST_F(StaticFilesTest, SingleRangeGives206) {
   EXPECT_EQ(body_of(get(request("GET", "/digits.txt", "Range: bytes=7-\r\n"))), "789");
 }
 
+TEST_F(StaticFilesTest, FilesOverTheKeptSizeAreReadFromTheirDescriptor) {
+  ASSERT_GT(2000u, CachedFile::kMaxContentBytes);
+  for (int i = 0; i < 2; ++i) {  // opened, then from the cache
+    EXPECT_EQ(body_of(get(request("GET", "/medium.txt"))),
+              std::string(1000, 'a') + std::string(1000, 'b'));
+    EXPECT_EQ(body_of(get(request("GET", "/medium.txt", "Range: bytes=995-1004\r\n"))),
+              "aaaaabbbbb");
+  }
+}
+
 TEST_F(StaticFilesTest, UnsatisfiableRangeGives416) {
   std::string r = get(request("GET", "/digits.txt", "Range: bytes=10-\r\n"));
   EXPECT_EQ(r.rfind("HTTP/1.1 416 Range Not Satisfiable\r\n", 0), 0u) << r;
@@ -203,7 +214,7 @@ TEST_F(StaticFilesTest, ServesTheSameWithoutTheOpenFileCache) {
   Harness uncached(conn::ConnectionConfig{}, options);
   for (const std::string& head :
        {request("GET", "/digits.txt"), request("HEAD", "/"), request("GET", "/empty.txt"),
-        request("GET", "/digits.txt", "Range: bytes=2-4\r\n"),
+        request("GET", "/digits.txt", "Range: bytes=2-4\r\n"), request("GET", "/medium.txt"),
         request("GET", "/digits.txt", "Range: bytes=20-\r\n"),
         request("GET", "/digits.txt", "If-None-Match: " + etag_of("digits.txt") + "\r\n")}) {
     uncached.sent.clear();
