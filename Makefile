@@ -10,7 +10,7 @@ CXXFLAGS   := -std=c++20 $(OPT) -g -Wall -Wextra -Werror -Iinclude -Isrc -MMD -M
 LDFLAGS    := $(SANITIZE)
 LDLIBS     := -lev
 
-LIB_SRCS   := $(wildcard src/http/*.cpp src/conn/*.cpp src/handlers/*.cpp src/io/*.cpp)
+LIB_SRCS   := $(wildcard src/http/*.cpp src/conn/*.cpp src/handlers/*.cpp src/io/*.cpp src/log/*.cpp)
 LIB_OBJS   := $(LIB_SRCS:%.cpp=$(BUILD)/%.o)
 LIB        := $(BUILD)/libzhttp.a
 
@@ -55,14 +55,15 @@ $(LIB): $(LIB_OBJS)
 	ar rcs $@ $^
 
 CLI_SRCS   := $(wildcard src/cli/*.cpp)
-$(ZHTTPD): $(BUILD)/src/main.o $(CLI_SRCS:%.cpp=$(BUILD)/%.o) $(LIB)
+PROC_SRCS  := $(wildcard src/proc/*.cpp src/shm/*.cpp)
+$(ZHTTPD): $(BUILD)/src/main.o $(CLI_SRCS:%.cpp=$(BUILD)/%.o) $(PROC_SRCS:%.cpp=$(BUILD)/%.o) $(LIB)
 	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/examples/%: $(BUILD)/examples/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ -o $@ -lpthread $(LDLIBS)
 
-$(UNIT_BIN): $(UNIT_OBJS) $(LIB)
+$(UNIT_BIN): $(UNIT_OBJS) $(CLI_SRCS:%.cpp=$(BUILD)/%.o) $(LIB)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ -o $@ -lgmock_main -lgmock -lgtest -lpthread $(LDLIBS)
 

@@ -69,7 +69,9 @@ class Response {
   static constexpr uint64_t kInlineFileBytes = 16384;
 
   bool finished() const { return finished_; }
-  bool failed() const { return !writer_.ok(); }  // a header did not fit or was invalid
+  uint16_t status_code() const { return status_; }
+  uint64_t body_bytes() const { return body_bytes_; }  // as sent: 0 for a HEAD request
+  bool failed() const { return !writer_.ok(); }        // a header did not fit or was invalid
 
   // Used by the connection to set up and inspect a response.
   struct Context {
@@ -91,6 +93,7 @@ class Response {
   ResponseWriter writer_;
   uint16_t status_ = 0;
   bool finished_ = false;
+  uint64_t body_bytes_ = 0;
 };
 
 class Handler {

@@ -1,78 +1,543 @@
+// The zhttpd command line and its config file (CLI11), into one Config value.
+//
+// Every call builds its own CLI::App over a fresh Config and touches no global state, so the master
+// can parse the same argv again on reload (which reads the config file again). Numbers are checked
+// here rather than by CLI11's conversions, which take "010" as octal, "0x10" as hex and wrap "-1"
+// around for unsigned targets; each check rewrites the value in plain decimal before CLI11 converts
+// it.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
+
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
 
 #include "cli/config.hpp"
+#include "cli/version.hpp"
 
 namespace zhttp::cli {
+namespace {
 
-bool parse_command_line(int argc, char** argv, Config* config, int* exit_code) {
-  Config& c = *config;
+constexpr const char* kDescription = "zhttpd: a fast HTTP/1.1 server for static files";
+constexpr const char* kFooter =
+    "--config FILE reads the same long options, without dashes, from an INI/TOML file, e.g.\n"
+    "  root = \"/srv/www\"\n"
+    "  listen = [\"127.0.0.1:8080\", \"[::1]:8080\"]\n"
+    "  workers = 2\n"
+    "Options given on the command line win over the file.";
+
+constexpr std::string_view kSignals[] = {"reload", "quit", "stop", "reopen"};
+constexpr std::string_view kLogLevels[] = {"debug", "info", "notice", "warn", "error", "crit"};
+static_assert(static_cast<int>(LogLevel::kCrit) == 5, "kLogLevels follows LogLevel");
+
+// A value as it appears in a message.
+std::string shown(std::string_view value) {
+  return value.empty() ? std::string("\"\"") : std::string(value);
+}
+
+enum class Number : uint8_t { kOk, kNotNumber, kTooBig };
+
+// Plain decimal digits only: no sign, no base prefix, no spaces.
+Number parse_whole(std::string_view s, uint64_t* out) {
+  if (s.empty()) return Number::kNotNumber;
+  for (char ch : s) {
+    if (ch < '0' || ch > '9') return Number::kNotNumber;
+  }
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  if (ec == std::errc::result_out_of_range) return Number::kTooBig;
+  if (ec != std::errc() || end != s.data() + s.size()) return Number::kNotNumber;
+  return Number::kOk;
+}
+
+std::string range_text(uint64_t min, uint64_t max) {
+  return std::to_string(min) + "-" + std::to_string(max);
+}
+
+// A whole number in [min, max].
+CLI::Validator whole_number(uint64_t min, uint64_t max) {
+  return CLI::Validator(
+      [min, max](std::string& value) -> std::string {
+        uint64_t n = 0;
+        Number parsed = parse_whole(value, &n);
+        if (parsed == Number::kNotNumber) return "value " + shown(value) + " is not a whole number";
+        if (parsed == Number::kTooBig || n < min || n > max) {
+          return "value " + value + " is out of range " + range_text(min, max);
+        }
+        value = std::to_string(n);
+        return {};
+      },
+      "");
+}
+
+// A finite number of seconds above 0 (fractions allowed).
+CLI::Validator positive_seconds() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        double d = 0;
+        const char* end = value.data() + value.size();
+        auto [stop, ec] = std::from_chars(value.data(), end, d);
+        if (value.empty() || ec != std::errc() || stop != end || !std::isfinite(d)) {
+          return "value " + shown(value) + " is not a number of seconds";
+        }
+        if (d <= 0) return "value " + value + " is not above 0 seconds";
+        return {};
+      },
+      "");
+}
+
+// "auto" (0: one worker per online core) or 1..256.
+CLI::Validator workers_value() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        if (value == "auto") {
+          value = "0";
+          return {};
+        }
+        uint64_t n = 0;
+        Number parsed = parse_whole(value, &n);
+        if (parsed == Number::kNotNumber) {
+          return "value " + shown(value) + " is not a number or \"auto\"";
+        }
+        if (parsed == Number::kTooBig || n < 1 || n > 256) {
+          return "value " + value + " is out of range 1-256 (or \"auto\")";
+        }
+        value = std::to_string(n);
+        return {};
+      },
+      "");
+}
+
+// HOST:PORT with an IPv4 address, or [IPv6]:PORT; the syntax only (binding comes later).
+std::string check_listen(const std::string& value) {
+  size_t colon = value.rfind(':');
+  if (colon == std::string::npos) {
+    return "value " + shown(value) + " is not HOST:PORT or [IPv6]:PORT";
+  }
+  std::string host = value.substr(0, colon);
+  std::string_view port_text = std::string_view(value).substr(colon + 1);
+  uint64_t port = 0;
+  Number parsed = parse_whole(port_text, &port);
+  if (parsed == Number::kNotNumber) {
+    return "value " + value + " has no port number (HOST:PORT or [IPv6]:PORT)";
+  }
+  if (parsed == Number::kTooBig || port < 1 || port > 65535) {
+    return "port " + std::string(port_text) + " is out of range 1-65535 in " + value;
+  }
+  if (host.empty()) return "value " + value + " has no host (e.g. 0.0.0.0" + value + ")";
+  if (host.front() == '[') {
+    in6_addr a6{};
+    if (host.size() < 3 || host.back() != ']' ||
+        inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), &a6) != 1) {
+      return "not an IPv6 address: " + host + " in " + value;
+    }
+    return {};
+  }
+  if (host.find(':') != std::string::npos) {
+    return "an IPv6 address needs brackets, e.g. [::1]:8080, in " + value;
+  }
+  in_addr a4{};
+  if (inet_pton(AF_INET, host.c_str(), &a4) != 1) {
+    return "not an IPv4 address: " + host + " in " + value;
+  }
+  return {};
+}
+
+CLI::Validator existing_directory() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        struct stat st {};
+        if (::stat(value.c_str(), &st) != 0) {
+          int error = errno;
+          if (error == ENOENT || error == ENOTDIR) {
+            return "directory does not exist: " + shown(value);
+          }
+          return "cannot access directory " + value + ": " + std::strerror(error);
+        }
+        if (!S_ISDIR(st.st_mode)) return "not a directory: " + value;
+        return {};
+      },
+      "");
+}
+
+template <size_t N>
+CLI::Validator one_of(const std::string_view (&choices)[N]) {
+  return CLI::Validator(
+      [&choices](std::string& value) -> std::string {
+        std::string list;
+        for (std::string_view choice : choices) {
+          if (value == choice) return {};
+          if (!list.empty()) list += ", ";
+          list += choice;
+        }
+        return "value " + shown(value) + " is not one of " + list;
+      },
+      "");
+}
+
+CLI::Validator not_empty() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        return value.empty() ? "value must not be empty" : std::string();
+      },
+      "");
+}
+
+// "" (derived), else a name with at most a leading '/'.
+CLI::Validator shm_name() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        if (value.find('/', 1) != std::string::npos || value == "/") {
+          return "value " + value + " is not a shared memory name (no '/' but a leading one)";
+        }
+        if (value.size() > 200) return "value is longer than 200 bytes";
+        return {};
+      },
+      "");
+}
+
+// The reason a config file cannot be read, for the message.
+std::string unreadable_reason(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::strerror(errno);
+  if (S_ISDIR(st.st_mode)) return "is a directory";
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) return std::strerror(errno);
+  std::fclose(f);
+  return "cannot be read";
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// Whether argv names the long option `name` ("--root" or "--root=...").
+bool on_command_line(std::string_view name, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg == name ||
+        (starts_with(arg, name) && arg.size() > name.size() && arg[name.size()] == '=')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// One line naming the option, from CLI11's error.
+std::string describe(const CLI::ParseError& e, const std::string& config_path, int argc,
+                     char** argv) {
+  std::string message = e.what();
+  if (dynamic_cast<const CLI::FileError*>(&e) != nullptr) {
+    // "PATH was not readable (missing?)": PATH is the file that failed, of several --config.
+    constexpr std::string_view kMissing = " was not readable (missing?)";
+    std::string path = config_path;
+    if (message.ends_with(kMissing)) path = message.substr(0, message.size() - kMissing.size());
+    return "--config: cannot read " + shown(path) + ": " + unreadable_reason(path);
+  }
+  if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr && starts_with(message, "-")) {
+    // "--workers: 1 required N|auto missing" and the like.
+    return message.substr(0, message.find_first_of(": ")) + ": missing value";
+  }
+  if (dynamic_cast<const CLI::ConfigError*>(&e) != nullptr) {
+    constexpr std::string_view kExtras = "INI was not able to parse ";
+    constexpr std::string_view kNotConfigurable =
+        ": This option is not allowed in a configuration file";
+    if (starts_with(message, kExtras)) {
+      std::string item = message.substr(kExtras.size());
+      // CLI11 marks a section's start as "NAME.++" and its end as "NAME.--".
+      if (item.size() > 3 && (item.ends_with(".++") || item.ends_with(".--"))) {
+        return "--config: unknown section [" + item.substr(0, item.size() - 3) + "] in " +
+               config_path;
+      }
+      return "--config: unknown option " + item + " in " + config_path;
+    }
+    size_t at = message.find(kNotConfigurable);
+    if (at != std::string::npos) {
+      return "--config: " + message.substr(0, at) + " cannot be set in a config file (" +
+             config_path + ")";
+    }
+    return "--config: " + message + " (" + config_path + ")";
+  }
+  constexpr std::string_view kConvert = "Could not convert: ";
+  if (starts_with(message, kConvert)) {  // "Could not convert: NAME = VALUES"
+    std::string rest = message.substr(kConvert.size());
+    size_t eq = rest.find(" = ");
+    if (eq != std::string::npos) {
+      message = rest.substr(0, eq) + ": value " + shown(rest.substr(eq + 3)) + " is not valid";
+    }
+  }
+  if (starts_with(message, "--") && !config_path.empty()) {
+    // The bad value came from the file unless the command line names the option.
+    std::string name = message.substr(0, message.find_first_of(": "));
+    if (!on_command_line(name, argc, argv)) message += " (in " + config_path + ")";
+  }
+  return message;
+}
+
+// Prints "zhttpd: MESSAGE" as one line, whatever bytes the message carries.
+void print_error(std::string message) {
+  for (char& ch : message) {
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
+  }
+  std::fprintf(stderr, "zhttpd: %s\n", message.c_str());
+  std::fflush(stderr);
+}
+
+Command exit_with(int code) {
+  Command command;
+  command.kind = Command::Kind::kExit;
+  command.exit_code = code;
+  return command;
+}
+
+Command parse(int argc, char** argv, Config* out) {
+  Config c;  // every call starts from the defaults: a reload must not inherit old values
   io::WorkerConfig& w = c.worker;
   ParserLimits& limits = w.connection.parser;
+  std::string log_level(kLogLevels[static_cast<int>(c.log_level)]);
+  std::string signal;
+  bool test_config = false;
 
-  CLI::App app{"zhttpd: a fast HTTP/1.1 server for static files"};
-  app.set_config("--config", "", "read options from this INI/TOML file (keys as long options)");
+  CLI::App app{kDescription, "zhttpd"};
+  app.footer(kFooter);
+  app.get_formatter()->column_width(42);
+  app.allow_extras();  // reported below as one line
+  app.allow_config_extras(CLI::config_extras_mode::error);
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+
+  app.set_help_flag("-h,--help", "print this help and exit");
+  app.set_version_flag("--version", "zhttpd " + std::string(kVersion),
+                       "print the version and exit");
+  CLI::Option* config_option =
+      app.set_config("--config", "", "read options from this INI/TOML file (keys as long options)");
+  config_option->type_name("FILE");
+  app.add_flag("-t,--test-config", test_config,
+               "check the configuration and exit")
+      ->configurable(false);
+  app.add_option("-s,--signal", signal, "tell the running master to reload, quit, stop or reopen")
+      ->type_name("SIGNAL")
+      ->transform(one_of(kSignals))
+      ->configurable(false);
+
+  const std::string listening = "Listening";
   app.add_option("--listen", c.listen,
                  "address to listen on, HOST:PORT or [IPv6]:PORT (repeatable)")
-      ->capture_default_str();
+      ->type_name("HOST:PORT")
+      ->check(check_listen)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false)
+      ->capture_default_str()
+      ->group(listening);
+
+  const std::string files = "Files";
   app.add_option("--root", c.files.root, "directory to serve")
-      ->check(CLI::ExistingDirectory)
-      ->capture_default_str();
-  app.add_option("--index", c.files.index, "file served for a directory")->capture_default_str();
+      ->type_name("DIR")
+      ->transform(existing_directory())
+      ->capture_default_str()
+      ->group(files);
+  app.add_option("--index", c.files.index, "file served for a directory")
+      ->type_name("NAME")
+      ->transform(not_empty())
+      ->capture_default_str()
+      ->group(files);
   app.add_option("--mime-types", c.files.mime_types,
                  "mime.types file (extensions it lacks use a built-in table; \"\" for that only)")
-      ->capture_default_str();
-
+      ->type_name("FILE")
+      ->capture_default_str()
+      ->group(files);
   app.add_option("--open-file-cache", c.files.open_file_cache.entries,
                  "open files kept per worker (0: open every file per request)")
-      ->check(CLI::Range(0u, 1u << 20))
-      ->capture_default_str();
+      ->type_name("N")
+      ->transform(whole_number(0, 1u << 20))
+      ->capture_default_str()
+      ->group(files);
   app.add_option("--open-file-cache-valid", c.files.open_file_cache.valid_seconds,
                  "seconds a kept file is served before its path is checked again")
-      ->check(CLI::Range(1u, 86400u))
-      ->capture_default_str();
+      ->type_name("SECONDS")
+      ->transform(whole_number(1, 86400))
+      ->capture_default_str()
+      ->group(files);
 
+  const std::string processes = "Processes";
+  app.add_option("--workers", c.workers, "worker processes: 1-256, or auto for one per core")
+      ->type_name("N|auto")
+      ->transform(workers_value())
+      ->default_str("auto")
+      ->group(processes);
+  app.add_flag("--daemon", c.daemon, "fork into the background (default: stay in the foreground)")
+      ->group(processes);
+  app.add_option("--pid-file", c.pid_file, "write the master's pid to this file (default: none)")
+      ->type_name("FILE")
+      ->group(processes);
+  app.add_option("--shm-name", c.shm_name,
+                 "shared memory segment name (default: derived from --pid-file or --listen)")
+      ->type_name("NAME")
+      ->transform(shm_name())
+      ->group(processes);
+  app.add_option("--user", c.user, "drop privileges to this user after binding")
+      ->type_name("USER")
+      ->group(processes);
+  app.add_option("--group", c.group, "group to drop to (default: the user's primary group)")
+      ->type_name("GROUP")
+      ->group(processes);
+
+  const std::string logging = "Logging";
+  app.add_option("--access-log", c.access_log, "access log file, or off")
+      ->type_name("FILE|off")
+      ->transform(not_empty())
+      ->capture_default_str()
+      ->group(logging);
+  app.add_option("--error-log", c.error_log, "error log file, or stderr")
+      ->type_name("FILE|stderr")
+      ->transform(not_empty())
+      ->capture_default_str()
+      ->group(logging);
+  app.add_option("--log-level", log_level,
+                 "least severe error log level: debug, info, notice, warn, error, crit")
+      ->type_name("LEVEL")
+      ->transform(one_of(kLogLevels))
+      ->capture_default_str()
+      ->group(logging);
+
+  const std::string limits_group = "Limits";
   app.add_option("--max-connections", w.max_connections, "open connections at most")
-      ->check(CLI::Range(1u, 1000000u))
-      ->capture_default_str();
+      ->type_name("N")
+      ->transform(whole_number(1, 1000000))
+      ->capture_default_str()
+      ->group(limits_group);
   app.add_option("--max-body-bytes", w.connection.max_body_bytes, "largest request body (413)")
-      ->capture_default_str();
+      ->type_name("BYTES")
+      ->transform(whole_number(0, std::numeric_limits<uint64_t>::max()))
+      ->capture_default_str()
+      ->group(limits_group);
   app.add_option("--max-header-bytes", limits.max_head_bytes,
                  "largest request head: request line and fields (431)")
-      ->check(CLI::Range(256u, 16384u))
-      ->capture_default_str();
+      ->type_name("BYTES")
+      ->transform(whole_number(256, 16384))
+      ->capture_default_str()
+      ->group(limits_group);
   app.add_option("--max-headers", limits.max_headers, "most header fields in a request (431)")
-      ->check(CLI::Range(1u, 100u))
-      ->capture_default_str();
+      ->type_name("N")
+      ->transform(whole_number(1, 100))
+      ->capture_default_str()
+      ->group(limits_group);
   app.add_option("--max-target-bytes", limits.max_target_bytes, "longest request target (414)")
-      ->check(CLI::Range(16u, 8192u))
-      ->capture_default_str();
+      ->type_name("BYTES")
+      ->transform(whole_number(16, 8192))
+      ->capture_default_str()
+      ->group(limits_group);
 
-  auto seconds = CLI::PositiveNumber;
-  app.add_option("--header-timeout", w.header_timeout, "seconds to receive a request head (408)")
-      ->check(seconds)
-      ->capture_default_str();
-  app.add_option("--body-timeout", w.body_timeout, "seconds between two reads of a body (408)")
-      ->check(seconds)
-      ->capture_default_str();
-  app.add_option("--keepalive-timeout", w.keepalive_timeout,
-                 "seconds an idle keep-alive connection stays open")
-      ->check(seconds)
-      ->capture_default_str();
-  app.add_option("--write-timeout", w.write_timeout, "seconds without sending progress: close")
-      ->check(seconds)
-      ->capture_default_str();
-  app.add_option("--drain-timeout", w.drain_timeout,
-                 "seconds a graceful stop (SIGQUIT) waits for requests in flight")
-      ->check(seconds)
-      ->capture_default_str();
+  const std::string timeouts = "Timeouts";
+  struct Timeout {
+    const char* name;
+    double* target;
+    const char* help;
+  };
+  const Timeout timeout_options[] = {
+      {"--header-timeout", &w.header_timeout, "seconds to receive a request head (408)"},
+      {"--body-timeout", &w.body_timeout, "seconds between two reads of a body (408)"},
+      {"--keepalive-timeout", &w.keepalive_timeout,
+       "seconds an idle keep-alive connection stays open"},
+      {"--write-timeout", &w.write_timeout, "seconds without sending progress: close"},
+      {"--drain-timeout", &w.drain_timeout,
+       "seconds a graceful stop (SIGQUIT) waits for requests in flight"},
+  };
+  for (const Timeout& t : timeout_options) {
+    app.add_option(t.name, *t.target, t.help)
+        ->type_name("SECONDS")
+        ->transform(positive_seconds())
+        ->capture_default_str()
+        ->group(timeouts);
+  }
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    std::fflush(stdout);
+    return exit_with(0);
+  } catch (const CLI::CallForAllHelp&) {
+    std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
+    std::fflush(stdout);
+    return exit_with(0);
+  } catch (const CLI::CallForVersion& e) {
+    std::printf("%s\n", e.what());
+    std::fflush(stdout);
+    return exit_with(0);
   } catch (const CLI::ParseError& e) {
-    *exit_code = app.exit(e);
-    return false;
+    if (app.get_help_ptr()->count() > 0) {  // --help wins over a bad value next to it
+      std::fputs(app.help().c_str(), stdout);
+      std::fflush(stdout);
+      return exit_with(0);
+    }
+    std::string config_path;
+    if (config_option->count() > 0) config_path = config_option->results().back();
+    print_error(describe(e, config_path, argc, argv));
+    return exit_with(2);
   }
-  return true;
+
+  std::vector<std::string> extras = app.remaining();
+  if (!extras.empty()) {
+    const std::string& arg = extras.front();
+    std::string name = arg.substr(0, arg.find('='));
+    if (arg == "--") {  // what follows "--" is no option
+      print_error("unexpected argument: " + shown(extras.size() > 1 ? extras[1] : arg));
+    } else if (name.size() > 1 && name.front() == '-' && name != "--") {
+      print_error(name + ": unknown option");
+    } else {
+      print_error("unexpected argument: " + shown(arg));
+    }
+    return exit_with(2);
+  }
+
+  if (test_config && !signal.empty()) {
+    print_error("--signal: cannot be combined with --test-config");
+    return exit_with(2);
+  }
+
+  for (size_t i = 0; i < std::size(kLogLevels); ++i) {
+    if (log_level == kLogLevels[i]) c.log_level = static_cast<LogLevel>(i);
+  }
+  if (config_option->count() > 0) {
+    std::filesystem::path path(config_option->results().back());
+    std::error_code ec;
+    std::filesystem::path absolute = std::filesystem::absolute(path, ec);
+    c.config_file = ec ? path.string() : absolute.lexically_normal().string();
+  }
+
+  Command command;
+  if (test_config) {
+    command.kind = Command::Kind::kTestConfig;
+  } else if (!signal.empty()) {
+    command.kind = Command::Kind::kSignal;
+    command.signal = signal;
+  }
+  *out = std::move(c);
+  return command;
+}
+
+}  // namespace
+
+Command parse_command_line(int argc, char** argv, Config* config) {
+  try {
+    return parse(argc, argv, config);
+  } catch (const std::exception& e) {
+    print_error(std::string("cannot parse the command line: ") + e.what());
+  } catch (...) {
+    print_error("cannot parse the command line");
+  }
+  return exit_with(2);
 }
 
 }  // namespace zhttp::cli

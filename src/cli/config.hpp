@@ -1,5 +1,6 @@
 #pragma once
 // Everything the command line (and its config file) decides, as one value.
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -8,14 +9,37 @@
 
 namespace zhttp::cli {
 
+enum class LogLevel : uint8_t { kDebug, kInfo, kNotice, kWarn, kError, kCrit };
+
 struct Config {
   std::vector<std::string> listen = {"127.0.0.1:8080"};
+  uint32_t workers = 0;  // 0: one per online core ("auto")
   handlers::StaticFilesOptions files;
   io::WorkerConfig worker;
+
+  std::string pid_file;  // "" = none
+  std::string shm_name;  // "" = derived from the pid file path (or the first listen address)
+  std::string user;      // "" = keep; else drop to this user after binding
+  std::string group;     // "" = the user's primary group
+  bool daemon = false;   // fork into the background (default: stay in the foreground)
+
+  std::string access_log = "off";  // path or "off"
+  std::string error_log = "stderr";  // path or "stderr"
+  LogLevel log_level = LogLevel::kNotice;
+
+  std::string config_file;  // what --config named, to read again on reload
 };
 
-// Parses argv. On --help, or on an error (printed with the usage hint), returns false and sets
-// *exit_code (0 for --help, non-zero otherwise).
-bool parse_command_line(int argc, char** argv, Config* config, int* exit_code);
+// What the command line asks for besides serving.
+struct Command {
+  enum class Kind : uint8_t { kServe, kTestConfig, kSignal, kExit };
+  Kind kind = Kind::kServe;
+  std::string signal;  // kSignal: "reload", "quit", "stop" or "reopen"
+  int exit_code = 0;   // kExit: --help / --version (0) or a bad option (2), already printed
+};
+
+// Parses argv (and the --config file). Bad values print one line naming the option on stderr
+// and give Command{kExit, exit_code 2}; never throws.
+Command parse_command_line(int argc, char** argv, Config* config);
 
 }  // namespace zhttp::cli

@@ -81,7 +81,7 @@ void Connection::reset() {
 bool Connection::should_close() const {
   if (!out_.empty()) return false;
   if (phase_ == Phase::kClosing) return true;
-  return phase_ == Phase::kIdle && unread() == 0 && (draining_ || peer_done_);
+  return phase_ == Phase::kIdle && unread() == 0 && peer_done_;
 }
 
 bool Connection::backpressured() const {
@@ -225,12 +225,16 @@ void Connection::dispatch(std::string_view body, bool may_keep_alive) {
   Response::Context rc{
       &out_, &ctx_.dates, now_, req.method == Method::kHead, keep, req.version_minor == 0 && keep};
   Response response(rc, out_.tail(), out_.room());
-  ctx_.handler.handle(RequestView(req, head(), body), response);
-  if (!response.finished()) {
+  RequestView view(req, head(), body);
+  ctx_.handler.handle(view, response);
+  if (response.finished()) {
+    report(&view, response);
+  } else {
     // An unfinished response queued nothing; answer 500 and close.
     rc.keep_alive = rc.http10_keepalive = false;
     Response error(rc, out_.tail(), out_.room());
     error.send(500, "text/plain; charset=utf-8", reason_phrase(500));
+    report(&view, error);
     keep = false;
   }
   if (!keep) phase_ = Phase::kClosing;
@@ -242,6 +246,13 @@ void Connection::fail(uint16_t status) {
   Response::Context rc{&out_, &ctx_.dates, now_, false, false, false};
   Response response(rc, out_.tail(), out_.room());
   response.send(status, "text/plain; charset=utf-8", reason_phrase(status));
+  report(nullptr, response);
+}
+
+void Connection::report(const RequestView* request, const Response& response) {
+  if (ctx_.observer && response.finished()) {
+    ctx_.observer->on_response({request, response.status_code(), response.body_bytes()});
+  }
 }
 
 void Connection::release_idle_buffers() {

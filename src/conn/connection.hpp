@@ -30,6 +30,18 @@ struct ConnectionConfig {
   size_t min_output_room = 2048;  // a response head must fit in what is left
 };
 
+// Told about every response a connection queues (access log, statistics).
+struct ResponseRecord {
+  const RequestView* request;  // null for a protocol error before a request was read
+  uint16_t status;
+  uint64_t body_bytes;
+};
+class ResponseObserver {
+ public:
+  virtual ~ResponseObserver() = default;
+  virtual void on_response(const ResponseRecord& record) = 0;
+};
+
 // What every connection of a worker shares (one thread per worker): configuration, the handler,
 // the Date cache, the buffer pools, and the scratch a request head is parsed into. Keeping these
 // out of Connection is what makes an idle connection cost a few dozen bytes.
@@ -45,6 +57,7 @@ struct ConnectionContext {
   BufferPool& output_pool;  // blocks hold the segment ring plus formatted responses
   Request request;
   std::array<Header, 100> headers;
+  ResponseObserver* observer = nullptr;
 };
 
 class Connection {
@@ -79,8 +92,9 @@ class Connection {
   // n bytes of output were sent; may resume parsing requests held back by backpressure.
   void on_sent(size_t n, time_t now);
 
-  // Stop taking new requests (worker drain): the next response says "Connection: close" and
-  // an idle connection closes at once.
+  // Stop keeping the connection alive (worker drain): the next response says "Connection:
+  // close" and the connection closes after it. An idle connection stays open meanwhile: closing
+  // it could cross a request the client is sending (the reset nginx gives on reload).
   void drain();
   // The io layer's timer fired for this connection: a request in progress gets 408 and the
   // connection closes; an idle one just closes.
@@ -89,7 +103,7 @@ class Connection {
   void reset();
 
   Phase phase() const { return phase_; }
-  // The io layer should close now: closing (or drained and idle) with all output sent.
+  // The io layer should close now: closing (or idle after the peer's end) with all output sent.
   bool should_close() const;
   bool holds_buffers() const { return input_ != nullptr || out_.attached(); }
 
@@ -102,6 +116,7 @@ class Connection {
   bool read_body();   // false: wait for more bytes, or closing
   void dispatch(std::string_view body, bool may_keep_alive);
   void fail(uint16_t status);  // error response, then close
+  void report(const RequestView* request, const Response& response);
   bool ensure_output();
   void release_idle_buffers();
   const char* head() const { return input_ + start_; }

@@ -73,6 +73,7 @@ Response& Response::header(std::string_view name, uint64_t value) {
 bool Response::finish_head(uint64_t content_length, bool has_length) {
   if (finished_ || status_ == 0) return false;
   if (has_length) writer_.content_length(content_length);
+  body_bytes_ = ctx_.head_request ? 0 : content_length;
   if (!ctx_.keep_alive) {
     writer_.connection_close();
   } else if (ctx_.http10_keepalive) {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 namespace zhttp::io {
 namespace {
@@ -84,12 +85,49 @@ void Worker::on_command(struct ev_loop* loop, ev_async*, int) {
   Worker& self = worker_of(loop);
   int command = self.pending_command_.exchange(kNoCommand);
   if (command == kStop) {
-    for (Slot& s : self.slots_) {
-      if (s.fd >= 0) self.close_now(s);
-    }
-    ev_break(loop, EVBREAK_ALL);
+    self.stop_now();
   } else if (command == kDrain) {
     self.start_drain();
+  }
+}
+
+void Worker::stop_now() {
+  for (Slot& s : slots_) {
+    if (s.fd >= 0) close_now(s);
+  }
+  ev_break(loop_, EVBREAK_ALL);
+}
+
+void Worker::take_orders_from(int fd) {
+  ev_io_init(&orders_, on_order, fd, EV_READ);
+  ev_io_start(loop_, &orders_);
+}
+
+void Worker::on_order(struct ev_loop* loop, ev_io* w, int) {
+  Worker& self = worker_of(loop);
+  char orders[16];
+  ssize_t n = ::read(w->fd, orders, sizeof orders);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n <= 0) {  // the master is gone: nobody will ever ask us to stop
+    ev_io_stop(loop, w);
+    self.stop_now();
+    return;
+  }
+  for (ssize_t i = 0; i < n; ++i) {
+    switch (orders[i]) {
+      case kOrderDrain:
+        self.start_drain();
+        break;
+      case kOrderStop:
+        ev_io_stop(loop, w);
+        self.stop_now();
+        return;
+      case kOrderReopenLogs:
+        if (self.on_reopen_logs_) self.on_reopen_logs_(self.reopen_arg_);
+        break;
+      default:
+        break;
+    }
   }
 }
 
@@ -105,7 +143,10 @@ void Worker::accept_from(int listener) {
       pause_accepting();  // other workers take the queue meanwhile; resumes when a slot frees
       return;
     }
-    int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof peer;
+    int fd = ::accept4(listener, reinterpret_cast<sockaddr*>(&peer), &peer_len,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EMFILE || errno == ENFILE) shed_one(listener);
@@ -117,6 +158,7 @@ void Worker::accept_from(int listener) {
     free_.pop_back();
     s.fd = fd;
     s.lingering = false;
+    remember_peer(s, peer);
     open_.fetch_add(1, std::memory_order_relaxed);
     ev_io_init(&s.watcher, on_io, fd, EV_READ);
     ev_io_start(loop_, &s.watcher);
@@ -152,7 +194,42 @@ void Worker::on_io(struct ev_loop* loop, ev_io* w, int revents) {
   worker_of(loop).handle(*reinterpret_cast<Slot*>(w), revents);
 }
 
+void Worker::remember_peer(Slot& s, const sockaddr_storage& peer) {
+  s.peer_family = static_cast<uint8_t>(peer.ss_family);
+  if (peer.ss_family == AF_INET) {
+    std::memcpy(s.peer, &reinterpret_cast<const sockaddr_in&>(peer).sin_addr, 4);
+  } else if (peer.ss_family == AF_INET6) {
+    std::memcpy(s.peer, &reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr, 16);
+  }
+}
+
+void Worker::set_access_log(log::AccessLog* log) {
+  access_log_ = log != nullptr && log->enabled() ? log : nullptr;
+  ctx_.observer = access_log_ ? this : nullptr;
+}
+
+void Worker::on_response(const conn::ResponseRecord& r) {
+  log::AccessEntry e;
+  if (current_ != nullptr) {
+    e.addr = current_->peer;
+    e.family = current_->peer_family;
+  }
+  e.now = static_cast<time_t>(ev_now(loop_));
+  e.status = r.status;
+  e.body_bytes = r.body_bytes;
+  if (r.request != nullptr) {
+    e.has_request_line = true;
+    e.method = r.request->method_name();
+    e.target = r.request->target();
+    e.version_minor = r.request->version_minor();
+    e.referer = r.request->header(HeaderId::kReferer);
+    e.user_agent = r.request->header(HeaderId::kUserAgent);
+  }
+  access_log_->record(e);
+}
+
 void Worker::handle(Slot& s, int revents) {
+  current_ = &s;
   if (s.lingering) {
     linger_read(s);
     return;
@@ -277,10 +354,6 @@ void Worker::update(Slot& s) {
       if (s.list != kIdle) move_to(s, kIdle, true);
       break;
   }
-  if (draining_ && s.conn.phase() == conn::Connection::Phase::kIdle) {
-    s.conn.drain();
-    if (s.conn.should_close()) close_now(s);
-  }
 }
 
 void Worker::watch(Slot& s, int events) {
@@ -351,6 +424,7 @@ void Worker::unlink(Slot& s) {
 void Worker::on_tick(struct ev_loop* loop, ev_timer*, int) {
   Worker& self = worker_of(loop);
   self.expire(ev_now(loop));
+  if (self.access_log_) self.access_log_->flush();
 }
 
 void Worker::expire(ev_tstamp now) {
@@ -371,6 +445,7 @@ void Worker::expire(ev_tstamp now) {
 
 // A head or body that took too long: answer 408 and close.
 void Worker::time_out(Slot& s, ev_tstamp now) {
+  current_ = &s;
   s.conn.timed_out(static_cast<time_t>(now));  // queues a 408
   unlink(s);
   write_some(s);
@@ -383,10 +458,10 @@ void Worker::start_drain() {
   if (draining_) return;
   draining_ = true;
   pause_accepting();
+  // Each open connection answers its next request with "Connection: close"; one that stays
+  // idle is closed by its keep-alive timeout or at the end of the drain.
   for (Slot& s : slots_) {
-    if (s.fd < 0 || s.lingering) continue;
-    s.conn.drain();
-    if (s.conn.should_close()) close_now(s);
+    if (s.fd >= 0 && !s.lingering) s.conn.drain();
   }
   ev_timer_init(
       &drain_timer_,

@@ -3,6 +3,7 @@
 // connection through conn::Connection. The only place with socket syscalls (accept4, read,
 // writev, sendfile, shutdown, close).
 #include <ev.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <cstddef>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "conn/connection.hpp"
+#include "log/access_log.hpp"
 
 namespace zhttp::io {
 
@@ -29,7 +31,7 @@ struct WorkerConfig {
   double drain_timeout = 30;             // drain(): then close whatever is left
 };
 
-class Worker {
+class Worker : private conn::ResponseObserver {
  public:
   Worker(const WorkerConfig& config, Handler& handler, std::span<const int> listeners);
   Worker(const Worker&) = delete;
@@ -45,6 +47,20 @@ class Worker {
   void stop();
 
   size_t open_connections() const { return open_.load(std::memory_order_relaxed); }
+
+  // Orders from the master process, one byte each on `fd` (the read end of a pipe, made
+  // non-blocking by the caller). End of file, the master being gone, stops at once.
+  static constexpr char kOrderDrain = 'd';
+  static constexpr char kOrderStop = 's';
+  static constexpr char kOrderReopenLogs = 'r';
+  void take_orders_from(int fd);
+  // Logs every response to `log` (flushed once a second); null for none.
+  void set_access_log(log::AccessLog* log);
+  // Called on kOrderReopenLogs.
+  void on_reopen_logs(void (*callback)(void*), void* arg) {
+    on_reopen_logs_ = callback;
+    reopen_arg_ = arg;
+  }
 
  private:
   // kStarved: data waits on the socket but every input buffer is in use; not read from until
@@ -69,6 +85,8 @@ class Worker {
     int fd = -1;
     List list = kNone;
     bool lingering = false;
+    uint8_t peer_family = 0;  // AF_INET or AF_INET6: peer[] holds 4 or 16 address bytes
+    uint8_t peer[16] = {};
     conn::Connection conn;
   };
   struct TimeoutList {
@@ -81,9 +99,13 @@ class Worker {
   static void on_io(struct ev_loop* loop, ev_io* w, int revents);
   static void on_tick(struct ev_loop* loop, ev_timer* w, int revents);
   static void on_command(struct ev_loop* loop, ev_async* w, int revents);
+  static void on_order(struct ev_loop* loop, ev_io* w, int revents);
+  void stop_now();
+  void on_response(const conn::ResponseRecord& record) override;
 
   void accept_from(int listener);
   void shed_one(int listener);  // EMFILE: accept with the spare descriptor and close at once
+  void remember_peer(Slot& s, const sockaddr_storage& peer);
   void handle(Slot& s, int revents);
   void read_some(Slot& s);
   bool shed_oldest_head(const Slot& requester, ev_tstamp now);
@@ -117,6 +139,11 @@ class Worker {
   ev_timer tick_{};
   ev_timer drain_timer_{};
   ev_async command_{};
+  ev_io orders_{};
+  log::AccessLog* access_log_ = nullptr;
+  const Slot* current_ = nullptr;  // the connection being handled, for on_response()
+  void (*on_reopen_logs_)(void*) = nullptr;
+  void* reopen_arg_ = nullptr;
   std::atomic<int> pending_command_{0};
   std::atomic<size_t> open_{0};
   int spare_fd_ = -1;

@@ -130,19 +130,37 @@ TEST_F(WorkerTest, ClientThatDoesNotReadDoesNotBlockOthers) {
   ::close(hog);
 }
 
-TEST_F(WorkerTest, DrainClosesIdleConnectionsAndReturns) {
-  start();
-  int c = connect_loopback(port_);
-  ASSERT_TRUE(send_all(c, "GET /x HTTP/1.1\r\nHost: t\r\n\r\n"));
-  ASSERT_TRUE(has_response(read_until(c, has_response, 5)));
+TEST_F(WorkerTest, DrainAnswersTheNextRequestWithCloseAndEndsIdleOnesAtTheDeadline) {
+  io::WorkerConfig config;
+  config.drain_timeout = 1;
+  start(config);
+  int busy = connect_loopback(port_);
+  int idle = connect_loopback(port_);
+  for (int c : {busy, idle}) {
+    ASSERT_TRUE(send_all(c, "GET /x HTTP/1.1\r\nHost: t\r\n\r\n"));
+    ASSERT_TRUE(has_response(read_until(c, has_response, 5)));
+  }
   worker_->drain();
-  thread_.join();  // run() returns once the idle connection is closed
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Still open: its next request is answered, with "Connection: close", then it closes.
+  ASSERT_TRUE(send_all(busy, "GET /y HTTP/1.1\r\nHost: t\r\n\r\n"));
   bool closed = false;
+  std::string got = read_until(
+      busy, [](const std::string&) { return false; }, 5, &closed);
+  EXPECT_NE(got.find("you asked for /y"), std::string::npos) << got;
+  EXPECT_NE(got.find("Connection: close\r\n"), std::string::npos) << got;
+  EXPECT_TRUE(closed);
+  // The idle one is closed only when the drain time (1 s) is over; then run() returns.
   read_until(
-      c, [](const std::string&) { return false; }, 5, &closed);
+      idle, [](const std::string&) { return false; }, 0.3, &closed);
+  EXPECT_FALSE(closed);
+  thread_.join();
+  read_until(
+      idle, [](const std::string&) { return false; }, 5, &closed);
   EXPECT_TRUE(closed);
   EXPECT_EQ(worker_->open_connections(), 0u);
-  ::close(c);
+  ::close(busy);
+  ::close(idle);
 }
 
 TEST_F(WorkerTest, ManyIdleConnectionsAreHeld) {

@@ -271,10 +271,13 @@ TEST(Connection, IdleConnectionIsSmall) {
   EXPECT_LE(sizeof(Connection), 160u);
 }
 
-TEST(Connection, DrainClosesIdleAndEndsKeepAlive) {
+TEST(Connection, DrainKeepsIdleOpenAndEndsKeepAliveAtTheNextResponse) {
   Harness idle;
   idle.feed("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
   idle.conn.drain();
+  EXPECT_FALSE(idle.conn.should_close());
+  idle.feed("GET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(idle.sent.find("Connection: close"), std::string::npos);
   EXPECT_TRUE(idle.conn.should_close());
 
   Harness busy;

@@ -1,0 +1,269 @@
+#include "log/access_log.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cassert>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "log/log_format.hpp"
+
+namespace zhttp::log {
+namespace {
+
+constexpr int kOpenFlags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC;
+constexpr mode_t kOpenMode = 0644;
+
+// nginx's escaping of logged request bytes: '"', '\\', controls and bytes >= 0x7f become \xHH.
+constexpr std::array<bool, 256> kEscape = [] {
+  std::array<bool, 256> t{};
+  for (unsigned c = 0; c < 256; ++c) t[c] = c < 0x20 || c >= 0x7f || c == '"' || c == '\\';
+  return t;
+}();
+constexpr char kHex[] = "0123456789ABCDEF";
+
+// Writes `s` escaped, at most `cap` bytes (never half an escape); when it had to stop early,
+// "..." follows. So at most cap + 3 bytes.
+char* write_escaped(char* p, std::string_view s, size_t cap) {
+  char* const limit = p + cap;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (!kEscape[c]) [[likely]] {
+      if (p == limit) goto truncated;
+      *p++ = ch;
+    } else {
+      if (limit - p < 4) goto truncated;
+      p[0] = '\\';
+      p[1] = 'x';
+      p[2] = kHex[c >> 4];
+      p[3] = kHex[c & 0xf];
+      p += 4;
+    }
+  }
+  return p;
+truncated:
+  std::memcpy(p, "...", 3);
+  return p + 3;
+}
+
+char* write_field(char* p, std::string_view s, size_t cap) {
+  if (s.empty()) {
+    *p++ = '-';
+    return p;
+  }
+  return write_escaped(p, s, cap);
+}
+
+char* write_ipv4(char* p, const unsigned char* a) {
+  for (int i = 0; i < 4; ++i) {
+    if (i != 0) *p++ = '.';
+    p = detail::write_u64(p, a[i]);
+  }
+  return p;
+}
+
+// RFC 5952: lowercase hex without leading zeros; the longest run of two or more zero groups
+// (the first of equal runs) becomes "::". At most 39 bytes.
+char* write_ipv6(char* p, const unsigned char* a) {
+  uint16_t g[8];
+  for (int i = 0; i < 8; ++i) g[i] = static_cast<uint16_t>(a[2 * i] << 8 | a[2 * i + 1]);
+  int best = -1, best_len = 0;
+  for (int i = 0; i < 8;) {
+    if (g[i] != 0) {
+      ++i;
+      continue;
+    }
+    int j = i;
+    while (j < 8 && g[j] == 0) ++j;
+    if (j - i > best_len) {
+      best = i;
+      best_len = j - i;
+    }
+    i = j;
+  }
+  if (best_len < 2) best = -1;
+  for (int i = 0; i < 8;) {
+    if (i == best) {
+      *p++ = ':';
+      if (i == 0) *p++ = ':';
+      i += best_len;
+      continue;
+    }
+    unsigned v = g[i];
+    bool started = false;
+    for (int shift = 12; shift >= 0; shift -= 4) {
+      unsigned nibble = v >> shift & 0xf;
+      if (nibble != 0 || started || shift == 0) {
+        *p++ = "0123456789abcdef"[nibble];
+        started = true;
+      }
+    }
+    if (++i < 8) *p++ = ':';
+  }
+  return p;
+}
+
+char* write_address(char* p, const void* addr, int family) {
+  if (addr != nullptr) {
+    const auto* a = static_cast<const unsigned char*>(addr);
+    if (family == AF_INET) return write_ipv4(p, a);
+    if (family == AF_INET6) {
+      static constexpr unsigned char kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+      if (std::memcmp(a, kMappedPrefix, sizeof kMappedPrefix) == 0) return write_ipv4(p, a + 12);
+      return write_ipv6(p, a);
+    }
+  }
+  *p++ = '-';
+  return p;
+}
+
+void set_error(std::string* error, const std::string& path, int err) {
+  if (error != nullptr) *error = "access log " + path + ": " + std::strerror(err);
+}
+
+}  // namespace
+
+AccessLog::AccessLog(std::string path, size_t buffer_bytes)
+    : path_(std::move(path)), enabled_(!path_.empty() && path_ != "off") {
+  if (!enabled_) return;
+  buffer_bytes_ = buffer_bytes;
+  buffer_ = std::make_unique_for_overwrite<char[]>(buffer_bytes_ + kMaxLine);
+}
+
+AccessLog::~AccessLog() {
+  flush();
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool AccessLog::open(std::string* error) {
+  if (!enabled_) return true;
+  if (fd_ >= 0) return reopen(error);
+  int fd = ::open(path_.c_str(), kOpenFlags, kOpenMode);
+  if (fd < 0) {
+    set_error(error, path_, errno);
+    return false;
+  }
+  fd_ = fd;
+  return true;
+}
+
+bool AccessLog::reopen(std::string* error) {
+  if (!enabled_) return true;
+  flush();
+  int fd = ::open(path_.c_str(), kOpenFlags, kOpenMode);
+  if (fd < 0) {
+    set_error(error, path_, errno);
+    return false;
+  }
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+  return true;
+}
+
+void AccessLog::flush() {
+  if (used_ == 0) return;
+  write_out(buffer_.get(), used_);
+  used_ = 0;
+}
+
+// One write() in the normal case; continues after a partial write or EINTR. Any other failure
+// drops what is left (counted): the server keeps serving whatever happens to its log.
+void AccessLog::write_out(const char* data, size_t len) {
+  while (len > 0) {
+    ssize_t n = fd_ >= 0 ? ::write(fd_, data, len) : (errno = EBADF, -1);
+    if (n > 0) {
+      data += n;
+      len -= static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    last_errno_ = n < 0 ? errno : EIO;
+    dropped_bytes_ += len;
+    dropped_lines_ += static_cast<uint64_t>(std::count(data, data + len, '\n'));
+    return;
+  }
+}
+
+// "[27/Nov/2026:21:18:42 +0000]", computed once per second.
+void AccessLog::format_time(time_t now) {
+  const detail::UtcTime t = detail::utc_from_time(now);
+  char* p = time_text_;
+  *p++ = '[';
+  p = detail::write_2digits(p, t.day);
+  *p++ = '/';
+  std::memcpy(p, detail::kMonthNames[t.month - 1], 3);
+  p += 3;
+  *p++ = '/';
+  p = detail::write_year(p, t.year);
+  *p++ = ':';
+  p = detail::write_2digits(p, t.hour);
+  *p++ = ':';
+  p = detail::write_2digits(p, t.minute);
+  *p++ = ':';
+  p = detail::write_2digits(p, t.second);
+  std::memcpy(p, " +0000]", 7);
+  p += 7;
+  time_len_ = static_cast<size_t>(p - time_text_);
+  cached_now_ = now;
+  time_valid_ = true;
+}
+
+void AccessLog::record(const AccessEntry& e) {
+  if (!enabled_) return;
+  if (!time_valid_ || e.now != cached_now_) [[unlikely]] {
+    format_time(e.now);
+  }
+
+  // There are always kMaxLine bytes past used_ (used_ <= buffer_bytes_ between calls).
+  char* const start = buffer_.get() + used_;
+  char* p = start;
+  p = write_address(p, e.addr, e.family);
+  std::memcpy(p, " - - ", 5);
+  p += 5;
+  std::memcpy(p, time_text_, time_len_);
+  p += time_len_;
+  *p++ = ' ';
+  *p++ = '"';
+  if (e.has_request_line) {
+    p = write_escaped(p, e.method, kMethodCap);
+    *p++ = ' ';
+    p = write_escaped(p, e.target, kFieldCap);
+    std::memcpy(p, " HTTP/1.", 8);
+    p = detail::write_u64(p + 8, e.version_minor);
+  } else {
+    *p++ = '-';
+  }
+  *p++ = '"';
+  *p++ = ' ';
+  p = detail::write_u64_padded(p, e.status, 3);
+  *p++ = ' ';
+  p = detail::write_u64(p, e.body_bytes);
+  *p++ = ' ';
+  *p++ = '"';
+  p = write_field(p, e.referer, kFieldCap);
+  std::memcpy(p, "\" \"", 3);
+  p += 3;
+  p = write_field(p, e.user_agent, kFieldCap);
+  *p++ = '"';
+  *p++ = '\n';
+
+  const auto len = static_cast<size_t>(p - start);
+  assert(len <= kMaxLine);
+  if (used_ + len <= buffer_bytes_) [[likely]] {
+    used_ += len;
+    return;
+  }
+  // It does not fit: write out the lines before it and keep it at the front of the buffer.
+  if (used_ > 0) {
+    write_out(buffer_.get(), used_);
+    std::memmove(buffer_.get(), start, len);
+  }
+  used_ = len;
+  if (used_ > buffer_bytes_) flush();  // a buffer smaller than one line: write it at once
+}
+
+}  // namespace zhttp::log

@@ -1,0 +1,90 @@
+#pragma once
+// The master process: owns the listening sockets and the shared segment for its whole life,
+// pre-forks the workers, respawns those that die (with backoff when they keep dying), and turns
+// signals into orders: HUP reload, QUIT graceful stop, TERM/INT fast stop, USR1 reopen logs.
+// It never serves traffic. Its loop is libev's default loop (signals and children).
+#include <ev.h>
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/config.hpp"
+#include "log/error_log.hpp"
+#include "shm/segment.hpp"
+
+namespace zhttp::proc {
+
+// Checks what the command line cannot: the root opens, the user and group exist, the log files
+// can be opened. For `zhttpd -t` and before a reload. False with *error set.
+bool validate_config(const cli::Config& config, std::string* error);
+
+// Workers for a config: its --workers, or one per online core.
+uint32_t worker_count(const cli::Config& config);
+
+class Master {
+ public:
+  // `argv` is parsed again on reload (it names the config file, if any).
+  Master(cli::Config config, std::vector<std::string> argv, log::ErrorLog& error_log);
+  Master(const Master&) = delete;
+  Master& operator=(const Master&) = delete;
+  ~Master();
+
+  // Binds, creates the segment, writes the pid file, forks the workers and supervises them
+  // until stopped. Returns the process exit code.
+  int run();
+
+ private:
+  struct Child {
+    pid_t pid = -1;
+    int orders_fd = -1;  // write end of its order pipe
+    uint32_t generation = 0;
+    uint32_t index = 0;
+    ev_tstamp started = 0;
+    bool retiring = false;  // of an older generation, draining
+  };
+  struct Respawn {  // per worker index of the serving generation
+    double backoff = 0;
+    ev_tstamp at = 0;
+    bool pending = false;
+  };
+  enum class State : uint8_t { kRunning, kQuitting, kStopping };
+
+  static void on_signal(struct ev_loop* loop, ev_signal* w, int revents);
+  static void on_child(struct ev_loop* loop, ev_child* w, int revents);
+  static void on_respawn_timer(struct ev_loop* loop, ev_timer* w, int revents);
+  static void on_stop_deadline(struct ev_loop* loop, ev_timer* w, int revents);
+
+  bool bind_listeners(const cli::Config& config, std::vector<int>* fds, std::string* error);
+  bool spawn(uint32_t index);
+  void child_exited(pid_t pid, int status);
+  void reload();
+  void quit();
+  void stop();
+  void reopen_logs();
+  void order(Child& child, char order);
+  void order_all(char order);
+  void finish_if_done();
+  void close_unused_listeners();
+
+  cli::Config config_;
+  std::vector<std::string> argv_;
+  log::ErrorLog& log_;
+  struct ev_loop* loop_ = nullptr;
+  std::map<std::string, int> listeners_;  // address -> socket, kept across reloads
+  std::vector<int> serving_fds_;          // the current config's sockets, in its order
+  std::vector<Child> children_;
+  std::vector<Respawn> respawn_;
+  std::unique_ptr<shm::Segment> segment_;
+  uint32_t generation_ = 1;
+  State state_ = State::kRunning;
+  pid_t pid_ = 0;
+  ev_signal signals_[5]{};
+  ev_child child_watcher_{};
+  ev_timer respawn_timer_{};
+  ev_timer stop_deadline_{};
+};
+
+}  // namespace zhttp::proc

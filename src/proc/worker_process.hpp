@@ -1,0 +1,18 @@
+#pragma once
+// The worker side of the process model: what a forked child does. It takes orders only from
+// the master (a pipe), dies with it, and serves the listening sockets it inherited.
+#include <span>
+
+#include "cli/config.hpp"
+#include "log/error_log.hpp"
+
+namespace zhttp::proc {
+
+// Never returns: serves until ordered to stop or until the master is gone, then _exit()s.
+// `close_fds` are descriptors inherited from the master that the worker must not keep (the
+// write ends of its siblings' order pipes).
+[[noreturn]] void run_worker_process(const cli::Config& config, std::span<const int> listeners,
+                                     int orders_fd, std::span<const int> close_fds, int index,
+                                     pid_t master_pid, log::ErrorLog& error_log);
+
+}  // namespace zhttp::proc

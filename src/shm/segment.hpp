@@ -1,0 +1,56 @@
+#pragma once
+// The shared segment (Boost.Interprocess, POSIX shared memory, mode 0600): created by the master
+// before it forks, inherited by the workers as a mapping, removed at a clean stop. For now it
+// holds the header; the stats, rate limiter and cache regions follow it (issue #5 and later).
+// The layout uses no pointers, only offsets, so any process mapping it anywhere can read it.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace zhttp::shm {
+
+inline constexpr uint64_t kMagic = 0x5a48'5454'5044'5348;  // "ZHTTPDSH"
+inline constexpr uint32_t kLayoutVersion = 1;
+
+struct SegmentHeader {
+  uint64_t magic;
+  uint32_t layout_version;
+  uint32_t header_bytes;
+  uint64_t total_bytes;
+  int64_t master_pid;
+  int64_t start_time;                  // seconds since the epoch
+  std::atomic<uint32_t> generation;    // of the workers serving now (reloads count it up)
+  std::atomic<uint32_t> worker_count;  // of that generation
+  std::atomic<uint32_t> ready;         // 1 once everything above is written (release)
+};
+
+class Segment {
+ public:
+  // Removes a stale segment of this name (a crashed master's), then creates and initialises a
+  // fresh one. Throws std::runtime_error with the reason.
+  static std::unique_ptr<Segment> create(const std::string& name, uint64_t master_pid);
+  ~Segment();  // unmaps; the creator also removes the name
+  Segment(const Segment&) = delete;
+  Segment& operator=(const Segment&) = delete;
+
+  SegmentHeader& header() { return *header_; }
+  const std::string& name() const { return name_; }
+  // A child process keeps the mapping but must not remove the name when it exits.
+  void disown() { owner_ = false; }
+
+ private:
+  Segment(std::string name, void* base, uint64_t bytes);
+
+  std::string name_;
+  void* base_;
+  uint64_t bytes_;
+  SegmentHeader* header_;
+  bool owner_ = true;
+};
+
+// The segment name for a server: "zhttpd-" and a hash of the pid file's absolute path (or of the
+// first listen address without one), so two instances never collide.
+std::string default_segment_name(const std::string& pid_file, const std::string& first_listen);
+
+}  // namespace zhttp::shm
