@@ -36,7 +36,7 @@ DEPS_STAMP := build/.deps-installed
 # Keep objects make would treat as intermediate (alloc tests, fuzz) to avoid rebuilds.
 .SECONDARY:
 
-.PHONY: all test unit-test asan bench fuzz fuzz-regress run clean format deps
+.PHONY: all test unit-test asan bench fuzz fuzz-regress run clean format deps install
 all: $(ZHTTPD) $(EXAMPLES) $(UNIT_BIN) $(INTEG_BIN) $(ALLOC_BINS)
 
 # Install Debian packages only when something is missing (re-checked when the script changes).
@@ -129,3 +129,7 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+PREFIX ?= /usr/local
+install: $(ZHTTPD)
+	install -D -m 0755 $(ZHTTPD) $(DESTDIR)$(PREFIX)/bin/zhttpd

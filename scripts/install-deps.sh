@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package zhttpd's build, tests, fuzzers and benchmarks need.
 # Idempotent: does nothing when all packages are present. `--check` only reports (exit 1 if
-# missing). `--bench` adds what scripts/bench-e2e.sh runs (nginx, wrk): not for the build or CI,
-# since installing nginx also starts its service on port 80.
+# missing). `--bench` adds nginx for scripts/bench-e2e.sh: not for the build or CI, since
+# installing it also starts its service on port 80. (wrk is needed by the reload tests too.)
 set -euo pipefail
 
 check_only=0
@@ -21,9 +21,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libhttp-parser-dev
   clang libclang-rt-14-dev
-  media-types curl
+  media-types curl wrk
 )
-if ((bench)); then PACKAGES+=(nginx wrk); fi
+if ((bench)); then PACKAGES+=(nginx); fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

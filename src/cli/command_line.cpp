@@ -285,13 +285,19 @@ std::string describe(const CLI::ParseError& e, const std::string& config_path, i
   return message;
 }
 
-// Prints "zhttpd: MESSAGE" as one line, whatever bytes the message carries.
-void print_error(std::string message) {
+// A bad command line: prints "zhttpd: MESSAGE" as one line, whatever bytes the message carries,
+// and keeps the message in the Command (for a reload's log line).
+Command bad_usage(std::string message) {
   for (char& ch : message) {
     if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
   }
   std::fprintf(stderr, "zhttpd: %s\n", message.c_str());
   std::fflush(stderr);
+  Command command;
+  command.kind = Command::Kind::kExit;
+  command.exit_code = 2;
+  command.error = std::move(message);
+  return command;
 }
 
 Command exit_with(int code) {
@@ -322,8 +328,7 @@ Command parse(int argc, char** argv, Config* out) {
   CLI::Option* config_option =
       app.set_config("--config", "", "read options from this INI/TOML file (keys as long options)");
   config_option->type_name("FILE");
-  app.add_flag("-t,--test-config", test_config,
-               "check the configuration and exit")
+  app.add_flag("-t,--test-config", test_config, "check the configuration and exit")
       ->configurable(false);
   app.add_option("-s,--signal", signal, "tell the running master to reload, quit, stop or reopen")
       ->type_name("SIGNAL")
@@ -483,8 +488,7 @@ Command parse(int argc, char** argv, Config* out) {
     }
     std::string config_path;
     if (config_option->count() > 0) config_path = config_option->results().back();
-    print_error(describe(e, config_path, argc, argv));
-    return exit_with(2);
+    return bad_usage(describe(e, config_path, argc, argv));
   }
 
   std::vector<std::string> extras = app.remaining();
@@ -492,18 +496,16 @@ Command parse(int argc, char** argv, Config* out) {
     const std::string& arg = extras.front();
     std::string name = arg.substr(0, arg.find('='));
     if (arg == "--") {  // what follows "--" is no option
-      print_error("unexpected argument: " + shown(extras.size() > 1 ? extras[1] : arg));
-    } else if (name.size() > 1 && name.front() == '-' && name != "--") {
-      print_error(name + ": unknown option");
-    } else {
-      print_error("unexpected argument: " + shown(arg));
+      return bad_usage("unexpected argument: " + shown(extras.size() > 1 ? extras[1] : arg));
     }
-    return exit_with(2);
+    if (name.size() > 1 && name.front() == '-' && name != "--") {
+      return bad_usage(name + ": unknown option");
+    }
+    return bad_usage("unexpected argument: " + shown(arg));
   }
 
   if (test_config && !signal.empty()) {
-    print_error("--signal: cannot be combined with --test-config");
-    return exit_with(2);
+    return bad_usage("--signal: cannot be combined with --test-config");
   }
 
   for (size_t i = 0; i < std::size(kLogLevels); ++i) {
@@ -533,11 +535,10 @@ Command parse_command_line(int argc, char** argv, Config* config) {
   try {
     return parse(argc, argv, config);
   } catch (const std::exception& e) {
-    print_error(std::string("cannot parse the command line: ") + e.what());
+    return bad_usage(std::string("cannot parse the command line: ") + e.what());
   } catch (...) {
-    print_error("cannot parse the command line");
+    return bad_usage("cannot parse the command line");
   }
-  return exit_with(2);
 }
 
 }  // namespace zhttp::cli

@@ -23,7 +23,7 @@ struct Config {
   std::string group;     // "" = the user's primary group
   bool daemon = false;   // fork into the background (default: stay in the foreground)
 
-  std::string access_log = "off";  // path or "off"
+  std::string access_log = "off";    // path or "off"
   std::string error_log = "stderr";  // path or "stderr"
   LogLevel log_level = LogLevel::kNotice;
 
@@ -36,6 +36,7 @@ struct Command {
   Kind kind = Kind::kServe;
   std::string signal;  // kSignal: "reload", "quit", "stop" or "reopen"
   int exit_code = 0;   // kExit: --help / --version (0) or a bad option (2), already printed
+  std::string error;   // kExit with 2: that one-line message
 };
 
 // Parses argv (and the --config file). Bad values print one line naming the option on stderr

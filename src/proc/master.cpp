@@ -276,9 +276,9 @@ void Master::reload() {
       cli::parse_command_line(static_cast<int>(argv_.size()), args.data(), &fresh);
   std::string error;
   if (command.kind != cli::Command::Kind::kServe) {
-    log_.log(log::Level::kError,
-             "reload refused: the configuration is invalid; still serving "
-             "the previous one");
+    error = command.error.empty() ? "the command line asks for no server" : command.error;
+    log_.log(log::Level::kError, "reload refused: %s; still serving the previous configuration",
+             error.c_str());
     return;
   }
   std::vector<int> fds;
