@@ -76,7 +76,8 @@ struct Batch {
 
 class WorkerAllocations : public ::testing::Test {
  protected:
-  void start(Handler& handler) {
+  // `access_log`: logs every response there (the worker flushes it once a second).
+  void start(Handler& handler, log::AccessLog* access_log = nullptr) {
     listener_ = listen_loopback(&port_);
     ASSERT_GE(listener_, 0);
     int fds[] = {listener_};
@@ -84,6 +85,7 @@ class WorkerAllocations : public ::testing::Test {
     config.max_connections = 64;
     config.max_busy_connections = 8;
     worker_ = std::make_unique<io::Worker>(config, handler, fds);
+    worker_->set_access_log(access_log);
     thread_ = std::thread([this] { worker_->run(); });
     client_ = connect_loopback(port_);
     ASSERT_GE(client_, 0);
@@ -161,7 +163,10 @@ TEST_F(WorkerAllocations, StaticFilesAllocateNothingWhenWarm) {
   handlers::StaticFilesOptions options;
   options.root = root.string();
   handlers::StaticFiles files(options);
-  start(files);
+  // The whole path, the access log included.
+  log::AccessLog access_log((root / "access.log").string());
+  ASSERT_TRUE(access_log.open(nullptr));
+  start(files, &access_log);
   // The file's ETag, for a conditional request.
   ASSERT_TRUE(send_all(client_, "HEAD /small.txt" + kHost + "\r\n"));
   bool bodiless[] = {true};
@@ -192,6 +197,15 @@ TEST_F(WorkerAllocations, StaticFilesAllocateNothingWhenWarm) {
   // 2.5 s: the open file cache (1 s) reopens every file twice while counting.
   expect_no_allocations(single, 4, 500, 2.5);
   expect_no_allocations(pipelined, 1, 300);
+  // Every response was logged: count the lines once the worker has stopped (and flushed).
+  worker_->stop();
+  thread_.join();
+  access_log.flush();
+  std::ifstream logged(root / "access.log");
+  long lines = 0;
+  for (std::string line; std::getline(logged, line);) lines += line.find("\"GET /") != line.npos;
+  EXPECT_GT(lines, 70000);
+  EXPECT_EQ(access_log.dropped_lines(), 0u);
   fs::remove_all(root);
 }
 
