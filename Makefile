@@ -10,7 +10,8 @@ CXXFLAGS   := -std=c++20 $(OPT) -g -Wall -Wextra -Werror -Iinclude -Isrc -MMD -M
 LDFLAGS    := $(SANITIZE)
 LDLIBS     := -lev
 
-LIB_SRCS   := $(wildcard src/http/*.cpp src/conn/*.cpp src/handlers/*.cpp src/io/*.cpp src/log/*.cpp)
+LIB_SRCS   := $(wildcard src/http/*.cpp src/conn/*.cpp src/handlers/*.cpp src/io/*.cpp src/log/*.cpp \
+                        src/shm/*.cpp)
 LIB_OBJS   := $(LIB_SRCS:%.cpp=$(BUILD)/%.o)
 LIB        := $(BUILD)/libzhttp.a
 
@@ -30,6 +31,7 @@ FUZZ_SRCS  := $(wildcard tests/fuzz/*_fuzz.cpp)
 FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.cpp=$(BUILD)/fuzz/%)
 
 ZHTTPD     := $(BUILD)/zhttpd
+ZHTTPSTAT  := $(BUILD)/zhttpstat
 EXAMPLES   := $(BUILD)/examples/hello
 DEPS_STAMP := build/.deps-installed
 
@@ -37,7 +39,7 @@ DEPS_STAMP := build/.deps-installed
 .SECONDARY:
 
 .PHONY: all test unit-test asan bench fuzz fuzz-regress run clean format deps install
-all: $(ZHTTPD) $(EXAMPLES) $(UNIT_BIN) $(INTEG_BIN) $(ALLOC_BINS)
+all: $(ZHTTPD) $(ZHTTPSTAT) $(EXAMPLES) $(UNIT_BIN) $(INTEG_BIN) $(ALLOC_BINS)
 
 # Install Debian packages only when something is missing (re-checked when the script changes).
 $(DEPS_STAMP): scripts/install-deps.sh
@@ -55,9 +57,15 @@ $(LIB): $(LIB_OBJS)
 	ar rcs $@ $^
 
 CLI_SRCS   := $(wildcard src/cli/*.cpp)
-PROC_SRCS  := $(wildcard src/proc/*.cpp src/shm/*.cpp)
+PROC_SRCS  := $(wildcard src/proc/*.cpp)
 $(ZHTTPD): $(BUILD)/src/main.o $(CLI_SRCS:%.cpp=$(BUILD)/%.o) $(PROC_SRCS:%.cpp=$(BUILD)/%.o) $(LIB)
 	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+# zhttpstat: the read-only companion that prints the shared segment's stats (tools/).
+TOOL_SRCS  := $(wildcard tools/*.cpp)
+$(ZHTTPSTAT): $(TOOL_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/src/shm/stats.o $(BUILD)/src/shm/segment.o \
+              $(BUILD)/src/shm/prometheus.o
+	$(CXX) $(LDFLAGS) $^ -o $@ -lncurses
 
 $(BUILD)/examples/%: $(BUILD)/examples/%.o $(LIB)
 	@mkdir -p $(@D)
@@ -69,7 +77,7 @@ $(UNIT_BIN): $(UNIT_OBJS) $(CLI_SRCS:%.cpp=$(BUILD)/%.o) $(LIB)
 
 # Integration tests start the programs of the same build (examples) as real processes.
 $(BUILD)/tests/integration/%.o: CXXFLAGS += -DZHTTP_BUILD_DIR='"$(BUILD)"'
-$(INTEG_BIN): $(INTEG_OBJS) $(LIB) | $(EXAMPLES) $(ZHTTPD)
+$(INTEG_BIN): $(INTEG_OBJS) $(LIB) | $(EXAMPLES) $(ZHTTPD) $(ZHTTPSTAT)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ -o $@ -lgtest_main -lgtest -lpthread $(LDLIBS)
 
@@ -91,7 +99,7 @@ test: unit-test
 asan:
 	$(MAKE) BUILD=build/asan OPT=-O1 \
 	  SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  build/asan/tests/unit_tests build/asan/tests/integration_tests build/asan/examples/hello build/asan/zhttpd
+	  build/asan/tests/unit_tests build/asan/tests/integration_tests build/asan/examples/hello build/asan/zhttpd build/asan/zhttpstat
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 scripts/run-tests.sh \
 	  build/asan/tests/unit_tests build/asan/tests/integration_tests
 

@@ -15,9 +15,17 @@ namespace conn {
 class OutputQueue;
 }
 
+// The client's address: 4 bytes (AF_INET) or 16 (AF_INET6) in network order; family 0 when
+// unknown (e.g. a connection driven without a socket).
+struct PeerAddress {
+  uint8_t family = 0;
+  uint8_t bytes[16] = {};
+};
+
 class RequestView {
  public:
-  RequestView(const Request& request, const char* base, std::string_view body);
+  RequestView(const Request& request, const char* base, std::string_view body,
+              const PeerAddress* peer = nullptr);
 
   Method method() const { return request_->method; }
   std::string_view method_name() const { return request_->method_name.in(base_); }
@@ -35,12 +43,14 @@ class RequestView {
   std::string_view header_value(uint32_t i) const { return request_->headers[i].value.in(base_); }
 
   std::string_view body() const { return body_; }
+  const PeerAddress& peer() const { return *peer_; }
   const Request& request() const { return *request_; }
 
  private:
   const Request* request_;
   const char* base_;
   std::string_view body_;
+  const PeerAddress* peer_;
   std::string_view path_;
   std::string_view query_;
 };

@@ -118,6 +118,35 @@ CLI::Validator workers_value() {
       "");
 }
 
+// A path for the metrics endpoint: absolute, nothing a request path could not be.
+CLI::Validator metrics_path_value() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        if (value.empty() || value.front() != '/')
+          return "value " + shown(value) + " is not a path";
+        for (char ch : value) {
+          if (static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f || ch == '?' || ch == '#') {
+            return "value " + shown(value) + " is not a plain path";
+          }
+        }
+        return {};
+      },
+      "");
+}
+
+// An IPv4 or IPv6 address, without a port.
+CLI::Validator address_value() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        in_addr a4{};
+        in6_addr a6{};
+        if (::inet_pton(AF_INET, value.c_str(), &a4) == 1) return {};
+        if (::inet_pton(AF_INET6, value.c_str(), &a6) == 1) return {};
+        return "value " + shown(value) + " is not an IPv4 or IPv6 address";
+      },
+      "");
+}
+
 // HOST:PORT with an IPv4 address, or [IPv6]:PORT; the syntax only (binding comes later).
 std::string check_listen(const std::string& value) {
   size_t colon = value.rfind(':');
@@ -413,6 +442,17 @@ Command parse(int argc, char** argv, Config* out) {
       ->type_name("LEVEL")
       ->transform(one_of(kLogLevels))
       ->capture_default_str()
+      ->group(logging);
+
+  app.add_option("--metrics-path", c.metrics_path,
+                 "serve the Prometheus text of the statistics at this path (default: off)")
+      ->type_name("PATH")
+      ->check(metrics_path_value())
+      ->group(logging);
+  app.add_option("--metrics-allow", c.metrics_allow,
+                 "client address allowed to read --metrics-path (repeatable; default: all)")
+      ->type_name("ADDRESS")
+      ->check(address_value())
       ->group(logging);
 
   const std::string limits_group = "Limits";

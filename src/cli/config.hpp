@@ -27,6 +27,9 @@ struct Config {
   std::string error_log = "stderr";  // path or "stderr"
   LogLevel log_level = LogLevel::kNotice;
 
+  std::string metrics_path;                // "" = no metrics endpoint
+  std::vector<std::string> metrics_allow;  // client addresses allowed to scrape; empty: all
+
   std::string config_file;  // what --config named, to read again on reload
 };
 

@@ -136,7 +136,7 @@ bool Connection::start_body() {
     fail(413);
     return false;
   }
-  if (!ctx_.handler.wants_body(RequestView(req, head(), {}))) {
+  if (!ctx_.handler.wants_body(RequestView(req, head(), {}, ctx_.peer))) {
     // Answer without reading the body; its bytes cannot be told from a next request, so close.
     dispatch({}, false);
     return false;
@@ -225,7 +225,7 @@ void Connection::dispatch(std::string_view body, bool may_keep_alive) {
   Response::Context rc{
       &out_, &ctx_.dates, now_, req.method == Method::kHead, keep, req.version_minor == 0 && keep};
   Response response(rc, out_.tail(), out_.room());
-  RequestView view(req, head(), body);
+  RequestView view(req, head(), body, ctx_.peer);
   ctx_.handler.handle(view, response);
   if (response.finished()) {
     report(&view, response);

@@ -58,6 +58,7 @@ struct ConnectionContext {
   Request request;
   std::array<Header, 100> headers;
   ResponseObserver* observer = nullptr;
+  const PeerAddress* peer = nullptr;  // of the connection being handled (set by the io layer)
 };
 
 class Connection {

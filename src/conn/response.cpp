@@ -10,8 +10,13 @@
 
 namespace zhttp {
 
-RequestView::RequestView(const Request& request, const char* base, std::string_view body)
-    : request_(&request), base_(base), body_(body) {
+namespace {
+const PeerAddress kUnknownPeer{};
+}  // namespace
+
+RequestView::RequestView(const Request& request, const char* base, std::string_view body,
+                         const PeerAddress* peer)
+    : request_(&request), base_(base), body_(body), peer_(peer ? peer : &kUnknownPeer) {
   std::string_view t = target();
   if (request.target_form == TargetForm::kAbsolute) {
     // "scheme://authority/path?query" (RFC 9112 3.2.2): the server uses its path and query,

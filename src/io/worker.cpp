@@ -158,8 +158,11 @@ void Worker::accept_from(int listener) {
     free_.pop_back();
     s.fd = fd;
     s.lingering = false;
+    s.answered_one = false;
     remember_peer(s, peer);
     open_.fetch_add(1, std::memory_order_relaxed);
+    if (stats_) stats_->add(shm::Counter::kConnectionsAccepted);
+    update_gauges();
     ev_io_init(&s.watcher, on_io, fd, EV_READ);
     ev_io_start(loop_, &s.watcher);
     move_to(s, kHeader, true);  // the first request must arrive within the header timeout
@@ -195,24 +198,96 @@ void Worker::on_io(struct ev_loop* loop, ev_io* w, int revents) {
 }
 
 void Worker::remember_peer(Slot& s, const sockaddr_storage& peer) {
-  s.peer_family = static_cast<uint8_t>(peer.ss_family);
+  s.peer.family = static_cast<uint8_t>(peer.ss_family);
   if (peer.ss_family == AF_INET) {
-    std::memcpy(s.peer, &reinterpret_cast<const sockaddr_in&>(peer).sin_addr, 4);
+    std::memcpy(s.peer.bytes, &reinterpret_cast<const sockaddr_in&>(peer).sin_addr, 4);
   } else if (peer.ss_family == AF_INET6) {
-    std::memcpy(s.peer, &reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr, 16);
+    std::memcpy(s.peer.bytes, &reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr, 16);
   }
 }
 
 void Worker::set_access_log(log::AccessLog* log) {
   access_log_ = log != nullptr && log->enabled() ? log : nullptr;
-  ctx_.observer = access_log_ ? this : nullptr;
+  ctx_.observer = access_log_ || stats_ ? this : nullptr;
+}
+
+void Worker::set_stats(shm::WorkerStats* slot) {
+  stats_ = slot;
+  ctx_.observer = access_log_ || stats_ ? this : nullptr;
+}
+
+void Worker::count_response(const conn::ResponseRecord& r) {
+  using shm::Counter;
+  shm::WorkerStats& s = *stats_;
+  if (r.request != nullptr) {
+    s.add(Counter::kRequests);
+    if (current_ != nullptr && current_->answered_one) s.add(Counter::kKeepaliveReuses);
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t us =
+        (now.tv_sec - event_start_.tv_sec) * 1000000 + (now.tv_nsec - event_start_.tv_nsec) / 1000;
+    uint64_t latency = us > 0 ? static_cast<uint64_t>(us) : 0;
+    size_t bucket = latency == 0 ? 0 : static_cast<size_t>(64 - __builtin_clzll(latency));
+    bucket = std::min(bucket, shm::kLatencyBuckets - 1);  // bucket i: latency < 2^i us
+    auto& b = s.latency[bucket];
+    b.store(b.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    s.add(Counter::kLatencySumUs, latency);
+  } else if (r.status != 408) {
+    s.add(Counter::kParseErrors);  // refused before a handler saw it (408s count as timeouts)
+  }
+  static constexpr Counter kByClass[] = {Counter::kResponses1xx, Counter::kResponses2xx,
+                                         Counter::kResponses3xx, Counter::kResponses4xx,
+                                         Counter::kResponses5xx};
+  if (r.status >= 100 && r.status < 600) s.add(kByClass[r.status / 100 - 1]);
+  switch (r.status) {
+    case 200:
+      s.add(Counter::kResponses200);
+      break;
+    case 206:
+      s.add(Counter::kResponses206);
+      break;
+    case 304:
+      s.add(Counter::kResponses304);
+      break;
+    case 400:
+      s.add(Counter::kResponses400);
+      break;
+    case 404:
+      s.add(Counter::kResponses404);
+      break;
+    case 408:
+      s.add(Counter::kResponses408);
+      break;
+    case 413:
+      s.add(Counter::kResponses413);
+      break;
+    case 429:
+      s.add(Counter::kResponses429);
+      break;
+    case 431:
+      s.add(Counter::kResponses431);
+      break;
+    default:
+      break;
+  }
+}
+
+void Worker::update_gauges() {
+  if (stats_ == nullptr) return;
+  stats_->set(shm::Gauge::kConnectionsActive, open_.load(std::memory_order_relaxed));
+  stats_->set(shm::Gauge::kConnectionsIdle, lists_[kIdle].size);
 }
 
 void Worker::on_response(const conn::ResponseRecord& r) {
+  if (stats_) count_response(r);
+  if (current_ != nullptr && r.request != nullptr) {
+    const_cast<Slot*>(current_)->answered_one = true;
+  }
+  if (access_log_ == nullptr) return;
   log::AccessEntry e;
   if (current_ != nullptr) {
-    e.addr = current_->peer;
-    e.family = current_->peer_family;
+    e.addr = current_->peer.bytes;
+    e.family = current_->peer.family;
   }
   e.now = static_cast<time_t>(ev_now(loop_));
   e.status = r.status;
@@ -230,6 +305,8 @@ void Worker::on_response(const conn::ResponseRecord& r) {
 
 void Worker::handle(Slot& s, int revents) {
   current_ = &s;
+  ctx_.peer = &s.peer;
+  if (stats_) ::clock_gettime(CLOCK_MONOTONIC, &event_start_);
   if (s.lingering) {
     linger_read(s);
     return;
@@ -255,6 +332,7 @@ void Worker::read_some(Slot& s) {
     if (space.empty()) return;
     ssize_t n = ::read(s.fd, space.data(), space.size());
     if (n > 0) {
+      if (stats_) stats_->add(shm::Counter::kBytesIn, static_cast<uint64_t>(n));
       if (s.list == kBody) move_to(s, kBody, true);  // body timeout counts between reads
       s.conn.on_read(static_cast<size_t>(n), now);
       if (static_cast<size_t>(n) < space.size()) return;  // the socket is very likely empty
@@ -322,6 +400,7 @@ void Worker::write_some(Slot& s) {
       if (errno != EAGAIN && errno != EINTR) close_now(s);  // EPIPE, ECONNRESET
       return;
     }
+    if (stats_) stats_->add(shm::Counter::kBytesOut, static_cast<uint64_t>(n));
     if (s.list == kWrite) move_to(s, kWrite, true);  // progress restarts the stall clock
     s.conn.on_sent(static_cast<size_t>(n), static_cast<time_t>(ev_now(loop_)));
   }
@@ -395,6 +474,7 @@ void Worker::close_now(Slot& s) {
   s.conn.reset();
   free_.push_back(&s);
   open_.fetch_sub(1, std::memory_order_relaxed);
+  update_gauges();
   resume_accepting();
   finish_if_drained();
 }
@@ -410,6 +490,7 @@ void Worker::move_to(Slot& s, List list, bool restart_clock) {
   s.next = nullptr;
   (l.tail ? l.tail->next : l.head) = &s;
   l.tail = &s;
+  ++l.size;
 }
 
 void Worker::unlink(Slot& s) {
@@ -419,12 +500,14 @@ void Worker::unlink(Slot& s) {
   (s.next ? s.next->prev : l.tail) = s.prev;
   s.prev = s.next = nullptr;
   s.list = kNone;
+  --l.size;
 }
 
 void Worker::on_tick(struct ev_loop* loop, ev_timer*, int) {
   Worker& self = worker_of(loop);
   self.expire(ev_now(loop));
   if (self.access_log_) self.access_log_->flush();
+  self.update_gauges();
 }
 
 void Worker::expire(ev_tstamp now) {
@@ -433,6 +516,7 @@ void Worker::expire(ev_tstamp now) {
     // Members joined in stamp order and share the timeout: stop at the first one still in time.
     while (l.head && now - l.head->stamp >= l.timeout) {
       Slot& s = *l.head;
+      if (stats_ && list != kLinger) stats_->add(shm::Counter::kTimeouts);
       if (list == kHeader || list == kBody) {
         time_out(s, now);
       } else {
@@ -446,6 +530,7 @@ void Worker::expire(ev_tstamp now) {
 // A head or body that took too long: answer 408 and close.
 void Worker::time_out(Slot& s, ev_tstamp now) {
   current_ = &s;
+  ctx_.peer = &s.peer;
   s.conn.timed_out(static_cast<time_t>(now));  // queues a 408
   unlink(s);
   write_some(s);

@@ -14,6 +14,7 @@
 
 #include "conn/connection.hpp"
 #include "log/access_log.hpp"
+#include "shm/stats.hpp"
 
 namespace zhttp::io {
 
@@ -56,6 +57,9 @@ class Worker : private conn::ResponseObserver {
   void take_orders_from(int fd);
   // Logs every response to `log` (flushed once a second); null for none.
   void set_access_log(log::AccessLog* log);
+  // Counts connections, bytes, responses and latencies into `slot` (the worker's own slot of
+  // the shared segment, single writer); null for none.
+  void set_stats(shm::WorkerStats* slot);
   // Called on kOrderReopenLogs.
   void on_reopen_logs(void (*callback)(void*), void* arg) {
     on_reopen_logs_ = callback;
@@ -85,14 +89,15 @@ class Worker : private conn::ResponseObserver {
     int fd = -1;
     List list = kNone;
     bool lingering = false;
-    uint8_t peer_family = 0;  // AF_INET or AF_INET6: peer[] holds 4 or 16 address bytes
-    uint8_t peer[16] = {};
+    bool answered_one = false;  // a later request on it is a keep-alive reuse
+    PeerAddress peer;
     conn::Connection conn;
   };
   struct TimeoutList {
     Slot* head = nullptr;  // oldest stamp first: every member shares one timeout
     Slot* tail = nullptr;
     double timeout = 0;
+    size_t size = 0;
   };
 
   static void on_accept(struct ev_loop* loop, ev_io* w, int revents);
@@ -140,7 +145,11 @@ class Worker : private conn::ResponseObserver {
   ev_timer drain_timer_{};
   ev_async command_{};
   ev_io orders_{};
+  void count_response(const conn::ResponseRecord& record);
+  void update_gauges();
   log::AccessLog* access_log_ = nullptr;
+  shm::WorkerStats* stats_ = nullptr;
+  timespec event_start_{};         // when the current event's handling began, for latencies
   const Slot* current_ = nullptr;  // the connection being handled, for on_response()
   void (*on_reopen_logs_)(void*) = nullptr;
   void* reopen_arg_ = nullptr;

@@ -180,23 +180,71 @@ bool Master::spawn(uint32_t index) {
              std::strerror(errno));
     return false;
   }
+  uint32_t respawns = index < respawn_.size() ? respawn_[index].respawns : 0;
+  int slot = claim_stats_slot(index, respawns);
+  if (slot < 0)
+    log_.log(log::Level::kWarn, "worker %u runs without statistics: no free slot", index);
   pid_t pid = ::fork();
   if (pid < 0) {
     log_.log(log::Level::kError, "cannot fork worker %u: %s", index, std::strerror(errno));
     ::close(pipe_fds[0]);
     ::close(pipe_fds[1]);
+    if (slot >= 0) retire_stats_slot(static_cast<uint32_t>(slot));
     return false;
   }
   if (pid == 0) {
     std::vector<int> inherited{pipe_fds[1]};
     for (const Child& c : children_) inherited.push_back(c.orders_fd);
     run_worker_process(config_, serving_fds_, pipe_fds[0], inherited, static_cast<int>(index) + 1,
-                       pid_, log_);
+                       pid_, segment_.get(), slot, log_);
   }
   ::close(pipe_fds[0]);
-  children_.push_back(Child{pid, pipe_fds[1], generation_, index, ev_now(loop_), false});
+  if (slot >= 0) segment_->stats().slots[slot].pid.store(pid, std::memory_order_relaxed);
+  children_.push_back(Child{pid, pipe_fds[1], generation_, index, ev_now(loop_), false,
+                            static_cast<uint32_t>(slot)});
   log_.log(log::Level::kInfo, "worker %u started: pid %d, generation %u", index, pid, generation_);
   return true;
+}
+
+int Master::claim_stats_slot(uint32_t index, uint32_t respawns) {
+  shm::StatsRegion& stats = segment_->stats();
+  for (uint32_t i = 0; i < shm::kStatsSlots; ++i) {
+    shm::WorkerStats& s = stats.slots[i];
+    if (s.in_use.load(std::memory_order_relaxed) != 0) continue;
+    s.worker_index.store(index, std::memory_order_relaxed);
+    s.generation.store(generation_, std::memory_order_relaxed);
+    s.respawns.store(respawns, std::memory_order_relaxed);
+    s.pid.store(0, std::memory_order_relaxed);
+    s.start_time.store(static_cast<int64_t>(::time(nullptr)), std::memory_order_relaxed);
+    s.in_use.store(1, std::memory_order_release);
+    return static_cast<int>(i);
+  }
+  return -1;
+}
+
+// The master is the only writer of `retired`, and the worker that wrote the slot is gone. The
+// sequence tells readers to retry meanwhile (see shm::read_stats).
+void Master::retire_stats_slot(uint32_t slot) {
+  shm::StatsRegion& stats = segment_->stats();
+  shm::WorkerStats& s = stats.slots[slot];
+  stats.fold_sequence.fetch_add(1, std::memory_order_acq_rel);
+  for (size_t i = 0; i < std::size(s.counters); ++i) {
+    auto& total = stats.retired.counters[i];
+    total.store(
+        total.load(std::memory_order_relaxed) + s.counters[i].load(std::memory_order_relaxed),
+        std::memory_order_relaxed);
+    s.counters[i].store(0, std::memory_order_relaxed);
+  }
+  for (size_t i = 0; i < shm::kLatencyBuckets; ++i) {
+    auto& total = stats.retired.latency[i];
+    total.store(
+        total.load(std::memory_order_relaxed) + s.latency[i].load(std::memory_order_relaxed),
+        std::memory_order_relaxed);
+    s.latency[i].store(0, std::memory_order_relaxed);
+  }
+  for (auto& g : s.gauges) g.store(0, std::memory_order_relaxed);
+  s.in_use.store(0, std::memory_order_relaxed);
+  stats.fold_sequence.fetch_add(1, std::memory_order_release);
 }
 
 void Master::on_child(struct ev_loop* loop, ev_child* w, int) {
@@ -210,12 +258,14 @@ void Master::child_exited(pid_t pid, int status) {
   Child child = *it;
   children_.erase(it);
   ::close(child.orders_fd);
+  if (child.stats_slot < shm::kStatsSlots) retire_stats_slot(child.stats_slot);
   bool expected = child.retiring || state_ != State::kRunning;
   log_.log(expected ? log::Level::kInfo : log::Level::kError, "worker %u (pid %d) %s", child.index,
            pid, describe_exit(status).c_str());
   if (!expected && child.generation == generation_ && child.index < respawn_.size()) {
     // Respawn, with a growing delay while workers keep dying young.
     Respawn& r = respawn_[child.index];
+    ++r.respawns;
     ev_tstamp now = ev_now(loop_);
     r.backoff = now - child.started < kQuickDeath ? std::clamp(r.backoff * 2, 0.1, kMaxBackoff) : 0;
     if (r.backoff == 0) {

@@ -44,11 +44,13 @@ class Master {
     uint32_t index = 0;
     ev_tstamp started = 0;
     bool retiring = false;  // of an older generation, draining
+    uint32_t stats_slot = 0;
   };
   struct Respawn {  // per worker index of the serving generation
     double backoff = 0;
     ev_tstamp at = 0;
     bool pending = false;
+    uint32_t respawns = 0;
   };
   enum class State : uint8_t { kRunning, kQuitting, kStopping };
 
@@ -68,6 +70,10 @@ class Master {
   void order_all(char order);
   void finish_if_done();
   void close_unused_listeners();
+  // The stats slot for a new worker (identity written, counters zero), or -1 if all are taken.
+  int claim_stats_slot(uint32_t index, uint32_t respawns);
+  // Adds an exited worker's counters to the retired totals and frees its slot.
+  void retire_stats_slot(uint32_t slot);
 
   cli::Config config_;
   std::vector<std::string> argv_;

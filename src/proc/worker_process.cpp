@@ -11,6 +11,7 @@
 #include <cstring>
 #include <exception>
 
+#include "handlers/metrics.hpp"
 #include "handlers/static_files.hpp"
 #include "io/worker.hpp"
 
@@ -62,7 +63,7 @@ void reopen_access_log(void* arg) {
 
 void run_worker_process(const cli::Config& config, std::span<const int> listeners, int orders_fd,
                         std::span<const int> close_fds, int index, pid_t master_pid,
-                        log::ErrorLog& error_log) {
+                        shm::Segment* segment, int stats_slot, log::ErrorLog& error_log) {
   // Die with the master, even by kill -9; and it may have died before prctl took effect.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != master_pid) ::_exit(0);
@@ -83,8 +84,22 @@ void run_worker_process(const cli::Config& config, std::span<const int> listener
     if (!access_log.open(&error)) {
       error_log.log(log::Level::kError, "cannot open the access log: %s", error.c_str());
     }
-    io::Worker worker(config.worker, files, listeners);
+    // The metrics endpoint, when asked for, answers its path in front of the files.
+    std::unique_ptr<handlers::MetricsHandler> metrics;
+    Handler* handler = &files;
+    if (!config.metrics_path.empty() && segment != nullptr) {
+      std::vector<PeerAddress> allow;
+      for (const std::string& a : config.metrics_allow) {
+        handlers::parse_peer_address(a, &allow.emplace_back());
+      }
+      metrics = std::make_unique<handlers::MetricsHandler>(
+          files, config.metrics_path, std::move(allow), segment->header(), segment->stats());
+      handler = metrics.get();
+    }
+    io::Worker worker(config.worker, *handler, listeners);
     worker.set_access_log(&access_log);
+    if (segment != nullptr && stats_slot >= 0)
+      worker.set_stats(&segment->stats().slots[stats_slot]);
     worker.take_orders_from(orders_fd);
     g_error_log = &error_log;
     worker.on_reopen_logs(reopen_access_log, &access_log);

@@ -14,7 +14,9 @@ namespace zhttp::shm {
 namespace bip = boost::interprocess;
 
 namespace {
-constexpr uint64_t kSegmentBytes = 64 * 1024;  // the header now; the regions of later issues
+constexpr uint64_t kStatsOffset = 4096;  // the header's page
+constexpr uint64_t kSegmentBytes = (kStatsOffset + sizeof(StatsRegion) + 4095) / 4096 * 4096;
+static_assert(sizeof(SegmentHeader) <= kStatsOffset);
 }  // namespace
 
 std::unique_ptr<Segment> Segment::create(const std::string& name, uint64_t master_pid) {
@@ -41,6 +43,8 @@ std::unique_ptr<Segment> Segment::create(const std::string& name, uint64_t maste
   h.start_time = static_cast<int64_t>(::time(nullptr));
   h.generation.store(0, std::memory_order_relaxed);
   h.worker_count.store(0, std::memory_order_relaxed);
+  h.stats_offset = kStatsOffset;
+  new (&segment->stats()) StatsRegion{};  // a fresh segment is zeroed; this makes it explicit
   h.ready.store(1, std::memory_order_release);
   return segment;
 }

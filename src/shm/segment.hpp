@@ -1,12 +1,14 @@
 #pragma once
 // The shared segment (Boost.Interprocess, POSIX shared memory, mode 0600): created by the master
-// before it forks, inherited by the workers as a mapping, removed at a clean stop. For now it
-// holds the header; the stats, rate limiter and cache regions follow it (issue #5 and later).
+// before it forks, inherited by the workers as a mapping, removed at a clean stop. The header
+// comes first, then the stats region (stats.hpp); the rate limiter and the cache will follow.
 // The layout uses no pointers, only offsets, so any process mapping it anywhere can read it.
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
+
+#include "shm/stats.hpp"
 
 namespace zhttp::shm {
 
@@ -23,6 +25,7 @@ struct SegmentHeader {
   std::atomic<uint32_t> generation;    // of the workers serving now (reloads count it up)
   std::atomic<uint32_t> worker_count;  // of that generation
   std::atomic<uint32_t> ready;         // 1 once everything above is written (release)
+  uint64_t stats_offset;               // where the StatsRegion starts (stats.hpp)
 };
 
 class Segment {
@@ -35,6 +38,9 @@ class Segment {
   Segment& operator=(const Segment&) = delete;
 
   SegmentHeader& header() { return *header_; }
+  StatsRegion& stats() {
+    return *reinterpret_cast<StatsRegion*>(static_cast<char*>(base_) + header_->stats_offset);
+  }
   const std::string& name() const { return name_; }
   // A child process keeps the mapping but must not remove the name when it exits.
   void disown() { owner_ = false; }

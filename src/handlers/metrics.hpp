@@ -1,0 +1,41 @@
+#pragma once
+// The opt-in metrics endpoint (--metrics-path): answers GET/HEAD of one path with the
+// Prometheus text of the server's totals, read from the shared segment, and hands every other
+// request to the wrapped handler. Optionally only for listed client addresses (403 otherwise).
+// The snapshot and the text buffer are allocated once: a scrape allocates nothing.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "shm/segment.hpp"
+#include "zhttp/handler.hpp"
+
+namespace zhttp::handlers {
+
+class MetricsHandler : public Handler {
+ public:
+  // `allow`: client addresses allowed to scrape; empty: everyone.
+  MetricsHandler(Handler& inner, std::string path, std::vector<PeerAddress> allow,
+                 const shm::SegmentHeader& header, const shm::StatsRegion& stats);
+
+  bool wants_body(const RequestView& request) override;
+  void handle(const RequestView& request, Response& response) override;
+
+  static constexpr size_t kTextBytes = 64 * 1024;
+
+ private:
+  bool allowed(const PeerAddress& peer) const;
+
+  Handler& inner_;
+  std::string path_;
+  std::vector<PeerAddress> allow_;
+  const shm::SegmentHeader& header_;
+  const shm::StatsRegion& stats_;
+  std::unique_ptr<shm::StatsSnapshot> snapshot_;
+  std::unique_ptr<char[]> text_;
+};
+
+// Parses an IPv4 or IPv6 address ("127.0.0.1", "::1"). False when it is neither.
+bool parse_peer_address(const std::string& text, PeerAddress* out);
+
+}  // namespace zhttp::handlers

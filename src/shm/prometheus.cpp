@@ -1,0 +1,141 @@
+#include "shm/prometheus.hpp"
+
+#include <cstdint>
+#include <cstring>
+
+namespace zhttp::shm {
+namespace {
+
+// Appends into a fixed buffer; after the first write that does not fit, every later one is
+// dropped and ok() stays false.
+class Writer {
+ public:
+  Writer(char* out, size_t cap) : p_(out), end_(out + cap) {}
+
+  bool ok() const { return ok_; }
+  char* pos() const { return p_; }
+
+  void text(std::string_view s) {
+    if (!ok_ || static_cast<size_t>(end_ - p_) < s.size()) {
+      ok_ = false;
+      return;
+    }
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+
+  void u64(uint64_t v) {
+    char digits[20];
+    size_t n = 0;
+    do {
+      digits[sizeof digits - ++n] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v != 0);
+    text(std::string_view(digits + sizeof digits - n, n));
+  }
+
+  void i64(int64_t v) {
+    if (v < 0) {
+      text("-");
+      u64(0 - static_cast<uint64_t>(v));  // INT64_MIN included
+    } else {
+      u64(static_cast<uint64_t>(v));
+    }
+  }
+
+  // micros / 1e6 with exactly six decimals: 1 -> "0.000001", 1500000 -> "1.500000". Exact.
+  void micros_as_seconds(uint64_t micros) {
+    u64(micros / 1000000);
+    char frac[7] = {'.'};
+    uint64_t rest = micros % 1000000;
+    for (int i = 6; i >= 1; --i) {
+      frac[i] = static_cast<char>('0' + rest % 10);
+      rest /= 10;
+    }
+    text(std::string_view(frac, sizeof frac));
+  }
+
+  // "# HELP <name> <help>\n# TYPE <name> <type>\n"
+  void family(std::string_view name, std::string_view suffix, std::string_view type,
+              std::string_view help) {
+    text("# HELP zhttpd_");
+    text(name);
+    text(suffix);
+    text(" ");
+    text(help);
+    text("\n# TYPE zhttpd_");
+    text(name);
+    text(suffix);
+    text(" ");
+    text(type);
+    text("\n");
+  }
+
+  // "zhttpd_<name><suffix> <value>\n"
+  void sample(std::string_view name, std::string_view suffix, uint64_t value) {
+    text("zhttpd_");
+    text(name);
+    text(suffix);
+    text(" ");
+    u64(value);
+    text("\n");
+  }
+
+ private:
+  char* p_;
+  char* end_;
+  bool ok_ = true;
+};
+
+constexpr size_t kLatencySum = static_cast<size_t>(Counter::kLatencySumUs);
+
+}  // namespace
+
+size_t format_prometheus(const SegmentHeader& header, const StatsSnapshot& snapshot, char* out,
+                         size_t cap) {
+  Writer w(out, cap);
+  const StatsSnapshot::Row& t = snapshot.totals;
+
+  for (size_t i = 0; i < std::size(kCounterNames); ++i) {
+    if (i == kLatencySum) continue;  // the histogram's _sum
+    w.family(kCounterNames[i], "_total", "counter", kCounterHelp[i]);
+    w.sample(kCounterNames[i], "_total", t.counters[i]);
+  }
+  for (size_t i = 0; i < std::size(kGaugeNames); ++i) {
+    w.family(kGaugeNames[i], "", "gauge", kGaugeHelp[i]);
+    w.sample(kGaugeNames[i], "", t.gauges[i]);
+  }
+
+  w.family("workers", "", "gauge", "Worker processes of the current generation.");
+  w.sample("workers", "", header.worker_count.load(std::memory_order_relaxed));
+  w.family("generation", "", "gauge", "Generation of the workers serving now (reloads add one).");
+  w.sample("generation", "", header.generation.load(std::memory_order_relaxed));
+  w.family("start_time_seconds", "", "gauge", "Start of the master, seconds since the epoch.");
+  w.text("zhttpd_start_time_seconds ");
+  w.i64(header.start_time);
+  w.text("\n");
+
+  constexpr std::string_view kHistogram = "request_duration_seconds";
+  w.family(kHistogram, "", "histogram",
+           "Time from a request's head read to its response queued, seconds.");
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i + 1 < kLatencyBuckets; ++i) {
+    cumulative += t.latency[i];
+    w.text("zhttpd_request_duration_seconds_bucket{le=\"");
+    w.micros_as_seconds(uint64_t{1} << i);
+    w.text("\"} ");
+    w.u64(cumulative);
+    w.text("\n");
+  }
+  cumulative += t.latency[kLatencyBuckets - 1];  // everything longer: only in +Inf
+  w.text("zhttpd_request_duration_seconds_bucket{le=\"+Inf\"} ");
+  w.u64(cumulative);
+  w.text("\nzhttpd_request_duration_seconds_sum ");
+  w.micros_as_seconds(t.counters[kLatencySum]);
+  w.text("\n");
+  w.sample(kHistogram, "_count", cumulative);
+
+  return w.ok() ? static_cast<size_t>(w.pos() - out) : 0;
+}
+
+}  // namespace zhttp::shm

@@ -1,0 +1,71 @@
+#pragma once
+// The totals of a stats snapshot in the Prometheus text exposition format, version 0.0.4
+// (Content-Type: text/plain; version=0.0.4), for zhttpstat --prometheus and a /metrics handler.
+//
+// format_prometheus allocates nothing, takes no lock and makes no system call: numbers are
+// formatted by hand into the caller's bytes, so a worker may call it on the request path with a
+// StatsSnapshot it keeps (read_stats fills one without allocating either). The output is about
+// 6 KB; kPrometheusMaxBytes is always enough.
+//
+// Families, in this order:
+//   zhttpd_<counter>_total                counter, one per kCounterNames entry but latency_sum_us
+//   zhttpd_<gauge>                        gauge, one per kGaugeNames entry (summed over workers)
+//   zhttpd_workers                        gauge, the header's worker_count (current generation)
+//   zhttpd_generation                     gauge, the header's generation
+//   zhttpd_start_time_seconds             gauge, the master's start, seconds since the epoch
+//   zhttpd_request_duration_seconds       histogram over the log2 latency buckets: bucket i
+//     counts latencies < 2^i us, so le="2^i/1e6" (0.000001 ... 4.194304) for every bucket but
+//     the last, which holds everything longer and appears only in le="+Inf"; _sum is
+//     latency_sum_us / 1e6 and _count the sum of the buckets (requests that reached a handler:
+//     requests refused by the parser are not timed).
+#include <cstddef>
+#include <string_view>
+
+#include "shm/segment.hpp"
+#include "shm/stats.hpp"
+
+namespace zhttp::shm {
+
+// One line per counter and gauge: the # HELP text, and the description column of zhttpstat.
+inline constexpr std::string_view kCounterHelp[] = {
+    "Connections accepted.",
+    "Requests read and answered (a head was parsed).",
+    "Requests after the first on their keep-alive connection.",
+    "Bytes read from clients.",
+    "Bytes written to clients.",
+    "Responses with a 1xx status.",
+    "Responses with a 2xx status.",
+    "Responses with a 3xx status.",
+    "Responses with a 4xx status.",
+    "Responses with a 5xx status.",
+    "Responses with status 200.",
+    "Responses with status 206.",
+    "Responses with status 304.",
+    "Responses with status 400.",
+    "Responses with status 404.",
+    "Responses with status 408.",
+    "Responses with status 413.",
+    "Responses with status 429.",
+    "Responses with status 431.",
+    "Requests refused before a handler saw them (400, 413, 414, 431, 501, 505...).",
+    "Connections closed by a timeout (408 sent, idle or stalled).",
+    "Sum of the request latencies, microseconds.",
+};
+static_assert(std::size(kCounterHelp) == static_cast<size_t>(Counter::kCount));
+
+inline constexpr std::string_view kGaugeHelp[] = {
+    "Open connections.",
+    "Open connections idle between keep-alive requests.",
+};
+static_assert(std::size(kGaugeHelp) == static_cast<size_t>(Gauge::kCount));
+
+// Always enough room for format_prometheus's output.
+inline constexpr size_t kPrometheusMaxBytes = 16 * 1024;
+
+// Writes the exposition of `snapshot.totals` (and of the header's generation, worker count and
+// start time) into out[0, cap) and returns the number of bytes written, or 0 when they do not fit
+// (out's content is then unspecified). No terminating NUL. Allocates nothing.
+size_t format_prometheus(const SegmentHeader& header, const StatsSnapshot& snapshot, char* out,
+                         size_t cap);
+
+}  // namespace zhttp::shm
