@@ -77,7 +77,8 @@ struct Batch {
 class WorkerAllocations : public ::testing::Test {
  protected:
   // `access_log`: logs every response there (the worker flushes it once a second).
-  void start(Handler& handler, log::AccessLog* access_log = nullptr) {
+  void start(Handler& handler, log::AccessLog* access_log = nullptr,
+             shm::WorkerStats* stats = nullptr) {
     listener_ = listen_loopback(&port_);
     ASSERT_GE(listener_, 0);
     int fds[] = {listener_};
@@ -86,6 +87,7 @@ class WorkerAllocations : public ::testing::Test {
     config.max_busy_connections = 8;
     worker_ = std::make_unique<io::Worker>(config, handler, fds);
     worker_->set_access_log(access_log);
+    worker_->set_stats(stats);
     thread_ = std::thread([this] { worker_->run(); });
     client_ = connect_loopback(port_);
     ASSERT_GE(client_, 0);
@@ -163,10 +165,11 @@ TEST_F(WorkerAllocations, StaticFilesAllocateNothingWhenWarm) {
   handlers::StaticFilesOptions options;
   options.root = root.string();
   handlers::StaticFiles files(options);
-  // The whole path, the access log included.
+  // The whole path: read, parse, handle, respond, count (statistics) and log.
   log::AccessLog access_log((root / "access.log").string());
   ASSERT_TRUE(access_log.open(nullptr));
-  start(files, &access_log);
+  auto stats = std::make_unique<shm::WorkerStats>();
+  start(files, &access_log, stats.get());
   // The file's ETag, for a conditional request.
   ASSERT_TRUE(send_all(client_, "HEAD /small.txt" + kHost + "\r\n"));
   bool bodiless[] = {true};
@@ -203,9 +206,14 @@ TEST_F(WorkerAllocations, StaticFilesAllocateNothingWhenWarm) {
   access_log.flush();
   std::ifstream logged(root / "access.log");
   long lines = 0;
-  for (std::string line; std::getline(logged, line);) lines += line.find("\"GET /") != line.npos;
+  for (std::string line; std::getline(logged, line);)
+    lines += line.find(" HTTP/1.1\" ") != line.npos;
   EXPECT_GT(lines, 70000);
   EXPECT_EQ(access_log.dropped_lines(), 0u);
+  // And counted: one request per logged line.
+  EXPECT_EQ(stats->get(shm::Counter::kRequests), static_cast<uint64_t>(lines));
+  EXPECT_EQ(stats->get(shm::Counter::kConnectionsAccepted), 1u);
+  EXPECT_GT(stats->get(shm::Counter::kResponses304), 0u);
   fs::remove_all(root);
 }
 
