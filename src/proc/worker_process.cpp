@@ -53,10 +53,16 @@ bool drop_privileges(const cli::Config& config, std::string* error) {
   return true;
 }
 
-void reopen_access_log(void* arg) {
+// The worker's copy of the error log and its access log, both renamed by logrotate.
+void reopen_logs(void* arg) {
   auto* access_log = static_cast<log::AccessLog*>(arg);
   std::string error;
-  if (!access_log->reopen(&error)) g_error_log->log(log::Level::kError, "%s", error.c_str());
+  if (!g_error_log->reopen(&error)) {
+    g_error_log->log(log::Level::kError, "cannot reopen the error log: %s", error.c_str());
+  }
+  if (!access_log->reopen(&error)) {
+    g_error_log->log(log::Level::kError, "cannot reopen the access log: %s", error.c_str());
+  }
 }
 
 }  // namespace
@@ -102,7 +108,7 @@ void run_worker_process(const cli::Config& config, std::span<const int> listener
       worker.set_stats(&segment->stats().slots[stats_slot]);
     worker.take_orders_from(orders_fd);
     g_error_log = &error_log;
-    worker.on_reopen_logs(reopen_access_log, &access_log);
+    worker.on_reopen_logs(reopen_logs, &access_log);
     worker.run();
   } catch (const std::exception& e) {
     error_log.log(log::Level::kCrit, "worker: %s", e.what());
