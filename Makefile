@@ -65,7 +65,7 @@ $(ZHTTPD): $(BUILD)/src/main.o $(CLI_SRCS:%.cpp=$(BUILD)/%.o) $(PROC_SRCS:%.cpp=
 TOOL_SRCS  := $(wildcard tools/*.cpp)
 $(ZHTTPSTAT): $(TOOL_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/src/shm/stats.o $(BUILD)/src/shm/segment.o \
               $(BUILD)/src/shm/prometheus.o
-	$(CXX) $(LDFLAGS) $^ -o $@ -lncurses
+	$(CXX) $(LDFLAGS) $^ -o $@ -lncurses -lfmt
 
 $(BUILD)/examples/%: $(BUILD)/examples/%.o $(LIB)
 	@mkdir -p $(@D)
@@ -139,5 +139,6 @@ clean:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 PREFIX ?= /usr/local
-install: $(ZHTTPD)
+install: $(ZHTTPD) $(ZHTTPSTAT)
 	install -D -m 0755 $(ZHTTPD) $(DESTDIR)$(PREFIX)/bin/zhttpd
+	install -D -m 0755 $(ZHTTPSTAT) $(DESTDIR)$(PREFIX)/bin/zhttpstat

@@ -20,6 +20,7 @@ PACKAGES=(
   libev-dev libboost-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libhttp-parser-dev
+  nlohmann-json3-dev libncurses-dev libfmt-dev
   clang libclang-rt-14-dev
   media-types curl wrk
 )

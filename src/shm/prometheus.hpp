@@ -5,7 +5,7 @@
 // format_prometheus allocates nothing, takes no lock and makes no system call: numbers are
 // formatted by hand into the caller's bytes, so a worker may call it on the request path with a
 // StatsSnapshot it keeps (read_stats fills one without allocating either). The output is about
-// 6 KB; kPrometheusMaxBytes is always enough.
+// 5 KB; kPrometheusMaxBytes is always enough.
 //
 // Families, in this order:
 //   zhttpd_<counter>_total                counter, one per kCounterNames entry but latency_sum_us

@@ -1,0 +1,196 @@
+// Statistics end to end: a real master with two workers, an exact number of requests of known
+// statuses over several connections, then `zhttpstat --json` must count exactly those, per
+// status, with per-worker rows summing to the totals; totals never go back when a worker is
+// killed or the server reloads.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "socket_util.hpp"
+
+namespace zhttp::test {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+std::string run(const std::string& command, int* status) {
+  std::string out;
+  std::FILE* p = ::popen(command.c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  *status = ::pclose(p);
+  return out;
+}
+
+class StatsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/zhttp-stats-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    fs::create_directories(dir_ / "www");
+    std::ofstream(dir_ / "www" / "index.html") << "<h1>stats</h1>";
+    shm_name_ = "zhttpd-test-stats-" + std::to_string(::getpid());
+  }
+  void TearDown() override {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+    fs::remove_all(dir_);
+  }
+  void start() {
+    port_ = free_loopback_port();
+    ASSERT_NE(port_, 0);
+    std::string listen = "127.0.0.1:" + std::to_string(port_);
+    std::string root = (dir_ / "www").string();
+    std::string out = (dir_ / "out").string();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::freopen(out.c_str(), "w", stdout);
+      ::execl(ZHTTP_BUILD_DIR "/zhttpd", "zhttpd", "--listen", listen.c_str(), "--root",
+              root.c_str(), "--workers", "2", "--shm-name", shm_name_.c_str(), "--drain-timeout",
+              "2", "--error-log", (dir_ / "error.log").c_str(), nullptr);
+      ::_exit(127);
+    }
+    // Serving once a request is answered.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (get_once(port_, "/", 1).status != 200) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "zhttpd did not start";
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  Json stats() {
+    int status = -1;
+    std::string out =
+        run(std::string(ZHTTP_BUILD_DIR "/zhttpstat --json --shm-name ") + shm_name_, &status);
+    EXPECT_EQ(status, 0) << out;
+    return Json::parse(out, nullptr, false);
+  }
+  // Totals only grow (workers write as they serve; give them a moment to finish the last one).
+  Json settled_stats(uint64_t expected_requests) {
+    Json j;
+    for (int i = 0; i < 100; ++i) {
+      j = stats();
+      if (!j.is_discarded() && j["totals"]["requests"].get<uint64_t>() >= expected_requests) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return j;
+  }
+
+  fs::path dir_;
+  std::string shm_name_;
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+};
+
+TEST_F(StatsTest, CountsExactlyTheRequestsSentPerStatus) {
+  ASSERT_NO_FATAL_FAILURE(start());  // one GET / answered 200 to see it start (or a few)
+  Json before = settled_stats(1);
+  ASSERT_FALSE(before.is_discarded());
+  const uint64_t base_requests = before["totals"]["requests"].get<uint64_t>();
+  const uint64_t base_200 = before["totals"]["responses_200"].get<uint64_t>();
+
+  // 30 x 200, 12 x 404, 5 x 405, over 47 fresh connections; 3 keep-alive requests on one more
+  // connection (200, 304 by If-None-Match "*", 206); then 2 bad requests (400, no request).
+  for (int i = 0; i < 30; ++i) ASSERT_EQ(get_once(port_, "/").status, 200);
+  for (int i = 0; i < 12; ++i) ASSERT_EQ(get_once(port_, "/missing").status, 404);
+  for (int i = 0; i < 5; ++i) {
+    int fd = connect_loopback(port_);
+    ASSERT_TRUE(send_all(fd, "DELETE / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+    bool closed = false;
+    std::string got = read_until(
+        fd, [](const std::string&) { return false; }, 5, &closed);
+    EXPECT_EQ(got.rfind("HTTP/1.1 405", 0), 0u) << got;
+    ::close(fd);
+  }
+  int fd = connect_loopback(port_);
+  ASSERT_TRUE(
+      send_all(fd,
+               "GET / HTTP/1.1\r\nHost: t\r\n\r\n"
+               "GET / HTTP/1.1\r\nHost: t\r\nIf-None-Match: *\r\n\r\n"
+               "GET / HTTP/1.1\r\nHost: t\r\nRange: bytes=0-3\r\nConnection: close\r\n\r\n"));
+  bool closed = false;
+  read_until(
+      fd, [](const std::string&) { return false; }, 5, &closed);
+  ::close(fd);
+  for (int i = 0; i < 2; ++i) {
+    fd = connect_loopback(port_);
+    ASSERT_TRUE(send_all(fd, "GET / HTTP/1.1\nHost: t\n\n"));  // bare LF: 400
+    read_until(
+        fd, [](const std::string&) { return false; }, 5, &closed);
+    ::close(fd);
+  }
+
+  const uint64_t sent = 30 + 12 + 5 + 3;
+  Json after = settled_stats(base_requests + sent);
+  ASSERT_FALSE(after.is_discarded());
+  const Json& t = after["totals"];
+  EXPECT_EQ(t["requests"].get<uint64_t>(), base_requests + sent);
+  EXPECT_EQ(t["responses_200"].get<uint64_t>(), base_200 + 31);
+  EXPECT_EQ(t["responses_404"].get<uint64_t>(),
+            before["totals"]["responses_404"].get<uint64_t>() + 12);
+  EXPECT_EQ(t["responses_304"].get<uint64_t>(), 1u);
+  EXPECT_EQ(t["responses_206"].get<uint64_t>(), 1u);
+  EXPECT_EQ(t["responses_400"].get<uint64_t>(), 2u);
+  EXPECT_EQ(t["parse_errors"].get<uint64_t>(), 2u);
+  EXPECT_EQ(t["keepalive_reuses"].get<uint64_t>(),
+            before["totals"]["keepalive_reuses"].get<uint64_t>() + 2);
+  EXPECT_EQ(t["responses_4xx"].get<uint64_t>(),
+            before["totals"]["responses_4xx"].get<uint64_t>() + 12 + 5 + 2);
+  EXPECT_GE(t["connections_accepted"].get<uint64_t>(), 30u + 12 + 5 + 1 + 2);
+  EXPECT_GT(t["bytes_in"].get<uint64_t>(), 0u);
+  EXPECT_GT(t["bytes_out"].get<uint64_t>(), 0u);
+
+  // Per-worker rows sum to the totals (nothing retired yet).
+  ASSERT_EQ(after["workers"].size(), 2u);
+  for (const char* name : {"requests", "responses_200", "responses_404", "bytes_out"}) {
+    uint64_t sum = 0;
+    for (const Json& w : after["workers"]) sum += w[name].get<uint64_t>();
+    EXPECT_EQ(sum, t[name].get<uint64_t>()) << name;
+  }
+}
+
+TEST_F(StatsTest, TotalsNeverGoBackAcrossWorkerDeathAndReloads) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  for (int i = 0; i < 40; ++i) ASSERT_EQ(get_once(port_, "/").status, 200);
+  Json j = settled_stats(40);
+  uint64_t last = j["totals"]["requests"].get<uint64_t>();
+  ASSERT_GE(last, 40u);
+  auto check_not_lower = [&](const char* when) {
+    for (int i = 0; i < 20; ++i) {
+      Json now = stats();
+      ASSERT_FALSE(now.is_discarded());
+      uint64_t requests = now["totals"]["requests"].get<uint64_t>();
+      EXPECT_GE(requests, last) << when;
+      last = std::max(last, requests);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  };
+  std::vector<pid_t> workers = child_pids(pid_);
+  ASSERT_EQ(workers.size(), 2u);
+  ASSERT_EQ(::kill(workers[0], SIGKILL), 0);
+  check_not_lower("after kill -9 of a worker");
+  for (int reload = 0; reload < 2; ++reload) {
+    ASSERT_EQ(::kill(pid_, SIGHUP), 0);
+    for (int i = 0; i < 10; ++i) ASSERT_EQ(get_once(port_, "/").status, 200);
+    check_not_lower("after a reload");
+  }
+  Json end = settled_stats(last + 0);
+  EXPECT_GE(end["totals"]["requests"].get<uint64_t>(), 40u + 20u);
+}
+
+}  // namespace
+}  // namespace zhttp::test

@@ -1,0 +1,1077 @@
+// The real zhttpstat binary of this build over shared segments the tests create themselves (as
+// the master does: shm::Segment::create, then slots marked in use and counters written): the
+// table, the JSON (totals = retired + workers), the Prometheus text, -f, every refusal with its
+// message and exit code (no segment, permission denied, not a zhttpd segment, another layout
+// version, not ready), the live view under a pseudo-terminal (read back through a small VT100
+// screen model: rates while a counter grows, 'q', SIGTERM, the segment going away), and finally
+// a real zhttpd found by its --pid-file and by its --listen address.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli/config.hpp"
+#include "shm/prometheus.hpp"
+#include "shm/segment.hpp"
+#include "shm/stats.hpp"
+#include "socket_util.hpp"
+
+namespace zhttp::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Json = nlohmann::json;
+using shm::Counter;
+using shm::Gauge;
+
+constexpr const char* kZhttpstat = ZHTTP_BUILD_DIR "/zhttpstat";
+constexpr const char* kZhttpd = ZHTTP_BUILD_DIR "/zhttpd";
+
+constexpr size_t idx(Counter c) {
+  return static_cast<size_t>(c);
+}
+constexpr size_t idx(Gauge g) {
+  return static_cast<size_t>(g);
+}
+
+int ms_left(Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return left.count() > 0 ? static_cast<int>(left.count()) : 0;
+}
+
+std::string describe_status(int status) {
+  if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return std::string("signal ") + strsignal(WTERMSIG(status));
+  return "status " + std::to_string(status);
+}
+
+// Waits up to `seconds` for `pid`; -1 (and the child killed) when it is still running.
+int wait_exit(pid_t pid, double seconds, int* status) {
+  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>(seconds));
+  for (;;) {
+    pid_t r = ::waitpid(pid, status, WNOHANG);
+    if (r == pid) return 0;
+    if (Clock::now() >= deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, status, 0);
+      return -1;
+    }
+    ::usleep(10000);
+  }
+}
+
+struct Outcome {
+  int status = -1;
+  std::string out;
+  std::string err;
+  int exit_code() const { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
+};
+
+// Runs zhttpstat with `args` (prefixed with `wrapper`, e.g. setpriv ...), stdin from /dev/null.
+Outcome run_zhttpstat(const std::vector<std::string>& args,
+                      const std::vector<std::string>& wrapper = {}) {
+  std::vector<std::string> all = wrapper;
+  all.push_back(kZhttpstat);
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  Outcome run;
+  int out[2], err[2];
+  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return run;
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int null = ::open("/dev/null", O_RDONLY);
+    ::dup2(null, STDIN_FILENO);
+    ::dup2(out[1], STDOUT_FILENO);
+    ::dup2(err[1], STDERR_FILENO);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  ::close(err[1]);
+  auto deadline = Clock::now() + std::chrono::seconds(20);
+  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  std::string* sinks[2] = {&run.out, &run.err};
+  int open_fds = 2;
+  while (open_fds > 0 && ms_left(deadline) > 0) {
+    if (::poll(fds, 2, ms_left(deadline)) <= 0) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      char buf[65536];
+      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      } else {
+        sinks[i]->append(buf, static_cast<size_t>(n));
+      }
+    }
+  }
+  for (pollfd& p : fds) {
+    if (p.fd >= 0) ::close(p.fd);
+  }
+  wait_exit(pid, 5, &run.status);
+  return run;
+}
+
+std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+std::vector<std::string> words_of(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+// The table line of a field: its words (name, value, avg/s, description...), or {} when absent.
+std::vector<std::string> table_row(const std::string& table, std::string_view name) {
+  for (const std::string& line : lines_of(table)) {
+    std::vector<std::string> w = words_of(line);
+    if (!w.empty() && w[0] == name) return w;
+  }
+  return {};
+}
+
+// A unique segment name for this test.
+std::string unique_name() {
+  static int n = 0;
+  return "zhttpstat-test-" + std::to_string(::getpid()) + "-" + std::to_string(++n);
+}
+
+// A segment as the master creates it, with workers the test fills in.
+class ZhttpstatTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    name_ = unique_name();
+    segment_ = shm::Segment::create(name_, static_cast<uint64_t>(::getpid()));
+    header().generation.store(2);
+    header().worker_count.store(2);
+  }
+
+  shm::SegmentHeader& header() { return segment_->header(); }
+  shm::StatsRegion& stats() { return segment_->stats(); }
+
+  // A known state: retired totals, and workers in slots 0 and 3 (slot 1 free).
+  void fill_known() {
+    shm::WorkerStats& r = stats().retired;
+    r.add(Counter::kRequests, 1000);
+    r.add(Counter::kConnectionsAccepted, 100);
+    r.add(Counter::kResponses2xx, 990);
+    r.add(Counter::kResponses200, 990);
+    r.add(Counter::kResponses5xx, 10);
+    r.add(Counter::kBytesIn, 50000);
+    r.add(Counter::kBytesOut, 9000000);
+    r.add(Counter::kLatencySumUs, 2000);
+    r.latency[1].store(1000);
+    add_worker(0, 0, 4001, 10);
+    add_worker(3, 1, 4002, 20);
+  }
+
+  void add_worker(size_t slot, uint32_t index, int64_t pid, uint64_t requests) {
+    shm::WorkerStats& w = stats().slots[slot];
+    w.worker_index.store(index);
+    w.generation.store(2);
+    w.respawns.store(static_cast<uint32_t>(slot));
+    w.pid.store(pid);
+    w.start_time.store(header().start_time);
+    w.add(Counter::kRequests, requests);
+    w.add(Counter::kConnectionsAccepted, requests / 2);
+    w.add(Counter::kResponses2xx, requests - 1);
+    w.add(Counter::kResponses200, requests - 1);
+    w.add(Counter::kResponses4xx, 1);
+    w.add(Counter::kResponses404, 1);
+    w.add(Counter::kBytesIn, requests * 100);
+    w.add(Counter::kBytesOut, requests * 1000);
+    w.add(Counter::kLatencySumUs, requests * 50);
+    w.latency[6].store(requests);
+    w.set(Gauge::kConnectionsActive, 2 + slot);
+    w.set(Gauge::kConnectionsIdle, 1);
+    w.in_use.store(1, std::memory_order_release);
+  }
+
+  std::string name_;
+  std::unique_ptr<shm::Segment> segment_;
+};
+
+TEST_F(ZhttpstatTest, TableShowsTotalsAveragesAndWorkers) {
+  fill_known();
+  Outcome r = run_zhttpstat({"--shm-name", name_});
+  ASSERT_EQ(r.exit_code(), 0) << describe_status(r.status) << r.err;
+  EXPECT_EQ(r.err, "");
+  std::vector<std::string> lines = lines_of(r.out);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(
+      lines[0].rfind(
+          name_ + ": master " + std::to_string(::getpid()) + ", generation 2, 2 workers, up ", 0),
+      0u)
+      << lines[0];
+
+  std::vector<std::string> requests = table_row(r.out, "requests");
+  ASSERT_GE(requests.size(), 3u) << r.out;
+  EXPECT_EQ(requests[1], "1030");
+  double avg = std::stod(requests[2]);  // since start_time, a second or two ago
+  EXPECT_GT(avg, 1030.0 / 30);
+  EXPECT_LE(avg, 1030.0);
+  EXPECT_EQ(table_row(r.out, "bytes_out")[1], "9030000");
+  EXPECT_EQ(table_row(r.out, "responses_5xx")[1], "10");
+  EXPECT_EQ(table_row(r.out, "responses_404")[1], "2");
+  std::vector<std::string> active = table_row(r.out, "connections_active");
+  ASSERT_GE(active.size(), 3u);
+  EXPECT_EQ(active[1], "7");  // 2 + 0 and 2 + 3
+  EXPECT_EQ(active[2], ".");  // a gauge has no average
+  for (std::string_view name : shm::kCounterNames)
+    EXPECT_FALSE(table_row(r.out, name).empty()) << name;
+  for (std::string_view name : shm::kGaugeNames)
+    EXPECT_FALSE(table_row(r.out, name).empty()) << name;
+
+  // Worker rows: worker, pid, generation, respawns, uptime, then the main fields.
+  std::vector<std::string> head = table_row(r.out, "worker");
+  ASSERT_GE(head.size(), 6u) << r.out;
+  EXPECT_EQ(head[1], "pid");
+  EXPECT_EQ(head[5], "requests");
+  std::vector<std::string> w0 = table_row(r.out, "0"), w1 = table_row(r.out, "1");
+  ASSERT_EQ(w0.size(), head.size()) << r.out;
+  ASSERT_EQ(w1.size(), head.size()) << r.out;
+  EXPECT_EQ(w0[1], "4001");
+  EXPECT_EQ(w1[1], "4002");
+  EXPECT_EQ(w1[2], "2");
+  EXPECT_EQ(w1[3], "3");
+  EXPECT_EQ(w0[5], "10");
+  EXPECT_EQ(w1[5], "20");
+}
+
+TEST_F(ZhttpstatTest, JsonTotalsAreRetiredPlusWorkers) {
+  fill_known();
+  Outcome r = run_zhttpstat({"--shm-name", name_, "--json"});
+  ASSERT_EQ(r.exit_code(), 0) << describe_status(r.status) << r.err;
+  ASSERT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << "one object on one line";
+  Json doc = Json::parse(r.out);
+  ASSERT_TRUE(doc.is_object());
+  EXPECT_EQ(doc["version"], 1);
+  EXPECT_EQ(doc["master_pid"], ::getpid());
+  EXPECT_EQ(doc["generation"], 2);
+  EXPECT_EQ(doc["worker_count"], 2);
+  EXPECT_EQ(doc["segment"], name_);
+  EXPECT_EQ(doc["layout_version"], shm::kLayoutVersion);
+  EXPECT_EQ(doc["start_time"], header().start_time);
+  double now = static_cast<double>(::time(nullptr));
+  EXPECT_NEAR(doc["timestamp"].get<double>(), now, 5.0);
+
+  // The expected totals, computed here from what the test wrote.
+  const shm::StatsRegion& s = stats();
+  const shm::WorkerStats* parts[] = {&s.retired, &s.slots[0], &s.slots[3]};
+  const Json& totals = doc["totals"];
+  const Json& retired = doc["retired"];
+  const Json& workers = doc["workers"];
+  ASSERT_EQ(workers.size(), 2u);
+  for (size_t i = 0; i < std::size(shm::kCounterNames); ++i) {
+    std::string name(shm::kCounterNames[i]);
+    uint64_t expected = 0;
+    for (const auto* p : parts) expected += p->counters[i].load();
+    ASSERT_TRUE(totals.contains(name)) << name;
+    EXPECT_EQ(totals[name].get<uint64_t>(), expected) << name;
+    EXPECT_EQ(retired[name].get<uint64_t>(), s.retired.counters[i].load()) << name;
+    uint64_t sum = retired[name].get<uint64_t>();
+    for (const Json& w : workers) sum += w[name].get<uint64_t>();
+    EXPECT_EQ(sum, expected) << name;
+  }
+  for (size_t i = 0; i < std::size(shm::kGaugeNames); ++i) {
+    std::string name(shm::kGaugeNames[i]);
+    uint64_t sum = 0;
+    for (const Json& w : workers) sum += w[name].get<uint64_t>();
+    EXPECT_EQ(totals[name].get<uint64_t>(), sum) << name;
+    EXPECT_FALSE(retired.contains(name)) << "a retired worker has no " << name;
+  }
+  EXPECT_EQ(totals["requests"], 1030);
+  EXPECT_EQ(totals["connections_accepted"], 115);
+  EXPECT_EQ(totals["bytes_in"], 53000);
+  EXPECT_EQ(totals["bytes_out"], 9030000);
+  EXPECT_EQ(totals["responses_1xx"], 0);
+  EXPECT_EQ(totals["responses_2xx"], 1018);
+  EXPECT_EQ(totals["responses_3xx"], 0);
+  EXPECT_EQ(totals["responses_4xx"], 2);
+  EXPECT_EQ(totals["responses_5xx"], 10);
+  EXPECT_EQ(totals["responses_200"], 1018);
+  EXPECT_EQ(totals["connections_active"], 7);
+
+  ASSERT_EQ(totals["latency_buckets"].size(), shm::kLatencyBuckets);
+  EXPECT_EQ(totals["latency_buckets"][1], 1000);
+  EXPECT_EQ(totals["latency_buckets"][6], 30);
+  EXPECT_EQ(retired["latency_buckets"][6], 0);
+
+  EXPECT_EQ(workers[0]["index"], 0);
+  EXPECT_EQ(workers[0]["pid"], 4001);
+  EXPECT_EQ(workers[0]["generation"], 2);
+  EXPECT_EQ(workers[0]["respawns"], 0);
+  EXPECT_EQ(workers[0]["start_time"], header().start_time);
+  EXPECT_EQ(workers[0]["requests"], 10);
+  EXPECT_EQ(workers[1]["index"], 1);
+  EXPECT_EQ(workers[1]["pid"], 4002);
+  EXPECT_EQ(workers[1]["respawns"], 3);
+  EXPECT_EQ(workers[1]["connections_active"], 5);
+  EXPECT_EQ(workers[1]["latency_buckets"][6], 20);
+}
+
+TEST_F(ZhttpstatTest, PrometheusIsTheFormatterOutput) {
+  fill_known();
+  Outcome r = run_zhttpstat({"--shm-name", name_, "--prometheus"});
+  ASSERT_EQ(r.exit_code(), 0) << describe_status(r.status) << r.err;
+  auto snapshot = std::make_unique<shm::StatsSnapshot>();
+  ASSERT_TRUE(shm::read_stats(stats(), snapshot.get()));
+  std::string expected(shm::kPrometheusMaxBytes, '\0');
+  expected.resize(shm::format_prometheus(header(), *snapshot, expected.data(), expected.size()));
+  EXPECT_EQ(r.out, expected);
+  EXPECT_NE(r.out.find("\nzhttpd_requests_total 1030\n"), std::string::npos);
+  EXPECT_NE(r.out.find("\nzhttpd_workers 2\n"), std::string::npos);
+  EXPECT_NE(r.out.find("\nzhttpd_generation 2\n"), std::string::npos);
+  EXPECT_NE(r.out.find("\nzhttpd_request_duration_seconds_bucket{le=\"0.000002\"} 1000\n"),
+            std::string::npos);
+  EXPECT_NE(r.out.find("\nzhttpd_request_duration_seconds_bucket{le=\"0.000064\"} 1030\n"),
+            std::string::npos);
+  EXPECT_NE(r.out.find("\nzhttpd_request_duration_seconds_sum 0.003500\n"), std::string::npos);
+  EXPECT_NE(r.out.find("\nzhttpd_request_duration_seconds_count 1030\n"), std::string::npos);
+}
+
+TEST_F(ZhttpstatTest, FieldFilterAppliesToTableAndJson) {
+  fill_known();
+  Outcome t = run_zhttpstat({"--shm-name", name_, "-f", "responses_?xx", "-f", "requests"});
+  ASSERT_EQ(t.exit_code(), 0) << t.err;
+  std::vector<std::string> names;
+  std::vector<std::string> lines = lines_of(t.out);
+  for (size_t i = 1; i < lines.size() && !lines[i].empty(); ++i)
+    names.push_back(words_of(lines[i])[0]);
+  EXPECT_EQ(names, (std::vector<std::string>{"requests", "responses_1xx", "responses_2xx",
+                                             "responses_3xx", "responses_4xx", "responses_5xx"}));
+  // The worker rows show the selected fields.
+  std::vector<std::string> head = table_row(t.out, "worker");
+  EXPECT_EQ(head, (std::vector<std::string>{"worker", "pid", "generation", "respawns", "uptime",
+                                            "requests", "responses_1xx", "responses_2xx",
+                                            "responses_3xx", "responses_4xx", "responses_5xx"}));
+
+  Outcome j = run_zhttpstat({"--shm-name", name_, "--json", "-f", "bytes_*"});
+  ASSERT_EQ(j.exit_code(), 0) << j.err;
+  Json doc = Json::parse(j.out);
+  EXPECT_EQ(doc["totals"], (Json{{"bytes_in", 53000}, {"bytes_out", 9030000}}));
+  for (const Json& w : doc["workers"]) {
+    EXPECT_EQ(w.size(), 7u) << w.dump();  // identity (5) and the two fields
+    EXPECT_TRUE(w.contains("pid") && w.contains("bytes_in") && w.contains("bytes_out"));
+  }
+  Json lat = Json::parse(run_zhttpstat({"--shm-name", name_, "--json", "-f", "latency*"}).out);
+  EXPECT_EQ(lat["totals"].size(), 2u) << lat.dump();  // latency_sum_us and latency_buckets
+
+  Outcome bad = run_zhttpstat({"--shm-name", name_, "-f", "nosuchfield*"});
+  EXPECT_EQ(bad.exit_code(), 2);
+  EXPECT_EQ(bad.err, "zhttpstat: -f nosuchfield* matches no field (zhttpstat -l lists them)\n");
+  EXPECT_EQ(bad.out, "");
+}
+
+TEST_F(ZhttpstatTest, NoSegment) {
+  std::string missing = name_ + "-missing";
+  Outcome r = run_zhttpstat({"--shm-name", missing});
+  EXPECT_EQ(r.exit_code(), 3) << describe_status(r.status);
+  EXPECT_EQ(r.err, "zhttpstat: no shared segment " + missing + " (is zhttpd running?)\n");
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(run_zhttpstat({"--shm-name", missing, "--json"}).exit_code(), 3);
+  EXPECT_EQ(run_zhttpstat({"--shm-name", missing, "--prometheus"}).exit_code(), 3);
+}
+
+TEST_F(ZhttpstatTest, PermissionDenied) {
+  std::string path = "/dev/shm/" + name_;
+  ASSERT_EQ(::chmod(path.c_str(), 0), 0) << std::strerror(errno);
+  std::vector<std::string> wrapper;
+  if (::geteuid() == 0) {  // root reads anything: run zhttpstat as nobody
+    if (::access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "no setpriv (util-linux)";
+    wrapper = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+  }
+  Outcome r = run_zhttpstat({"--shm-name", name_}, wrapper);
+  EXPECT_EQ(r.exit_code(), 4) << describe_status(r.status) << r.err;
+  EXPECT_EQ(r.err, "zhttpstat: permission denied on " + name_ + " (run as the server's user)\n");
+  EXPECT_EQ(r.out, "");
+}
+
+TEST_F(ZhttpstatTest, OtherLayoutVersion) {
+  header().layout_version = shm::kLayoutVersion + 41;
+  Outcome r = run_zhttpstat({"--shm-name", name_, "--json"});
+  EXPECT_EQ(r.exit_code(), 5) << describe_status(r.status);
+  EXPECT_EQ(r.err, "zhttpstat: " + name_ + " has layout version " +
+                       std::to_string(shm::kLayoutVersion + 41) +
+                       ", this zhttpstat reads version " + std::to_string(shm::kLayoutVersion) +
+                       "\n");
+  EXPECT_EQ(r.out, "");
+}
+
+TEST_F(ZhttpstatTest, NotAZhttpdSegment) {
+  header().magic = 0x0123456789abcdefull;
+  Outcome r = run_zhttpstat({"--shm-name", name_});
+  EXPECT_EQ(r.exit_code(), 5) << describe_status(r.status);
+  EXPECT_EQ(r.err, "zhttpstat: " + name_ + " is not a zhttpd segment\n");
+
+  // A tiny foreign object under the name.
+  segment_.reset();
+  int fd = ::shm_open(("/" + name_).c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "hello, world, not zhttpd", 24), 24);
+  ::close(fd);
+  r = run_zhttpstat({"--shm-name", name_});
+  ::shm_unlink(("/" + name_).c_str());
+  EXPECT_EQ(r.exit_code(), 5) << describe_status(r.status);
+  EXPECT_EQ(r.err, "zhttpstat: " + name_ + " is not a zhttpd segment\n");
+}
+
+TEST_F(ZhttpstatTest, NotReady) {
+  header().ready.store(0);
+  Outcome r = run_zhttpstat({"--shm-name", name_});
+  EXPECT_EQ(r.exit_code(), 6) << describe_status(r.status);
+  EXPECT_EQ(r.err, "zhttpstat: " + name_ + " is not ready yet (zhttpd is starting)\n");
+
+  // Created, not sized yet.
+  segment_.reset();
+  int fd = ::shm_open(("/" + name_).c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  r = run_zhttpstat({"--shm-name", name_});
+  ::shm_unlink(("/" + name_).c_str());
+  EXPECT_EQ(r.exit_code(), 6) << describe_status(r.status);
+}
+
+TEST_F(ZhttpstatTest, UsageErrors) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"--bogus"},
+                                             {"--json", "--prometheus"},
+                                             {"--prometheus", "-f", "requests"},
+                                             {"--shm-name", "x", "--pid-file", "y"},
+                                             {"-w", "0"},
+                                             {"-w", "abc"}}) {
+    Outcome r = run_zhttpstat(args);
+    EXPECT_EQ(r.exit_code(), 2) << args[0] << " " << (args.size() > 1 ? args[1] : "") << ": "
+                                << r.err;
+    EXPECT_NE(r.err, "");
+  }
+  Outcome help = run_zhttpstat({"--help"});
+  EXPECT_EQ(help.exit_code(), 0);
+  EXPECT_NE(help.out.find("--prometheus"), std::string::npos);
+  Outcome list = run_zhttpstat({"-l"});
+  EXPECT_EQ(list.exit_code(), 0);
+  EXPECT_FALSE(table_row(list.out, "responses_2xx").empty());
+  EXPECT_FALSE(table_row(list.out, "latency_buckets").empty());
+}
+
+// Without options, zhttpstat looks for the segment of a zhttpd started without options: named
+// after the server's default --listen and no pid file. (A `make run` server may be up, or not.)
+TEST_F(ZhttpstatTest, DefaultIsTheSegmentOfADefaultServer) {
+  std::string expected = shm::default_segment_name("", cli::Config{}.listen.front());
+  Outcome r = run_zhttpstat({"--json"});
+  if (r.exit_code() == 0) {
+    EXPECT_EQ(Json::parse(r.out)["segment"], expected);
+  } else {
+    EXPECT_EQ(r.exit_code(), 3) << r.err;
+    EXPECT_EQ(r.err, "zhttpstat: no shared segment " + expected + " (is zhttpd running?)\n");
+  }
+}
+
+// -------------------------------------------------------------------------------------------
+// The live view, on a pseudo-terminal, read back through a screen model.
+
+// Enough of a VT100/xterm to replay what ncurses sends: cursor moves, erases, repeats, scroll
+// regions; attributes and modes are ignored.
+class TerminalModel {
+ public:
+  TerminalModel(int rows, int cols)
+      : rows_(rows), cols_(cols), bottom_(rows - 1), cells_(rows, std::string(cols, ' ')) {}
+
+  void feed(std::string_view bytes) {
+    for (char c : bytes) step(static_cast<unsigned char>(c));
+  }
+
+  std::vector<std::string> lines() const {
+    std::vector<std::string> out;
+    for (const std::string& row : cells_)
+      out.push_back(row.substr(0, row.find_last_not_of(' ') + 1));
+    return out;
+  }
+  std::string text() const {
+    std::string out;
+    for (const std::string& l : lines()) out += l + "\n";
+    return out;
+  }
+
+ private:
+  enum class State { kGround, kEscape, kCsi, kOsc, kCharset };
+
+  void step(unsigned char c) {
+    switch (state_) {
+      case State::kGround:
+        ground(c);
+        return;
+      case State::kEscape:
+        escape(c);
+        return;
+      case State::kCharset:
+        state_ = State::kGround;
+        return;
+      case State::kOsc:
+        if (c == 0x07 || c == '\\') state_ = State::kGround;
+        return;
+      case State::kCsi:
+        if (c >= 0x40 && c <= 0x7e) {
+          csi(static_cast<char>(c));
+          state_ = State::kGround;
+        } else {
+          params_ += static_cast<char>(c);
+        }
+        return;
+    }
+  }
+
+  void ground(unsigned char c) {
+    switch (c) {
+      case 0x1b:
+        state_ = State::kEscape;
+        return;
+      case '\r':
+        col_ = 0;
+        return;
+      case '\n':
+        line_feed();
+        return;
+      case '\b':
+        col_ = std::max(col_ - 1, 0);
+        return;
+      case '\t':
+        col_ = std::min((col_ / 8 + 1) * 8, cols_ - 1);
+        return;
+      default:
+        if (c >= 0x20 && c != 0x7f) print(static_cast<char>(c));
+        return;
+    }
+  }
+
+  void escape(unsigned char c) {
+    state_ = State::kGround;
+    switch (c) {
+      case '[':
+        params_.clear();
+        state_ = State::kCsi;
+        return;
+      case ']':
+        state_ = State::kOsc;
+        return;
+      case '(':
+      case ')':
+      case '*':
+      case '+':
+        state_ = State::kCharset;
+        return;
+      case '7':
+        saved_row_ = row_, saved_col_ = col_;
+        return;
+      case '8':
+        row_ = saved_row_, col_ = saved_col_;
+        return;
+      case 'D':
+        line_feed();
+        return;
+      case 'E':
+        col_ = 0;
+        line_feed();
+        return;
+      case 'M':
+        if (row_ == top_) {
+          scroll_down(1);
+        } else {
+          row_ = std::max(row_ - 1, 0);
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  std::vector<int> numbers() const {
+    std::vector<int> out;
+    std::string p = params_;
+    if (!p.empty() && (p[0] == '?' || p[0] == '>' || p[0] == '=')) p.erase(0, 1);
+    std::stringstream in(p);
+    for (std::string part; std::getline(in, part, ';');)
+      out.push_back(part.empty() ? 0 : std::atoi(part.c_str()));
+    return out;
+  }
+
+  void csi(char final) {
+    if (!params_.empty() && params_[0] == '?') return;  // private modes
+    std::vector<int> n = numbers();
+    auto arg = [&](size_t i, int def) { return i < n.size() && n[i] > 0 ? n[i] : def; };
+    switch (final) {
+      case 'A':
+        row_ = std::max(row_ - arg(0, 1), 0);
+        break;
+      case 'B':
+        row_ = std::min(row_ + arg(0, 1), rows_ - 1);
+        break;
+      case 'C':
+        col_ = std::min(col_ + arg(0, 1), cols_ - 1);
+        break;
+      case 'D':
+        col_ = std::max(col_ - arg(0, 1), 0);
+        break;
+      case 'E':
+        row_ = std::min(row_ + arg(0, 1), rows_ - 1), col_ = 0;
+        break;
+      case 'F':
+        row_ = std::max(row_ - arg(0, 1), 0), col_ = 0;
+        break;
+      case 'G':
+      case '`':
+        col_ = std::clamp(arg(0, 1) - 1, 0, cols_ - 1);
+        break;
+      case 'd':
+        row_ = std::clamp(arg(0, 1) - 1, 0, rows_ - 1);
+        break;
+      case 'H':
+      case 'f':
+        row_ = std::clamp(arg(0, 1) - 1, 0, rows_ - 1);
+        col_ = std::clamp(arg(1, 1) - 1, 0, cols_ - 1);
+        break;
+      case 'J': {
+        int mode = n.empty() ? 0 : n[0];
+        if (mode == 0) {
+          blank(row_, col_, cols_);
+          for (int r = row_ + 1; r < rows_; ++r) blank(r, 0, cols_);
+        } else if (mode == 1) {
+          for (int r = 0; r < row_; ++r) blank(r, 0, cols_);
+          blank(row_, 0, col_ + 1);
+        } else {
+          for (int r = 0; r < rows_; ++r) blank(r, 0, cols_);
+        }
+        break;
+      }
+      case 'K': {
+        int mode = n.empty() ? 0 : n[0];
+        if (mode == 0) blank(row_, col_, cols_);
+        if (mode == 1) blank(row_, 0, col_ + 1);
+        if (mode == 2) blank(row_, 0, cols_);
+        break;
+      }
+      case 'X':
+        blank(row_, col_, std::min(col_ + arg(0, 1), cols_));
+        break;
+      case 'b':
+        for (int i = arg(0, 1); i > 0; --i) print(last_);
+        break;
+      case '@': {
+        std::string& line = cells_[row_];
+        line.insert(static_cast<size_t>(col_), static_cast<size_t>(arg(0, 1)), ' ');
+        line.resize(static_cast<size_t>(cols_));
+        break;
+      }
+      case 'P': {
+        std::string& line = cells_[row_];
+        line.erase(static_cast<size_t>(col_),
+                   static_cast<size_t>(std::min(arg(0, 1), cols_ - col_)));
+        line.resize(static_cast<size_t>(cols_), ' ');
+        break;
+      }
+      case 'L':
+        if (row_ >= top_ && row_ <= bottom_) shift(row_, bottom_, -arg(0, 1));
+        break;
+      case 'M':
+        if (row_ >= top_ && row_ <= bottom_) shift(row_, bottom_, arg(0, 1));
+        break;
+      case 'S':
+        scroll_up(arg(0, 1));
+        break;
+      case 'T':
+        scroll_down(arg(0, 1));
+        break;
+      case 'r':
+        top_ = std::clamp(arg(0, 1) - 1, 0, rows_ - 1);
+        bottom_ = std::clamp(arg(1, rows_) - 1, top_, rows_ - 1);
+        row_ = 0, col_ = 0;
+        break;
+      default:
+        break;  // m (attributes), h/l (modes), t, n, c...
+    }
+  }
+
+  void print(char c) {
+    if (col_ >= cols_) {  // autowrap
+      col_ = 0;
+      line_feed();
+    }
+    cells_[row_][col_] = c;
+    last_ = c;
+    ++col_;
+  }
+
+  void line_feed() {
+    if (row_ == bottom_) {
+      scroll_up(1);
+    } else {
+      row_ = std::min(row_ + 1, rows_ - 1);
+    }
+  }
+
+  void blank(int row, int from, int to) {
+    for (int c = std::max(from, 0); c < std::min(to, cols_); ++c) cells_[row][c] = ' ';
+  }
+
+  // Moves the lines of [first, last] up by `by` (down when negative), blanking what is left.
+  void shift(int first, int last, int by) {
+    for (int i = 0; i < std::abs(by); ++i) {
+      if (by > 0) {
+        for (int r = first; r < last; ++r) cells_[r] = cells_[r + 1];
+        blank(last, 0, cols_);
+      } else {
+        for (int r = last; r > first; --r) cells_[r] = cells_[r - 1];
+        blank(first, 0, cols_);
+      }
+    }
+  }
+  void scroll_up(int n) { shift(top_, bottom_, n); }
+  void scroll_down(int n) { shift(top_, bottom_, -n); }
+
+  int rows_, cols_;
+  int row_ = 0, col_ = 0, saved_row_ = 0, saved_col_ = 0;
+  int top_ = 0, bottom_;
+  char last_ = ' ';
+  State state_ = State::kGround;
+  std::string params_;
+  std::vector<std::string> cells_;
+};
+
+constexpr int kRows = 60;
+constexpr int kCols = 160;
+
+// zhttpstat -w on a pseudo-terminal of kRows x kCols.
+class LiveView {
+ public:
+  explicit LiveView(const std::vector<std::string>& args) : screen_(kRows, kCols) {
+    std::vector<std::string> all = {kZhttpstat};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    winsize ws{};
+    ws.ws_row = kRows;
+    ws.ws_col = kCols;
+    pid_ = ::forkpty(&fd_, nullptr, nullptr, &ws);
+    if (pid_ == 0) {
+      ::setenv("TERM", "xterm", 1);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+  }
+  ~LiveView() {
+    if (pid_ > 0 && !reaped_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  bool started() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+
+  // Reads what the view drew for up to `ms`.
+  void pump(int ms) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, ms) <= 0) return;
+    char buf[65536];
+    ssize_t n = ::read(fd_, buf, sizeof buf);
+    if (n > 0) {
+      raw_.append(buf, static_cast<size_t>(n));
+      screen_.feed(std::string_view(buf, static_cast<size_t>(n)));
+    } else {
+      ::usleep(static_cast<useconds_t>(ms) * 1000);  // EIO: the child is gone
+    }
+  }
+
+  // Pumps until `done()` or `seconds`, calling `tick()` between reads.
+  template <typename Done, typename Tick>
+  bool until(double seconds, Done done, Tick tick) {
+    auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                       std::chrono::duration<double>(seconds));
+    while (!done()) {
+      if (Clock::now() >= deadline) return false;
+      tick();
+      pump(20);
+    }
+    return true;
+  }
+
+  void type(std::string_view keys) {
+    ASSERT_EQ(::write(fd_, keys.data(), keys.size()), static_cast<ssize_t>(keys.size()));
+  }
+
+  // Waits up to `seconds` for the exit, reading the terminal meanwhile. False when still running.
+  bool wait_exit(double seconds, int* status) {
+    auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                       std::chrono::duration<double>(seconds));
+    while (Clock::now() < deadline) {
+      if (::waitpid(pid_, status, WNOHANG) == pid_) {
+        reaped_ = true;
+        for (int i = 0; i < 5; ++i) pump(10);  // what it wrote last
+        return true;
+      }
+      pump(10);
+    }
+    return false;
+  }
+
+  // The words of the screen line starting with `name`, or {}.
+  std::vector<std::string> row(std::string_view name) const {
+    for (const std::string& line : screen_.lines()) {
+      std::vector<std::string> w = words_of(line);
+      if (!w.empty() && w[0] == name) return w;
+    }
+    return {};
+  }
+  std::string screen() const { return screen_.text(); }
+  const std::string& raw() const { return raw_; }
+
+ private:
+  int fd_ = -1;
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  TerminalModel screen_;
+  std::string raw_;
+};
+
+TEST_F(ZhttpstatTest, LiveViewShowsRatesAndQuitsOnQ) {
+  fill_known();
+  LiveView view({"--shm-name", name_, "-w", "0.2"});
+  ASSERT_TRUE(view.started());
+  shm::WorkerStats& w = stats().slots[0];
+  // The requests line: name, current, change/s (once two frames were drawn), avg/s.
+  auto rate_shown = [&] {
+    std::vector<std::string> r = view.row("requests");
+    return r.size() == 4 && std::stod(r[2]) > 0;
+  };
+  bool shown = view.until(10, rate_shown, [&] { w.add(Counter::kRequests, 10); });
+  ASSERT_TRUE(shown) << "screen:\n" << view.screen();
+  std::vector<std::string> requests = view.row("requests");
+  EXPECT_GE(std::stoull(requests[1]), 1030u);
+  // About 10 every 20 ms: 500/s. Loose bounds: a loaded machine stretches both.
+  EXPECT_GT(std::stod(requests[2]), 10.0) << view.screen();
+  EXPECT_LT(std::stod(requests[2]), 50000.0) << view.screen();
+  // Gauges have no rate; the worker rows are there.
+  EXPECT_EQ(view.row("connections_active").size(), 2u) << view.screen();
+  EXPECT_EQ(view.row("0").size() >= 7 ? view.row("0")[1] : "", "4001") << view.screen();
+  EXPECT_NE(view.screen().find("zhttpstat  " + name_), std::string::npos) << view.screen();
+
+  auto quit_at = Clock::now();
+  view.type("q");
+  int status = 0;
+  ASSERT_TRUE(view.wait_exit(2, &status)) << "still running 2 s after q";
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - quit_at).count(), 2.0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe_status(status);
+  EXPECT_NE(view.raw().find("\x1b[?1049l"), std::string::npos) << "terminal not restored";
+}
+
+TEST_F(ZhttpstatTest, LiveViewFieldFilter) {
+  fill_known();
+  LiveView view({"--shm-name", name_, "-w", "0.1", "-f", "bytes_*"});
+  ASSERT_TRUE(view.started());
+  ASSERT_TRUE(view.until(
+      10, [&] { return view.row("bytes_out").size() == 4; }, [] {}))
+      << view.screen();
+  EXPECT_TRUE(view.row("bytes_in").size() >= 3);
+  EXPECT_TRUE(view.row("requests").empty()) << view.screen();
+  EXPECT_TRUE(view.row("connections_active").empty()) << view.screen();
+  view.type("q");
+  int status = 0;
+  ASSERT_TRUE(view.wait_exit(2, &status));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe_status(status);
+}
+
+TEST_F(ZhttpstatTest, LiveViewRestoresTheTerminalOnSigterm) {
+  LiveView view({"--shm-name", name_, "-w", "0.2"});
+  ASSERT_TRUE(view.started());
+  ASSERT_TRUE(view.until(
+      10, [&] { return !view.row("requests").empty(); }, [] {}))
+      << view.screen();
+  size_t before = view.raw().size();
+  ::kill(view.pid(), SIGTERM);
+  int status = 0;
+  ASSERT_TRUE(view.wait_exit(2, &status));
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << describe_status(status);
+  EXPECT_NE(view.raw().find("\x1b[?1049l", before), std::string::npos) << "terminal not restored";
+}
+
+TEST_F(ZhttpstatTest, LiveViewExitsWhenTheSegmentGoes) {
+  LiveView view({"--shm-name", name_, "-w", "0.1"});
+  ASSERT_TRUE(view.started());
+  ASSERT_TRUE(view.until(
+      10, [&] { return !view.row("requests").empty(); }, [] {}))
+      << view.screen();
+  segment_.reset();  // removes the name, as a server's clean stop does
+  int status = 0;
+  ASSERT_TRUE(view.wait_exit(3, &status)) << view.screen();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3) << describe_status(status);
+  EXPECT_NE(view.raw().find("zhttpstat: shared segment " + name_ + " is gone (zhttpd stopped)"),
+            std::string::npos)
+      << view.raw();
+}
+
+TEST_F(ZhttpstatTest, LiveViewNeedsATerminal) {
+  Outcome r = run_zhttpstat({"--shm-name", name_, "-w", "1"});
+  EXPECT_EQ(r.exit_code(), 2);
+  EXPECT_EQ(r.err, "zhttpstat: -w needs a terminal on stdin and stdout\n");
+}
+
+// -------------------------------------------------------------------------------------------
+// A real zhttpd: zhttpstat finds its segment the way the server names it.
+
+class ZhttpstatServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/zhttpstat-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir), nullptr);
+    dir_ = dir;
+    std::ofstream(dir_ + "/index.html") << "hello\n";
+  }
+  void TearDown() override {
+    for (pid_t pid : servers_) {
+      ::kill(pid, SIGTERM);
+      int status = 0;
+      wait_exit(pid, 10, &status);
+    }
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Starts zhttpd with one worker on a free port plus `extra`; returns the port (0 on failure).
+  uint16_t start(const std::vector<std::string>& extra) {
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      uint16_t port = 0;
+      int probe = listen_loopback(&port);
+      if (probe < 0) return 0;
+      ::close(probe);
+      std::vector<std::string> args = {kZhttpd,  "--listen", "127.0.0.1:" + std::to_string(port),
+                                       "--root", dir_,       "--workers",
+                                       "1"};
+      args.insert(args.end(), extra.begin(), extra.end());
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      int out[2];
+      if (::pipe2(out, O_CLOEXEC) != 0) return 0;
+      pid_t pid = ::fork();
+      if (pid == 0) {
+        ::dup2(out[1], STDOUT_FILENO);
+        ::execv(kZhttpd, argv.data());
+        ::_exit(127);
+      }
+      ::close(out[1]);
+      std::string banner;
+      auto deadline = Clock::now() + std::chrono::seconds(15);
+      while (banner.find('\n') == std::string::npos && ms_left(deadline) > 0) {
+        pollfd p{out[0], POLLIN, 0};
+        if (::poll(&p, 1, ms_left(deadline)) <= 0) break;
+        char chunk[512];
+        ssize_t n = ::read(out[0], chunk, sizeof chunk);
+        if (n <= 0) break;
+        banner.append(chunk, static_cast<size_t>(n));
+      }
+      ::close(out[0]);
+      if (banner.rfind("zhttpd: serving ", 0) == 0) {
+        servers_.push_back(pid);
+        return port;
+      }
+      int status = 0;
+      wait_exit(pid, 5, &status);  // port taken (exit 1): try another
+    }
+    return 0;
+  }
+
+  // One GET / on a fresh connection, answered.
+  static bool get(uint16_t port) {
+    int fd = connect_loopback(port);
+    if (fd < 0) return false;
+    bool ok = send_all(fd, "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    std::string got = read_until(
+        fd, [](const std::string&) { return false; }, 10);
+    ::close(fd);
+    return ok && got.rfind("HTTP/1.1 200", 0) == 0;
+  }
+
+  // zhttpstat --json with `args`, retried while the server is still starting (exit 6).
+  static Json stats_of(const std::vector<std::string>& args) {
+    std::vector<std::string> all = args;
+    all.push_back("--json");
+    for (int i = 0; i < 50; ++i) {
+      Outcome r = run_zhttpstat(all);
+      if (r.exit_code() == 0) return Json::parse(r.out);
+      EXPECT_EQ(r.exit_code(), 6) << r.err;
+      if (r.exit_code() != 6) break;
+      ::usleep(100000);
+    }
+    return Json();
+  }
+
+  std::string dir_;
+  std::vector<pid_t> servers_;
+};
+
+TEST_F(ZhttpstatServerTest, FindsTheServerByItsPidFileAndByItsListenAddress) {
+  std::string pid_file = dir_ + "/zhttpd.pid";
+  uint16_t with_pid_file = start({"--pid-file", pid_file});
+  ASSERT_NE(with_pid_file, 0) << "zhttpd did not start";
+  uint16_t without = start({});
+  ASSERT_NE(without, 0) << "zhttpd did not start";
+  ASSERT_TRUE(get(with_pid_file));
+
+  Json a = stats_of({"--pid-file", pid_file});
+  ASSERT_TRUE(a.is_object());
+  std::ifstream in(pid_file);
+  int64_t pid = 0;
+  in >> pid;
+  EXPECT_EQ(a["master_pid"], pid);
+  EXPECT_EQ(a["master_pid"], servers_[0]);
+  EXPECT_GE(a["generation"].get<int>(), 1);
+  EXPECT_EQ(a["worker_count"], 1);
+  // The request above is counted once its worker recorded it.
+  for (int i = 0; i < 50 && a["totals"]["requests"].get<uint64_t>() < 1; ++i) {
+    ::usleep(100000);
+    a = stats_of({"--pid-file", pid_file});
+  }
+  EXPECT_GE(a["totals"]["requests"].get<uint64_t>(), 1u) << a.dump();
+
+  // The same pid file named through another path finds the same segment.
+  Json again = stats_of({"--pid-file", dir_ + "/./zhttpd.pid"});
+  EXPECT_EQ(again["master_pid"], pid);
+
+  Json b = stats_of({"--listen", "127.0.0.1:" + std::to_string(without)});
+  ASSERT_TRUE(b.is_object());
+  EXPECT_EQ(b["master_pid"], servers_[1]);
+}
+
+}  // namespace
+}  // namespace zhttp::test

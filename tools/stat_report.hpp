@@ -1,0 +1,76 @@
+#pragma once
+// What zhttpstat prints from a snapshot: the fields (every counter and gauge of stats.hpp, by
+// their kCounterNames / kGaugeNames names), the -f filter over them, and the one-shot table and
+// JSON renderings.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shm/segment.hpp"
+#include "shm/stats.hpp"
+
+namespace zhttp::stat {
+
+enum class FieldKind { kCounter, kGauge };
+
+struct Field {
+  std::string_view name;
+  FieldKind kind;
+  size_t index;  // into Row::counters or Row::gauges
+  std::string_view help;
+};
+
+// Counters, then gauges, in the order of stats.hpp.
+const std::vector<Field>& all_fields();
+uint64_t field_value(const shm::StatsSnapshot::Row& row, const Field& field);
+
+// The JSON key of the latency histogram (the buckets of stats.hpp, not cumulative); -f selects
+// it like a field.
+inline constexpr std::string_view kLatencyBucketsName = "latency_buckets";
+
+// -f GLOB, repeatable: a name is selected when it matches any pattern (fnmatch), or always when
+// there is none.
+class FieldFilter {
+ public:
+  FieldFilter() = default;
+  explicit FieldFilter(std::vector<std::string> patterns) : patterns_(std::move(patterns)) {}
+
+  bool selects(std::string_view name) const;
+  bool empty() const { return patterns_.empty(); }
+  // The first pattern that selects no field and not latency_buckets (a typo), or "" when none.
+  std::string unmatched_pattern() const;
+  std::vector<Field> fields() const;  // the selected ones, in all_fields() order
+
+ private:
+  std::vector<std::string> patterns_;
+};
+
+// Everything one rendering needs.
+struct Report {
+  std::string segment_name;
+  const shm::SegmentHeader* header = nullptr;
+  const shm::StatsSnapshot* snapshot = nullptr;
+  double now = 0;  // unix seconds
+  FieldFilter filter;
+};
+
+// varnishstat -1 style: a title line, then "name value avg/s description" per selected field
+// (the average per second since the master started; "." for gauges), then a blank line and one
+// row per worker (identity columns, then the selected fields, by default a few main ones).
+std::string format_table(const Report& report);
+
+// One JSON object on one line: version (of this format, 1), timestamp (unix seconds), segment,
+// layout_version, master_pid, start_time, generation, worker_count, then "totals" (field name:
+// number, and latency_buckets), "retired" (the part of the totals from workers that exited:
+// counters and latency_buckets) and "workers" (index, pid, generation, respawns, start_time and
+// the fields of each worker in use). totals = retired + the sum of the workers.
+std::string format_json(const Report& report);
+
+// "field  description" lines, for --list.
+std::string format_field_list();
+
+// Seconds as "3d 04:05:06" / "04:05:06".
+std::string format_duration(int64_t seconds);
+
+}  // namespace zhttp::stat
