@@ -6,10 +6,16 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace zhttp::test {
 
@@ -85,6 +91,77 @@ inline int count_responses(const std::string& s) {
     pos = head_end + 4 + len;
     ++n;
   }
+}
+
+// A loopback port that was free a moment ago (bound to port 0, then closed); 0 when none.
+inline uint16_t free_loopback_port() {
+  uint16_t port = 0;
+  int fd = listen_loopback(&port);
+  if (fd < 0) return 0;
+  ::close(fd);
+  return port;
+}
+
+// One response read to the server's close.
+struct OneShotResponse {
+  bool complete = false;  // a status line, and exactly Content-Length body bytes before the close
+  int status = 0;
+  std::string head;  // status line and fields, without the final CRLFCRLF
+  std::string body;
+};
+
+// GET `path` with "Connection: close" on a fresh connection to 127.0.0.1:`port`, read until
+// the server closes (at most `seconds`). complete only when the whole body came and the
+// server closed right after it.
+inline OneShotResponse get_once(uint16_t port, std::string_view path, double seconds = 10) {
+  OneShotResponse r;
+  int fd = connect_loopback(port);
+  if (fd < 0) return r;
+  std::string request =
+      "GET " + std::string(path) + " HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n";
+  bool closed = false;
+  std::string got;
+  auto never = [](const std::string&) { return false; };
+  if (send_all(fd, request)) got = read_until(fd, never, seconds, &closed);
+  ::close(fd);
+  size_t head_end = got.find("\r\n\r\n");
+  if (!closed || head_end == std::string::npos || got.compare(0, 9, "HTTP/1.1 ") != 0 ||
+      got.size() < 12) {
+    return r;
+  }
+  r.status = std::atoi(got.c_str() + 9);
+  r.head = got.substr(0, head_end);
+  r.body = got.substr(head_end + 4);
+  size_t cl = r.head.find("\r\nContent-Length: ");
+  r.complete = cl != std::string::npos &&
+               std::strtoull(r.head.c_str() + cl + 18, nullptr, 10) == r.body.size();
+  return r;
+}
+
+// The state letter of process `pid` from /proc/PID/stat ('R', 'S', 'Z', ...), or 0 when there
+// is no such process.
+inline char process_state(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t close_paren = stat.rfind(')');
+  if (close_paren == std::string::npos || close_paren + 2 >= stat.size()) return 0;
+  return stat[close_paren + 2];
+}
+
+// Whether process `pid` is gone: no such process, or a zombie (dead, only not reaped yet).
+// Reaps nothing: a caller's own child keeps its exit status for waitpid().
+inline bool process_gone(pid_t pid) {
+  char state = process_state(pid);
+  return state == 0 || state == 'Z' || state == 'X';
+}
+
+// The children of process `pid` (single-threaded: those of its main thread), zombies included.
+inline std::vector<pid_t> child_pids(pid_t pid) {
+  std::vector<pid_t> out;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+  long child = 0;
+  while (in >> child) out.push_back(static_cast<pid_t>(child));
+  return out;
 }
 
 }  // namespace zhttp::test
