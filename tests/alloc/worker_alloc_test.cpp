@@ -17,6 +17,7 @@
 #include "../../examples/hello_handler.hpp"
 #include "../integration/socket_util.hpp"
 #include "alloc_counter.hpp"
+#include "handlers/metrics.hpp"
 #include "handlers/static_files.hpp"
 #include "io/worker.hpp"
 
@@ -168,8 +169,13 @@ TEST_F(WorkerAllocations, StaticFilesAllocateNothingWhenWarm) {
   // The whole path: read, parse, handle, respond, count (statistics) and log.
   log::AccessLog access_log((root / "access.log").string());
   ASSERT_TRUE(access_log.open(nullptr));
-  auto stats = std::make_unique<shm::WorkerStats>();
-  start(files, &access_log, stats.get());
+  // The statistics region of a segment, with this worker's slot; scraped at /metrics.
+  auto region = std::make_unique<shm::StatsRegion>();
+  shm::WorkerStats* stats = &region->slots[0];
+  stats->in_use.store(1);
+  shm::SegmentHeader header{};
+  handlers::MetricsHandler metrics(files, "/metrics", {}, header, *region);
+  start(metrics, &access_log, stats);
   // The file's ETag, for a conditional request.
   ASSERT_TRUE(send_all(client_, "HEAD /small.txt" + kHost + "\r\n"));
   bool bodiless[] = {true};
@@ -193,6 +199,7 @@ TEST_F(WorkerAllocations, StaticFilesAllocateNothingWhenWarm) {
     pipelined[0].add("HEAD /small.txt" + kHost + "\r\n", "HTTP/1.1 200", true);
     pipelined[0].add("GET /small.txt" + kHost + "Range: bytes=10-19\r\n\r\n", "HTTP/1.1 206");
     pipelined[0].add("GET /missing" + kHost + "\r\n", "HTTP/1.1 404");
+    pipelined[0].add("GET /metrics" + kHost + "\r\n", "HTTP/1.1 200");
     pipelined[0].add("GET /large.bin" + kHost + "\r\n", "HTTP/1.1 200");
     pipelined[0].add("GET /small.txt" + kHost + "If-None-Match: " + etag + "\r\n\r\n",
                      "HTTP/1.1 304", true);
