@@ -183,7 +183,7 @@ declare -A CASE_SIZE=([tiny]=2 [static100]=100 [static64k]=65536 [pipelined16]=2
 ZPORT=$(pick_port)
 NPORT=$(pick_port "$ZPORT")
 
-"$ZHTTPD" --listen "127.0.0.1:$ZPORT" --root "$WWW" --max-connections "$MAX_CONNS" \
+"$ZHTTPD" --listen "127.0.0.1:$ZPORT" --root "$WWW" --workers 1 --max-connections "$MAX_CONNS" \
   --keepalive-timeout 75 >"$TMP/zhttpd.out" 2>"$TMP/zhttpd.err" &
 ZPID=$!
 PIDS+=("$ZPID")
