@@ -51,18 +51,33 @@ class StatsTest : public ::testing::Test {
     }
     fs::remove_all(dir_);
   }
-  void start() {
+  void start(std::vector<std::string> extra = {}) {
     port_ = free_loopback_port();
     ASSERT_NE(port_, 0);
     std::string listen = "127.0.0.1:" + std::to_string(port_);
     std::string root = (dir_ / "www").string();
     std::string out = (dir_ / "out").string();
+    std::vector<std::string> args = {"zhttpd",
+                                     "--listen",
+                                     listen,
+                                     "--root",
+                                     root,
+                                     "--workers",
+                                     "2",
+                                     "--shm-name",
+                                     shm_name_,
+                                     "--drain-timeout",
+                                     "2",
+                                     "--error-log",
+                                     (dir_ / "error.log").string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
     pid_ = ::fork();
     if (pid_ == 0) {
       ::freopen(out.c_str(), "w", stdout);
-      ::execl(ZHTTP_BUILD_DIR "/zhttpd", "zhttpd", "--listen", listen.c_str(), "--root",
-              root.c_str(), "--workers", "2", "--shm-name", shm_name_.c_str(), "--drain-timeout",
-              "2", "--error-log", (dir_ / "error.log").c_str(), nullptr);
+      ::execv(ZHTTP_BUILD_DIR "/zhttpd", argv.data());
       ::_exit(127);
     }
     // Serving once a request is answered.
@@ -190,6 +205,31 @@ TEST_F(StatsTest, TotalsNeverGoBackAcrossWorkerDeathAndReloads) {
   }
   Json end = settled_stats(last + 0);
   EXPECT_GE(end["totals"]["requests"].get<uint64_t>(), 40u + 20u);
+}
+
+TEST_F(StatsTest, MetricsPathServesThePrometheusTextToAllowedClientsOnly) {
+  ASSERT_NO_FATAL_FAILURE(start({"--metrics-path", "/metrics", "--metrics-allow", "127.0.0.1"}));
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(get_once(port_, "/missing").status, 404);
+  OneShotResponse r = get_once(port_, "/metrics");
+  ASSERT_EQ(r.status, 200) << r.head;
+  EXPECT_TRUE(r.complete);
+  EXPECT_NE(r.head.find("Content-Type: text/plain; version=0.0.4"), std::string::npos) << r.head;
+  EXPECT_NE(r.body.find("# TYPE zhttpd_requests_total counter\n"), std::string::npos);
+  EXPECT_NE(r.body.find("\nzhttpd_responses_404_total 5\n"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("zhttpd_request_duration_seconds_bucket{le=\"+Inf\"}"), std::string::npos);
+  EXPECT_NE(r.body.find("\nzhttpd_workers 2\n"), std::string::npos);
+  // The same text as zhttpstat --prometheus, but for counters that moved since.
+  int status = -1;
+  std::string tool =
+      run(std::string(ZHTTP_BUILD_DIR "/zhttpstat --prometheus --shm-name ") + shm_name_, &status);
+  EXPECT_EQ(status, 0);
+  EXPECT_NE(tool.find("\nzhttpd_responses_404_total 5\n"), std::string::npos) << tool;
+}
+
+TEST_F(StatsTest, MetricsPathRefusesOtherClients) {
+  ASSERT_NO_FATAL_FAILURE(start({"--metrics-path", "/metrics", "--metrics-allow", "10.1.2.3"}));
+  EXPECT_EQ(get_once(port_, "/metrics").status, 403);
+  EXPECT_EQ(get_once(port_, "/").status, 200);  // everything else is served as before
 }
 
 }  // namespace
