@@ -1,6 +1,4 @@
-// One worker in a thread of its own; the calling thread waits for signals.
-#include "io/serve.hpp"
-
+// zhttp::serve(): one worker in a thread of its own; the calling thread waits for signals.
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -9,17 +7,16 @@
 #include <thread>
 
 #include "io/listener.hpp"
+#include "io/worker.hpp"
 #include "zhttp/server.hpp"
 
 namespace zhttp {
-namespace io {
 
-int serve_in_process(Handler& handler, const std::vector<std::string>& listen,
-                     const WorkerConfig& config, void (*on_ready)()) {
+int serve(Handler& handler, const ServeOptions& options) {
   std::vector<int> listeners;
-  for (const std::string& address : listen) {
+  for (const std::string& address : options.listen) {
     std::string error;
-    int fd = open_listener(address, &error);
+    int fd = io::open_listener(address, &error);
     if (fd < 0) {
       std::fprintf(stderr, "zhttpd: cannot listen on %s: %s\n", address.c_str(), error.c_str());
       for (int l : listeners) ::close(l);
@@ -34,9 +31,8 @@ int serve_in_process(Handler& handler, const std::vector<std::string>& listen,
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  Worker worker(config, handler, listeners);
+  io::Worker worker(io::WorkerConfig{}, handler, listeners);
   std::thread loop([&worker] { worker.run(); });
-  if (on_ready) on_ready();
   int received = 0;
   sigwait(&signals, &received);
   if (received == SIGQUIT) {
@@ -47,12 +43,6 @@ int serve_in_process(Handler& handler, const std::vector<std::string>& listen,
   loop.join();
   for (int l : listeners) ::close(l);
   return 0;
-}
-
-}  // namespace io
-
-int serve(Handler& handler, const ServeOptions& options) {
-  return io::serve_in_process(handler, options.listen, io::WorkerConfig{});
 }
 
 }  // namespace zhttp

@@ -266,23 +266,6 @@ std::string drain_pipe(int fd) {
   return out;
 }
 
-// A connected loopback client whose receive buffer is `rcvbuf` bytes (set before connecting,
-// which turns the kernel's autotuning off).
-int connect_small_buffer(uint16_t port, int rcvbuf) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 std::string random_bytes(size_t n, uint32_t seed) {
   std::mt19937 gen(seed);
   std::string s(n, '\0');
@@ -723,7 +706,7 @@ TEST_F(MasterProcess, SigquitLetsASlowDownloadFinishThenCleansUp) {
   ASSERT_EQ(read_file(pid_file_), std::to_string(master_) + "\n");
   ASSERT_TRUE(exists(shm_path_)) << shm_path_;
 
-  int fd = connect_small_buffer(port_, 8192);
+  int fd = connect_loopback(port_, 8192);
   ASSERT_GE(fd, 0);
   ASSERT_TRUE(send_all(fd, "GET /big.bin HTTP/1.1\r\nHost: test\r\n\r\n"));
   // Read slowly: at most 16 KiB every 4 ms (about 2 s for the file).
@@ -795,7 +778,7 @@ TEST_F(MasterProcess, SigtermStopsMasterAndWorkersAtOnce) {
   ASSERT_TRUE(send_all(idle, "GET /hello.txt HTTP/1.1\r\nHost: test\r\n\r\n"));
   auto one = [](const std::string& s) { return count_responses(s) >= 1; };
   ASSERT_EQ(count_responses(read_until(idle, one, 10 * kSlack)), 1);
-  int stalled = connect_small_buffer(port_, 4096);
+  int stalled = connect_loopback(port_, 4096);
   ASSERT_GE(stalled, 0);
   ASSERT_TRUE(send_all(stalled, "GET /big.bin HTTP/1.1\r\nHost: test\r\n\r\n"));
   sleep_for(0.3);

@@ -33,8 +33,12 @@ inline int listen_loopback(uint16_t* port) {
   return fd;
 }
 
-inline int connect_loopback(uint16_t port) {
+// A blocking client socket connected to 127.0.0.1:port, or -1. `rcvbuf` > 0 sets the receive
+// buffer before connecting (which turns the kernel's autotuning off), for clients that read slowly.
+inline int connect_loopback(uint16_t port, int rcvbuf = 0) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (rcvbuf > 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);

@@ -3,6 +3,7 @@
 // until flush or until the buffer fills, reopen after rename (log rotation), and failing writes
 // that are counted and never stop recording.
 #include "log/access_log.hpp"
+#include "test_files.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -23,19 +24,11 @@
 namespace zhttp::log {
 namespace {
 
+using test::count_lines;
+using test::read_file;
+
 constexpr time_t kNow = 1795814322;  // 2026-11-27 21:18:42 UTC
 constexpr char kNowText[] = "[27/Nov/2026:21:18:42 +0000]";
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-size_t count_lines(const std::string& s) {
-  return static_cast<size_t>(std::count(s.begin(), s.end(), '\n'));
-}
 
 class AccessLogTest : public ::testing::Test {
  protected:

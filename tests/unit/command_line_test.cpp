@@ -11,9 +11,12 @@
 
 #include "cli/config.hpp"
 #include "cli/version.hpp"
+#include "test_files.hpp"
 
 namespace zhttp::cli {
 namespace {
+
+using test::TempFile;
 
 using testing::internal::CaptureStderr;
 using testing::internal::CaptureStdout;
@@ -43,24 +46,6 @@ Parsed parse(const std::vector<std::string>& args, Config config = {}) {
   p.out = GetCapturedStdout();
   return p;
 }
-
-// A file in /tmp for one test, removed afterwards.
-class TempFile {
- public:
-  explicit TempFile(const std::string& text) {
-    char name[] = "/tmp/command_line_test_XXXXXX";
-    const int fd = mkstemp(name);
-    EXPECT_GE(fd, 0);
-    path_ = name;
-    EXPECT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
-    close(fd);
-  }
-  ~TempFile() { std::remove(path_.c_str()); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // A directory in /tmp for one test, removed afterwards.
 class TempDir {

@@ -1,6 +1,7 @@
 // The error log: nginx's line layout, level filtering, one line per call whatever the message
 // holds, stderr, reopen after rename, and level names.
 #include "log/error_log.hpp"
+#include "test_files.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -22,6 +23,9 @@
 namespace zhttp::log {
 namespace {
 
+using test::count_lines;
+using test::read_file;
+
 // Levels convert to and from the command line's by static_cast.
 static_assert(static_cast<int>(Level::kDebug) == static_cast<int>(cli::LogLevel::kDebug));
 static_assert(static_cast<int>(Level::kInfo) == static_cast<int>(cli::LogLevel::kInfo));
@@ -29,17 +33,6 @@ static_assert(static_cast<int>(Level::kNotice) == static_cast<int>(cli::LogLevel
 static_assert(static_cast<int>(Level::kWarn) == static_cast<int>(cli::LogLevel::kWarn));
 static_assert(static_cast<int>(Level::kError) == static_cast<int>(cli::LogLevel::kError));
 static_assert(static_cast<int>(Level::kCrit) == static_cast<int>(cli::LogLevel::kCrit));
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-size_t count_lines(const std::string& s) {
-  return static_cast<size_t>(std::count(s.begin(), s.end(), '\n'));
-}
 
 std::string utc_text(time_t t) {
   tm parts;

@@ -1,5 +1,6 @@
 // MimeTypes: the mime.types format, the built-in fallback, charset rules, extension extraction.
 #include "handlers/mime_types.hpp"
+#include "test_files.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -11,23 +12,7 @@
 namespace zhttp::handlers {
 namespace {
 
-// A mime.types file in /tmp for one test, removed afterwards.
-class TempFile {
- public:
-  explicit TempFile(const std::string& text) {
-    char name[] = "/tmp/mime_types_test_XXXXXX";
-    const int fd = mkstemp(name);
-    EXPECT_GE(fd, 0);
-    path_ = name;
-    EXPECT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
-    close(fd);
-  }
-  ~TempFile() { std::remove(path_.c_str()); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using test::TempFile;
 
 constexpr std::string_view kMissing = "/nonexistent/mime.types";
 
