@@ -60,9 +60,17 @@ bool validate_config(const cli::Config& config, std::string* error) {
     *error = e.what();
     return false;
   }
-  if (!config.user.empty() && ::getpwnam(config.user.c_str()) == nullptr) {
-    *error = "--user: no such user: " + config.user;
-    return false;
+  if (!config.user.empty()) {
+    passwd* pw = ::getpwnam(config.user.c_str());
+    if (pw == nullptr) {
+      *error = "--user: no such user: " + config.user;
+      return false;
+    }
+    // Only root can switch users: otherwise every worker would fail to start, again and again.
+    if (::geteuid() != 0 && pw->pw_uid != ::geteuid()) {
+      *error = "--user: switching to " + config.user + " needs the master to run as root";
+      return false;
+    }
   }
   if (!config.group.empty() && ::getgrnam(config.group.c_str()) == nullptr) {
     *error = "--group: no such group: " + config.group;

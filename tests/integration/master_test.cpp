@@ -981,6 +981,40 @@ TEST_F(MasterProcess, TestConfigAcceptsAGoodFileAndNamesTheProblemOfABadOne) {
   EXPECT_EQ(bad.out.find("is ok"), std::string::npos) << bad.out;
 }
 
+TEST_F(MasterProcess, WorkersDropToTheUserWhileTheMasterKeepsItsOwn) {
+  ASSERT_EQ(::geteuid(), 0u) << "the tests run as root (CI does)";
+  ASSERT_EQ(::chmod(base_.c_str(), 0755), 0);  // nobody must reach the root
+  ASSERT_NO_FATAL_FAILURE(start(1, {"--user", "nobody"}));
+  auto uid_of = [](pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("Uid:", 0) == 0) return std::stoul(line.substr(4));
+    }
+    return ~0ul;
+  };
+  std::vector<pid_t> pids = workers();
+  ASSERT_EQ(pids.size(), 1u);
+  EXPECT_EQ(uid_of(pids[0]), 65534ul);
+  EXPECT_EQ(uid_of(master_), 0ul);
+  OneShotResponse r = get_once(port_, "/hello.txt");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, hello_);
+}
+
+// Only root can switch users: a master that cannot is refused up front, not left respawning
+// workers that fail.
+TEST_F(MasterProcess, UserSwitchWithoutRootIsRefusedByTheCheck) {
+  ASSERT_EQ(::chmod(base_.c_str(), 0755), 0);
+  ProgramResult r =
+      run_program({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", kBinary,
+                   "-t", "--root", root_, "--user", "root"});
+  ASSERT_TRUE(r.finished);
+  EXPECT_FALSE(exited_zero(r.status)) << describe_status(r.status);
+  EXPECT_NE(r.err.find("--user: switching to root needs the master to run as root"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST_F(MasterProcess, SignalOptionReloadsAndStopsTheRunningMaster) {
   ProgramResult none = run_program({kBinary, "-s", "reload", "--pid-file", base_ + "/none.pid"});
   ASSERT_TRUE(none.finished);
