@@ -3,55 +3,20 @@
 #include <cstdint>
 #include <cstring>
 
+#include "http/civil_time.hpp"
+
 namespace zhttp {
 namespace {
 
-static_assert(sizeof(time_t) >= 8, "HTTP dates up to year 9999 need a 64-bit time_t");
-
-constexpr int64_t kSecondsPerDay = 86400;
 constexpr char kDayNames[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 constexpr std::string_view kLongDayNames[7] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
                                                "Thursday", "Friday", "Saturday"};
-constexpr char kMonthNames[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
-struct Civil {
-  int64_t year;
-  unsigned month;  // 1..12
-  unsigned day;    // 1..31
-};
-
-// Howard Hinnant's days_from_civil / civil_from_days: exact proleptic Gregorian arithmetic on
-// day counts relative to 1970-01-01, valid far beyond the years an HTTP-date can hold.
-constexpr int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-constexpr Civil civil_from_days(int64_t z) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  return {static_cast<int64_t>(yoe) + era * 400 + (m <= 2), m, d};
-}
-
-// 0 = Sunday. 1970-01-01 (day 0) was a Thursday.
-constexpr unsigned weekday_from_days(int64_t z) {
-  return static_cast<unsigned>(z >= -4 ? (z + 4) % 7 : (z + 5) % 7 + 6);
-}
-
-static_assert(days_from_civil(1970, 1, 1) == 0);
-static_assert(days_from_civil(1994, 11, 6) == 9075);
-static_assert(weekday_from_days(9075) == 0);
+using http::civil_from_days;
+using http::days_from_civil;
+using http::kMonthNames;
+using http::kSecondsPerDay;
+using http::weekday_from_days;
 
 // First and last second an IMF-fixdate can show: 0000-01-01T00:00:00 and 9999-12-31T23:59:59.
 constexpr int64_t kMinFormattable = days_from_civil(0, 1, 1) * kSecondsPerDay;
@@ -192,18 +157,14 @@ bool parse_any(std::string_view s, time_t* out, int64_t year_of_now) {
   return parse_rfc850(s, out, year_of_now);
 }
 
-int64_t floor_div(int64_t a, int64_t b) {
-  return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
-
 }  // namespace
 
 bool format_imf_fixdate(time_t t, char out[kImfFixdateLen]) {
   const auto secs = static_cast<int64_t>(t);
   if (secs < kMinFormattable || secs > kMaxFormattable) return false;
-  const int64_t days = floor_div(secs, kSecondsPerDay);
+  const int64_t days = http::days_from_time(t);
   const auto sod = static_cast<unsigned>(secs - days * kSecondsPerDay);
-  const Civil c = civil_from_days(days);
+  const http::Civil c = civil_from_days(days);
   const auto year = static_cast<unsigned>(c.year);
 
   std::memcpy(out, kDayNames[weekday_from_days(days)], 3);
@@ -226,7 +187,7 @@ bool format_imf_fixdate(time_t t, char out[kImfFixdateLen]) {
 }
 
 bool parse_http_date(std::string_view text, time_t* out, time_t now) {
-  const int64_t year = civil_from_days(floor_div(static_cast<int64_t>(now), kSecondsPerDay)).year;
+  const int64_t year = civil_from_days(http::days_from_time(now)).year;
   // A clock outside 0000..9999 is nonsense (and would overflow the arithmetic): use the pivot.
   return parse_any(text, out, year < 0 || year > 9999 ? -1 : year);
 }
