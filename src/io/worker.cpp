@@ -281,7 +281,7 @@ void Worker::update_gauges() {
 void Worker::on_response(const conn::ResponseRecord& r) {
   if (stats_) count_response(r);
   if (current_ != nullptr && r.request != nullptr) {
-    const_cast<Slot*>(current_)->answered_one = true;
+    current_->answered_one = true;
   }
   if (access_log_ == nullptr) return;
   log::AccessEntry e;

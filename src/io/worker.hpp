@@ -149,8 +149,8 @@ class Worker : private conn::ResponseObserver {
   void update_gauges();
   log::AccessLog* access_log_ = nullptr;
   shm::WorkerStats* stats_ = nullptr;
-  timespec event_start_{};         // when the current event's handling began, for latencies
-  const Slot* current_ = nullptr;  // the connection being handled, for on_response()
+  timespec event_start_{};   // when the current event's handling began, for latencies
+  Slot* current_ = nullptr;  // the connection being handled, for on_response()
   void (*on_reopen_logs_)(void*) = nullptr;
   void* reopen_arg_ = nullptr;
   std::atomic<int> pending_command_{0};

@@ -418,6 +418,18 @@ class MasterProcess : public ::testing::Test {
     ASSERT_TRUE(r.complete) << "zhttpd does not answer on port " << port_;
   }
 
+  // The segment file holds a zhttpd header written by the running master.
+  void expect_segment_of_master(const std::string& which) {
+    std::string segment = read_file(shm_path_);
+    ASSERT_GE(segment.size(), sizeof(shm::SegmentHeader));
+    uint64_t magic = 0;
+    int64_t owner = 0;
+    std::memcpy(&magic, segment.data() + offsetof(shm::SegmentHeader, magic), sizeof magic);
+    std::memcpy(&owner, segment.data() + offsetof(shm::SegmentHeader, master_pid), sizeof owner);
+    EXPECT_EQ(magic, shm::kMagic);
+    EXPECT_EQ(owner, master_) << "the segment is not the master's" << which;
+  }
+
   // The master's children now (zombies included), remembered for TearDown.
   std::vector<pid_t> workers() {
     std::vector<pid_t> pids = child_pids(master_);
@@ -842,14 +854,7 @@ TEST_F(MasterProcess, KilledMasterTakesItsWorkersAndItsSegmentIsReplaced) {
   std::vector<pid_t> now = workers();
   EXPECT_EQ(now.size(), 2u);
   for (pid_t w : now) EXPECT_FALSE(contains(ws, w));
-  std::string segment = read_file(shm_path_);
-  ASSERT_GE(segment.size(), sizeof(shm::SegmentHeader));
-  uint64_t magic = 0;
-  int64_t owner = 0;
-  std::memcpy(&magic, segment.data() + offsetof(shm::SegmentHeader, magic), sizeof magic);
-  std::memcpy(&owner, segment.data() + offsetof(shm::SegmentHeader, master_pid), sizeof owner);
-  EXPECT_EQ(magic, shm::kMagic);
-  EXPECT_EQ(owner, master_) << "the segment is not the new master's";
+  ASSERT_NO_FATAL_FAILURE(expect_segment_of_master(" (the new one)"));
   OneShotResponse r = get_once(port_, "/hello.txt", 10 * kSlack);
   EXPECT_TRUE(r.complete && r.status == 200 && r.body == hello_);
 }
@@ -862,14 +867,7 @@ TEST_F(MasterProcess, StaleSegmentFileIsReplacedAndRemovedAtStop) {
   ::close(fd);
 
   ASSERT_NO_FATAL_FAILURE(start(2));
-  std::string segment = read_file(shm_path_);
-  ASSERT_GE(segment.size(), sizeof(shm::SegmentHeader));
-  uint64_t magic = 0;
-  int64_t owner = 0;
-  std::memcpy(&magic, segment.data() + offsetof(shm::SegmentHeader, magic), sizeof magic);
-  std::memcpy(&owner, segment.data() + offsetof(shm::SegmentHeader, master_pid), sizeof owner);
-  EXPECT_EQ(magic, shm::kMagic);
-  EXPECT_EQ(owner, master_);
+  ASSERT_NO_FATAL_FAILURE(expect_segment_of_master(""));
   struct stat st {};
   ASSERT_EQ(::stat(shm_path_.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
