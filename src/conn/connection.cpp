@@ -10,8 +10,14 @@ namespace zhttp::conn {
 namespace {
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+constexpr std::string_view kErrorType = "text/plain; charset=utf-8";
 // Most segments one response can add (head, then external bytes or a file).
 constexpr size_t kSegmentsPerResponse = 2;
+// A body gathered in the input block moves to a body block when less room than this is left.
+constexpr size_t kMinReadRoom = 4096;
+// Room a streamed write leaves for its framing: the chunk-size line, CRLF, and the last chunk.
+constexpr size_t kChunkOverhead = 16 + 2 + 2 + 5;
+constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
 }  // namespace
 
@@ -19,16 +25,58 @@ Connection::~Connection() {
   reset();
 }
 
-std::span<char> Connection::read_space() {
-  if (!wants_read()) return {};
-  if (!input_) {
-    input_ = ctx_.input_pool.take();
-    if (!input_) return {};
-    start_ = end_ = scanned_ = 0;
+// --- input ------------------------------------------------------------------------------------
+
+bool Connection::take_input() {
+  if (input_) return true;
+  Exchange* ex = ctx_.exchanges.take();
+  if (!ex) return false;
+  char* block = ctx_.input_pool.take();
+  if (!block) {
+    ctx_.exchanges.give(ex);
+    return false;
   }
-  if (start_ > 0) {
-    // Unread bytes move to the front; positions of a request in progress are relative to
-    // start_, so they stay valid.
+  input_ = block;
+  ex_ = ex;
+  start_ = end_ = scanned_ = keep_ = cur_ = 0;
+  return true;
+}
+
+size_t Connection::input_room() const {
+  if (!input_) return ctx_.input_pool.block_size();
+  size_t used = active_ ? start_ + keep_ + (unread() - cur_) : unread();
+  return ctx_.input_pool.block_size() - used;
+}
+
+bool Connection::wants_read() const {
+  if (phase_ == Phase::kClosing || peer_done_ || backpressured()) return false;
+  if (!active_) return true;
+  const Exchange& x = *ex_;
+  if (x.paused || x.body == Exchange::Body::kSkipped) return false;
+  // A body gathered in place can always move to a body block to make room.
+  bool can_grow = x.mode == BodyMode::kGather && x.body == Exchange::Body::kReading && !x.gathered;
+  return input_room() > 0 || can_grow;
+}
+
+std::span<char> Connection::read_space() {
+  if (!wants_read() || !take_input()) return {};
+  if (active_) {
+    compact();
+    const Exchange& x = *ex_;
+    if (x.mode == BodyMode::kGather && x.body == Exchange::Body::kReading && !x.gathered &&
+        input_room() < kMinReadRoom) {
+      BodyBlock block = ctx_.body_buffers.take();
+      if (!block) {
+        answer_instead(503, AbortReason::kBadBody);
+        return {};
+      }
+      uint32_t gathered = keep_ - x.head_len;
+      std::memcpy(block.data, head() + x.head_len, gathered);
+      ex_->gathered = block;
+      keep_ = x.head_len;
+      compact();
+    }
+  } else if (start_ > 0) {
     std::memmove(input_, input_ + start_, unread());
     end_ -= start_;
     start_ = 0;
@@ -36,22 +84,43 @@ std::span<char> Connection::read_space() {
   return {input_ + end_, ctx_.input_pool.block_size() - end_};
 }
 
+// Drops the body framing and data already decoded: the undecoded rest moves down to keep_.
+void Connection::compact() {
+  if (cur_ <= keep_) return;
+  std::memmove(input_ + start_ + keep_, input_ + start_ + cur_, unread() - cur_);
+  end_ -= cur_ - keep_;
+  cur_ = keep_;
+}
+
 void Connection::on_read(size_t n, time_t now) {
   now_ = now;
   end_ += static_cast<uint32_t>(n);
-  process(now);
+  process();
 }
 
 void Connection::on_eof(time_t now) {
   now_ = now;
   peer_done_ = true;
-  process(now);
+  process();
+  if (active_ && phase_ != Phase::kClosing) {
+    // Still owed or still reading: nobody will read the answer (nginx's 499).
+    abort_handler(AbortReason::kClientGone);
+    phase_ = Phase::kClosing;
+  }
+  release_idle_buffers();
 }
 
 void Connection::on_sent(size_t n, time_t now) {
   now_ = now;
   out_.consume(n);
-  if (phase_ != Phase::kClosing) process(now);
+  if (phase_ != Phase::kClosing) process();
+  release_idle_buffers();
+}
+
+void Connection::on_wake(time_t now) {
+  now_ = now;
+  wake_pending_ = false;
+  if (phase_ != Phase::kClosing) process();
   release_idle_buffers();
 }
 
@@ -61,21 +130,45 @@ void Connection::drain() {
 
 void Connection::timed_out(time_t now) {
   now_ = now;
-  if (phase_ == Phase::kHead || phase_ == Phase::kBody) {
-    fail(408);
-  } else {
-    phase_ = Phase::kClosing;
+  switch (phase_) {
+    case Phase::kHead:
+      fail(408);
+      break;
+    case Phase::kBody:
+      if (active_) {
+        answer_instead(408, AbortReason::kTimeout);
+      } else {
+        fail(408);
+      }
+      break;
+    case Phase::kHandler:
+      answer_instead(504, AbortReason::kTimeout);
+      break;
+    default:
+      phase_ = Phase::kClosing;
+      break;
   }
+  phase_ = Phase::kClosing;
+  release_idle_buffers();
 }
 
-void Connection::reset() {
+void Connection::reset(AbortReason why) {
+  if (active_) abort_handler(why);
+  if (ex_ && ex_->gathered) {
+    ctx_.body_buffers.give(ex_->gathered, ex_->body_bytes);
+    ex_->gathered = {};
+  }
+  active_ = false;
+  ++generation_;
   out_.clear();
   if (out_.attached()) ctx_.output_pool.give(out_.detach());
   if (input_) ctx_.input_pool.give(input_);
+  ctx_.exchanges.give(ex_);
   input_ = nullptr;
-  start_ = end_ = scanned_ = 0;
+  ex_ = nullptr;
+  start_ = end_ = scanned_ = keep_ = cur_ = 0;
   phase_ = Phase::kIdle;
-  draining_ = peer_done_ = false;
+  draining_ = peer_done_ = processing_ = wake_pending_ = answered_one_ = false;
 }
 
 bool Connection::should_close() const {
@@ -91,26 +184,36 @@ bool Connection::backpressured() const {
          out_.segment_count() + kSegmentsPerResponse + 1 > OutputQueue::kMaxSegments;
 }
 
-void Connection::process(time_t now) {
-  now_ = now;
-  while (phase_ != Phase::kClosing && !backpressured()) {
-    if (phase_ == Phase::kBody) {
-      if (!read_body()) break;
+// --- requests ---------------------------------------------------------------------------------
+
+void Connection::process() {
+  if (processing_) return;  // a handler call made from inside: the loop below carries on
+  processing_ = true;
+  while (phase_ != Phase::kClosing) {
+    if (active_) {
+      if (!advance()) break;
       continue;
     }
+    if (backpressured()) break;
     if (unread() == 0) {
       phase_ = peer_done_ ? Phase::kClosing : Phase::kIdle;
       break;
     }
     if (!parse_head()) break;
   }
+  processing_ = false;
+  if (active_ && phase_ != Phase::kClosing) {
+    const Exchange& x = *ex_;
+    phase_ = x.body == Exchange::Body::kReading && !x.paused ? Phase::kBody : Phase::kHandler;
+  }
   release_idle_buffers();
 }
 
 bool Connection::parse_head() {
   phase_ = Phase::kHead;
+  Exchange& x = *ex_;
   ParseResult r =
-      parse_request({head(), unread()}, ctx_.config.parser, ctx_.request, ctx_.headers, scanned_);
+      parse_request({head(), unread()}, ctx_.config.parser, x.request, x.headers, scanned_);
   if (r.status == ParseStatus::kPartial) {
     scanned_ = unread();
     if (peer_done_) phase_ = Phase::kClosing;  // the peer stopped mid-request: nothing to answer
@@ -121,86 +224,242 @@ bool Connection::parse_head() {
     fail(r.http_status);
     return false;
   }
-  head_len_ = r.consumed;
-  if (ctx_.request.has_body()) return start_body();
-  dispatch({}, true);
-  start_ += head_len_;
+  start_exchange(r.consumed);
   return phase_ != Phase::kClosing;
 }
 
-bool Connection::start_body() {
-  const Request& req = ctx_.request;
-  const uint64_t room = ctx_.input_pool.block_size() - head_len_;
-  const uint64_t limit = std::min<uint64_t>(ctx_.config.max_body_bytes, room);
-  if (!req.chunked && static_cast<uint64_t>(req.content_length) > limit) {
-    fail(413);
-    return false;
+void Connection::start_exchange(uint32_t head_len) {
+  Exchange& x = *ex_;
+  const Request& req = x.request;
+  const bool has_body = req.has_body();
+  if (has_body && start_ > 0) {
+    // A body wants the whole block behind its head: move the head to the front first (spans
+    // are relative to it), before any view points into it.
+    std::memmove(input_, input_ + start_, unread());
+    end_ -= start_;
+    start_ = 0;
   }
-  if (!ctx_.handler.wants_body(RequestView(req, head(), {}, ctx_.peer))) {
-    // Answer without reading the body; its bytes cannot be told from a next request, so close.
-    dispatch({}, false);
-    return false;
+  active_ = true;
+  ++generation_;
+  x.head_len = head_len;
+  keep_ = cur_ = head_len;
+  x.gathered = {};
+  x.body_bytes = 0;
+  x.started_ns = ctx_.event_ns;
+  x.handled = x.paused = x.wants_writable = x.close_after = false;
+  x.handler_live = true;
+  x.mode = BodyMode::kRefuse;
+  x.body = has_body ? Exchange::Body::kReading : Exchange::Body::kNone;
+  x.response.begin(this, RequestView(req, head(), {}, &peer_), generation_);
+  if (!has_body) {
+    call_handler();
+    return;
   }
-  if (req.expect_continue && unread() == head_len_) {
-    if (!ensure_output() || !out_.append(kContinue.data(), kContinue.size())) {
-      phase_ = Phase::kClosing;
-      return false;
+  if (req.chunked) {
+    x.framing.start_chunked(ctx_.config.chunked);
+  } else {
+    x.framing.start_length(static_cast<uint64_t>(req.content_length));
+  }
+  const bool body_arrived = unread() > head_len;
+  const uint64_t length = req.chunked ? 0 : static_cast<uint64_t>(req.content_length);
+  x.mode = ctx_.handler.body_mode(x.response.request());
+  uint16_t refusal = 0;
+  if (x.mode == BodyMode::kGather && length > ctx_.config.max_body_bytes) {
+    refusal = 413;  // said before reading; the body is then refused like any other
+    x.mode = BodyMode::kRefuse;
+  }
+  if (x.mode == BodyMode::kRefuse) {
+    // A client waiting for "100 Continue" will not send the body; one too large to read
+    // through is not read. Either way the connection closes after the answer.
+    if ((req.expect_continue && !body_arrived) || length > ctx_.config.max_discard_bytes) {
+      x.body = Exchange::Body::kSkipped;
+      x.close_after = true;
     }
+    // What has arrived of the body is checked before anyone answers: a framing error there is
+    // a 400, whatever the handler would have said.
+    if (x.body == Exchange::Body::kReading && !read_body()) return;
+    if (refusal != 0) {
+      answer_instead(refusal, AbortReason::kBadBody, false);
+    } else {
+      call_handler();
+    }
+    return;
   }
-  content_length_ = req.content_length;
-  chunked_body_ = req.chunked;
-  body_end_ = decode_pos_ = head_len_;
-  chunked_ = ChunkedDecoder(ctx_.config.chunked);
-  phase_ = Phase::kBody;
-  return true;
+  if (req.expect_continue && !body_arrived) send_continue();
+  if (x.mode == BodyMode::kGather) {
+    if (head_len + length > ctx_.input_pool.block_size()) {
+      x.gathered = ctx_.body_buffers.take();
+      if (!x.gathered) answer_instead(503, AbortReason::kBadBody);
+    }
+    return;  // handle() once the body is in (advance())
+  }
+  call_handler();  // kStream: on_body() follows from advance()
+}
+
+void Connection::send_continue() {
+  if (!ensure_output() || !out_.append(kContinue.data(), kContinue.size())) {
+    phase_ = Phase::kClosing;
+  }
+}
+
+bool Connection::advance() {
+  Exchange& x = *ex_;
+  if (x.body == Exchange::Body::kReading && !x.paused && !read_body()) return false;
+  if (phase_ == Phase::kClosing) return false;
+  if (x.mode == BodyMode::kGather && x.body == Exchange::Body::kNone && !x.handled) {
+    std::string_view body = x.gathered ? std::string_view(x.gathered.data, x.body_bytes)
+                                       : std::string_view(head() + x.head_len, keep_ - x.head_len);
+    x.response.request_ = RequestView(x.request, head(), body, &peer_);
+    call_handler();
+    if (phase_ == Phase::kClosing) return false;
+  }
+  if (x.wants_writable && x.response.streaming() && stream_room() > 0) {
+    x.wants_writable = false;
+    ctx_.handler.on_writable(x.response);
+    if (phase_ == Phase::kClosing) return false;
+  }
+  if (x.response.finished() && x.body != Exchange::Body::kReading) {
+    finish_exchange();
+    return phase_ != Phase::kClosing;
+  }
+  return false;  // waiting for bytes or for the handler
 }
 
 bool Connection::read_body() {
-  if (!chunked_body_) {
-    const size_t need = head_len_ + static_cast<size_t>(content_length_);
-    if (unread() < need) {
-      if (peer_done_) phase_ = Phase::kClosing;
+  Exchange& x = *ex_;
+  while (x.body == Exchange::Body::kReading && !x.paused) {
+    BodyStep s = x.framing.step(head() + cur_, unread() - cur_);
+    const char* data = head() + cur_ + s.data_offset;
+    cur_ += s.consumed;
+    if (s.kind == BodyStep::Kind::kNeedMore) break;
+    if (s.kind == BodyStep::Kind::kError) {
+      answer_instead(s.http_status, AbortReason::kBadBody);
       return false;
     }
-    dispatch({head() + head_len_, static_cast<size_t>(content_length_)}, true);
-    start_ += static_cast<uint32_t>(need);
-    if (phase_ != Phase::kClosing) phase_ = Phase::kHead;
-    return phase_ != Phase::kClosing;
+    if (s.kind == BodyStep::Kind::kDone) {
+      x.body = Exchange::Body::kNone;
+      if (x.mode == BodyMode::kStream && x.handler_live) ctx_.handler.on_body_end(x.response);
+      break;
+    }
+    if (!deliver(data, s.data_length)) break;
   }
-  // Chunked: data is moved down over the framing already decoded, so the body ends up
-  // contiguous right after the head.
-  char* base = input_ + start_;
-  while (decode_pos_ < unread()) {
-    ChunkResult r = chunked_.decode(base + decode_pos_, unread() - decode_pos_);
-    if (r.status == ChunkStatus::kData) {
-      std::memmove(base + body_end_, base + decode_pos_ + r.data.off, r.data.len);
-      body_end_ += r.data.len;
-      if (body_end_ - head_len_ > ctx_.config.max_body_bytes) {
-        fail(413);
+  if (phase_ == Phase::kClosing) return false;
+  if (x.body == Exchange::Body::kReading && !x.paused && cur_ == unread() && peer_done_) {
+    abort_handler(AbortReason::kClientGone);  // the body can never be complete
+    phase_ = Phase::kClosing;
+    return false;
+  }
+  return true;
+}
+
+bool Connection::deliver(const char* data, uint32_t len) {
+  Exchange& x = *ex_;
+  x.body_bytes += len;
+  switch (x.mode) {
+    case BodyMode::kRefuse:
+      if (x.body_bytes > ctx_.config.max_discard_bytes) {
+        x.body = Exchange::Body::kSkipped;  // past the bound: answer, then close
+        x.close_after = true;
         return false;
       }
-    }
-    decode_pos_ += r.consumed;
-    if (r.status == ChunkStatus::kError) {
-      fail(r.http_status);
-      return false;
-    }
-    if (r.status == ChunkStatus::kDone) {
-      dispatch({base + head_len_, body_end_ - head_len_}, true);
-      start_ += decode_pos_;
-      if (phase_ != Phase::kClosing) phase_ = Phase::kHead;
+      return true;
+    case BodyMode::kGather:
+      return gather_bytes(data, len);
+    case BodyMode::kStream:
+      if (x.handler_live) ctx_.handler.on_body(x.response, {data, len});
       return phase_ != Phase::kClosing;
-    }
   }
-  // Need more: drop the decoded framing so the next read has room.
-  end_ -= decode_pos_ - body_end_;
-  decode_pos_ = body_end_;
-  if (peer_done_) {
-    phase_ = Phase::kClosing;
-  } else if (start_ == 0 && end_ == ctx_.input_pool.block_size()) {
-    fail(413);  // the body does not fit in the buffer
+  return true;
+}
+
+bool Connection::gather_bytes(const char* data, uint32_t len) {
+  Exchange& x = *ex_;
+  if (x.body_bytes > ctx_.config.max_body_bytes) {
+    answer_instead(413, AbortReason::kBadBody);  // a chunked body crossing the limit
+    return false;
   }
-  return false;
+  if (x.gathered) {
+    std::memcpy(x.gathered.data + (x.body_bytes - len), data, len);
+  } else {
+    std::memmove(input_ + start_ + keep_, data, len);  // down over decoded framing
+    keep_ += len;
+  }
+  return true;
+}
+
+void Connection::call_handler() {
+  Exchange& x = *ex_;
+  x.handled = true;
+  Response& r = x.response;
+  ctx_.handler.handle(r.request(), r);
+  if (x.handler_live && !r.finished() && !r.deferred_) {
+    // Neither answered nor deferred (or the answer did not fit): 500, then close.
+    x.handler_live = false;
+    answer_instead(500, AbortReason::kShutdown);
+  }
+}
+
+void Connection::abort_handler(AbortReason why) {
+  Exchange& x = *ex_;
+  if (!x.handler_live) return;
+  x.handler_live = false;
+  x.wants_writable = x.paused = false;
+  if (x.handled) ctx_.handler.on_abort(x.response, why);
+}
+
+void Connection::answer_instead(uint16_t status, AbortReason why, bool close) {
+  Exchange& x = *ex_;
+  abort_handler(why);
+  if (x.body == Exchange::Body::kReading && close) x.body = Exchange::Body::kSkipped;
+  Response& r = x.response;
+  if (r.state_ == Response::State::kNone || r.state_ == Response::State::kHead) {
+    if (close) x.close_after = true;
+    x.handler_live = true;  // the connection answers through the handler's own Response
+    r.state_ = Response::State::kNone;
+    r.send(status, kErrorType, reason_phrase(status));
+    x.handler_live = false;
+    if (!r.finished()) phase_ = Phase::kClosing;  // not even that fitted
+  } else {
+    phase_ = Phase::kClosing;  // a response has begun: all that can be done is to end it here
+  }
+}
+
+void Connection::finish_exchange() {
+  Exchange& x = *ex_;
+  if (x.gathered) {
+    ctx_.body_buffers.give(x.gathered, x.body_bytes);
+    x.gathered = {};
+  }
+  start_ += cur_;
+  keep_ = cur_ = 0;
+  active_ = false;
+  phase_ = x.close_after ? Phase::kClosing : Phase::kIdle;
+}
+
+void Connection::fail(uint16_t status) {
+  phase_ = Phase::kClosing;
+  if (active_) {
+    answer_instead(status, AbortReason::kBadBody);
+    return;
+  }
+  if (!ensure_output()) return;
+  std::string_view text = reason_phrase(status);
+  ResponseWriter w(out_.tail(), out_.room());
+  w.status_line(status)
+      .date(ctx_.dates, now_)
+      .header("Content-Type", kErrorType)
+      .content_length(text.size())
+      .connection_close()
+      .end_headers()
+      .body(text);
+  if (w.ok() && out_.commit(w.size())) report(nullptr, status, text.size(), ctx_.event_ns);
+}
+
+void Connection::report(const RequestView* request, uint16_t status, uint64_t body_bytes,
+                        uint64_t started_ns) {
+  if (ctx_.observer) {
+    ctx_.observer->on_response({request, status, body_bytes, &peer_, started_ns, answered_one_});
+  }
 }
 
 bool Connection::ensure_output() {
@@ -211,57 +470,70 @@ bool Connection::ensure_output() {
   return true;
 }
 
-void Connection::dispatch(std::string_view body, bool may_keep_alive) {
-  if (phase_ == Phase::kBody) {
-    // Other connections parsed into the shared scratch since this head was read: again.
-    parse_request({head(), head_len_}, ctx_.config.parser, ctx_.request, ctx_.headers);
-  }
-  const Request& req = ctx_.request;
-  if (!ensure_output()) {
-    phase_ = Phase::kClosing;
-    return;
-  }
-  bool keep = may_keep_alive && req.keep_alive && !draining_;
-  Response::Context rc{
-      &out_, &ctx_.dates, now_, req.method == Method::kHead, keep, req.version_minor == 0 && keep};
-  Response response(rc, out_.tail(), out_.room());
-  RequestView view(req, head(), body, ctx_.peer);
-  ctx_.handler.handle(view, response);
-  if (response.finished()) {
-    report(&view, response);
-  } else {
-    // An unfinished response queued nothing; answer 500 and close.
-    rc.keep_alive = rc.http10_keepalive = false;
-    Response error(rc, out_.tail(), out_.room());
-    error.send(500, "text/plain; charset=utf-8", reason_phrase(500));
-    report(&view, error);
-    keep = false;
-  }
-  if (!keep) phase_ = Phase::kClosing;
-}
-
-void Connection::fail(uint16_t status) {
-  phase_ = Phase::kClosing;
-  if (!ensure_output()) return;
-  Response::Context rc{&out_, &ctx_.dates, now_, false, false, false};
-  Response response(rc, out_.tail(), out_.room());
-  response.send(status, "text/plain; charset=utf-8", reason_phrase(status));
-  report(nullptr, response);
-}
-
-void Connection::report(const RequestView* request, const Response& response) {
-  if (ctx_.observer && response.finished()) {
-    ctx_.observer->on_response({request, response.status_code(), response.body_bytes()});
-  }
-}
-
 void Connection::release_idle_buffers() {
   if (out_.empty() && out_.attached()) ctx_.output_pool.give(out_.detach());
-  if (input_ && unread() == 0 && phase_ != Phase::kBody) {
+  if (input_ && !active_ && unread() == 0) {
     ctx_.input_pool.give(input_);
+    ctx_.exchanges.give(ex_);
     input_ = nullptr;
+    ex_ = nullptr;
     start_ = end_ = scanned_ = 0;
   }
+}
+
+void Connection::request_wake() {
+  if (processing_ || wake_pending_ || ctx_.events == nullptr) return;
+  wake_pending_ = true;
+  ctx_.events->wake(*this);
+}
+
+// --- what Response asks -------------------------------------------------------------------------
+
+Response* Connection::response_for(uint32_t generation) {
+  if (ex_ == nullptr || !active_ || generation != generation_ || !ex_->handler_live) return nullptr;
+  return &ex_->response;
+}
+
+bool Connection::decide_keep_alive(const Response& r) {
+  Exchange& x = *ex_;
+  bool keep = x.request.keep_alive && !draining_ && !x.close_after &&
+              r.framing_ != Response::Framing::kClose && phase_ != Phase::kClosing;
+  if (!keep) x.close_after = true;
+  return keep;
+}
+
+void Connection::on_response_complete(Response& r) {
+  Exchange& x = *ex_;
+  x.handler_live = false;
+  x.wants_writable = false;
+  if (x.body == Exchange::Body::kReading && x.mode == BodyMode::kStream) {
+    // Answered before the end of a streamed body: the rest is discarded, with its framing checked.
+    x.mode = BodyMode::kRefuse;
+    x.body_bytes = 0;
+    x.paused = false;
+  }
+  report(&r.request(), r.status_code(), r.body_bytes(), x.started_ns);
+  answered_one_ = true;
+  request_wake();
+}
+
+void Connection::on_response_progress() {
+  request_wake();
+}
+
+size_t Connection::stream_room() {
+  if (!ensure_output() || out_.full()) return 0;
+  size_t room = out_.room();
+  uint64_t pending = out_.pending_bytes();
+  if (room <= kChunkOverhead || pending >= ctx_.config.max_pending_output) return 0;
+  return std::min<uint64_t>(room - kChunkOverhead, ctx_.config.max_pending_output - pending);
+}
+
+bool Connection::end_stream(Response& r) {
+  if (r.framing_ == Response::Framing::kChunked && !r.head_only_) {
+    if (!ensure_output() || !out_.append(kLastChunk.data(), kLastChunk.size())) return false;
+  }
+  return true;
 }
 
 }  // namespace zhttp::conn

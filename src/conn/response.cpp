@@ -1,9 +1,13 @@
-// Response and RequestView of the embedding API (include/zhttp/handler.hpp): the head is
-// formatted in place at the tail of the connection's output buffer and committed to the output
-// queue only when the response is complete, so a failed response leaves nothing behind.
+// Response, RequestView and ExchangeRef of the embedding API (include/zhttp/handler.hpp): the
+// head is formatted in place at the tail of the connection's output buffer and committed to the
+// output queue only when it is complete, so a failed response leaves nothing behind.
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
+
+#include "conn/connection.hpp"
 #include "conn/output_queue.hpp"
 #include "zhttp/handler.hpp"
 #include "zhttp/target.hpp"
@@ -55,49 +59,84 @@ std::string_view RequestView::header(std::string_view name) const {
   return {};
 }
 
-Response::Response(const Context& context, char* head_buf, size_t head_cap)
-    : ctx_(context), writer_(head_buf, head_cap) {}
+// --- Response -----------------------------------------------------------------------------------
+
+void Response::begin(conn::Connection* connection, const RequestView& request,
+                     uint32_t generation) {
+  conn_ = connection;
+  request_ = request;
+  writer_ = ResponseWriter(nullptr, 0);
+  user_ = nullptr;
+  body_bytes_ = stream_left_ = 0;
+  generation_ = generation;
+  status_ = 0;
+  state_ = State::kNone;
+  framing_ = Framing::kLength;
+  deferred_ = false;
+  head_only_ = request.method() == Method::kHead;
+}
+
+// Calls are taken while the handler owes the answer: not after it is complete, the exchange was
+// aborted, or the exchange is another one's.
+bool Response::usable() const {
+  return conn_ != nullptr && conn_->response_for(generation_) == this;
+}
+
+time_t Response::now() const {
+  return conn_ ? conn_->now_ : 0;
+}
 
 Response& Response::status(uint16_t code) {
+  if (!usable() || state_ == State::kStreaming) return *this;
+  conn::OutputQueue& out = conn_->out_;
+  writer_ =
+      conn_->ensure_output() ? ResponseWriter(out.tail(), out.room()) : ResponseWriter(nullptr, 0);
   status_ = code;
-  writer_.status_line(code).date(*ctx_.dates, ctx_.now);
+  state_ = State::kHead;
+  writer_.status_line(code).date(conn_->ctx_.dates, conn_->now_);
   return *this;
 }
 
 Response& Response::header(std::string_view name, std::string_view value) {
-  writer_.header(name, value);
+  if (state_ == State::kHead) writer_.header(name, value);
   return *this;
 }
 
 Response& Response::header(std::string_view name, uint64_t value) {
-  writer_.header(name, value);
+  if (state_ == State::kHead) writer_.header(name, value);
   return *this;
 }
 
-// Framing and connection headers, the blank line, then hands the head to the output queue.
+// Framing and connection headers and the blank line: the head is ready to be committed.
 bool Response::finish_head(uint64_t content_length, bool has_length) {
-  if (finished_ || status_ == 0) return false;
+  if (state_ != State::kHead || !usable()) return false;
   if (has_length) writer_.content_length(content_length);
-  body_bytes_ = ctx_.head_request ? 0 : content_length;
-  if (!ctx_.keep_alive) {
+  body_bytes_ = head_only_ ? 0 : content_length;
+  if (!conn_->decide_keep_alive(*this)) {
     writer_.connection_close();
-  } else if (ctx_.http10_keepalive) {
-    writer_.connection_keep_alive();
+  } else if (request_.version_minor() == 0) {
+    writer_.connection_keep_alive();  // an HTTP/1.0 client asked for it
   }
   writer_.end_headers();
   return writer_.ok();
 }
 
+void Response::complete() {
+  state_ = State::kDone;
+  conn_->on_response_complete(*this);
+}
+
 void Response::body(std::string_view bytes) {
   if (!finish_head(bytes.size(), true)) return;
-  if (!ctx_.head_request) writer_.body(bytes);
-  if (writer_.ok() && ctx_.out->commit(writer_.size())) finished_ = true;
+  if (!head_only_) writer_.body(bytes);
+  if (writer_.ok() && conn_->out_.commit(writer_.size())) complete();
 }
 
 void Response::body_static(std::string_view bytes) {
   if (!finish_head(bytes.size(), true)) return;
-  if (!ctx_.out->commit(writer_.size())) return;
-  finished_ = ctx_.head_request || ctx_.out->push_external(bytes.data(), bytes.size());
+  conn::OutputQueue& out = conn_->out_;
+  if (!out.commit(writer_.size())) return;
+  if (head_only_ || out.push_external(bytes.data(), bytes.size())) complete();
 }
 
 void Response::file(int fd, uint64_t offset, uint64_t length) {
@@ -116,9 +155,10 @@ void Response::send_file(int fd, uint64_t offset, uint64_t length, bool owned) {
     release();
     return;
   }
-  if (ctx_.head_request) {
+  conn::OutputQueue& out = conn_->out_;
+  if (head_only_) {
     release();
-    finished_ = ctx_.out->commit(writer_.size());
+    if (out.commit(writer_.size())) complete();
     return;
   }
   // A small file is read into the output buffer right after its head, so head and body leave
@@ -129,29 +169,129 @@ void Response::send_file(int fd, uint64_t offset, uint64_t length, bool owned) {
     release();
     // A file that shrank since its size was taken cannot fill the promised length: no
     // response (the connection answers 500).
-    if (n == static_cast<ssize_t>(length) && ctx_.out->commit(writer_.size())) finished_ = true;
+    if (n == static_cast<ssize_t>(length) && out.commit(writer_.size())) complete();
     return;
   }
   if (!owned) fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);  // the queue closes its copy once sent
   if (fd < 0) return;                                // out of descriptors: no response (500)
-  if (!ctx_.out->commit(writer_.size())) {
+  if (!out.commit(writer_.size())) {
     ::close(fd);
     return;
   }
-  finished_ = ctx_.out->push_file(fd, offset, length);
-  if (!finished_) ::close(fd);
+  if (out.push_file(fd, offset, length)) {
+    complete();
+  } else {
+    ::close(fd);
+  }
 }
 
 void Response::no_body() {
   // 1xx, 204 and 304 carry no Content-Length; anything else states its empty body.
   bool bodiless = status_ < 200 || status_ == 204 || status_ == 304;
-  if (finish_head(0, !bodiless) && ctx_.out->commit(writer_.size())) finished_ = true;
+  if (finish_head(0, !bodiless) && conn_->out_.commit(writer_.size())) complete();
 }
 
 void Response::send(uint16_t code, std::string_view content_type, std::string_view bytes) {
   status(code);
   if (!content_type.empty()) header("Content-Type", content_type);
   body(bytes);
+}
+
+ExchangeRef Response::defer() {
+  if (!usable()) return {};
+  deferred_ = true;
+  return ExchangeRef(conn_, generation_);
+}
+
+bool Response::stream() {
+  // HTTP/1.0 has no chunked coding: the end of the body is the end of the connection.
+  return start_stream(request_.version_minor() == 0 ? Framing::kClose : Framing::kChunked, 0);
+}
+
+bool Response::stream(uint64_t content_length) {
+  return start_stream(Framing::kLength, content_length);
+}
+
+bool Response::start_stream(Framing framing, uint64_t length) {
+  if (state_ != State::kHead) return false;
+  framing_ = framing;
+  if (framing == Framing::kChunked) writer_.header("Transfer-Encoding", "chunked");
+  if (!finish_head(length, framing == Framing::kLength)) return false;
+  if (!conn_->out_.commit(writer_.size())) return false;
+  body_bytes_ = 0;
+  stream_left_ = length;
+  state_ = State::kStreaming;
+  deferred_ = true;
+  conn_->on_response_progress();
+  return true;
+}
+
+size_t Response::write(std::string_view bytes) {
+  if (state_ != State::kStreaming || !usable()) return 0;
+  size_t n = bytes.size();
+  if (framing_ == Framing::kLength) n = static_cast<size_t>(std::min<uint64_t>(n, stream_left_));
+  if (head_only_) {
+    if (framing_ == Framing::kLength) stream_left_ -= n;
+    return n;
+  }
+  size_t take = std::min(n, conn_->stream_room());
+  if (take < n) conn_->ex_->wants_writable = true;  // on_writable() when there is room
+  if (take == 0) return 0;
+  conn::OutputQueue& out = conn_->out_;
+  char* p = out.tail();
+  size_t len = 0;
+  if (framing_ == Framing::kChunked) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    char digits[16];
+    size_t d = 0;
+    for (size_t v = take; v > 0; v >>= 4) digits[d++] = kHex[v & 15];
+    while (d > 0) p[len++] = digits[--d];
+    p[len++] = '\r';
+    p[len++] = '\n';
+  }
+  std::memcpy(p + len, bytes.data(), take);
+  len += take;
+  if (framing_ == Framing::kChunked) {
+    p[len++] = '\r';
+    p[len++] = '\n';
+  }
+  out.commit(len);
+  body_bytes_ += take;
+  if (framing_ == Framing::kLength) stream_left_ -= take;
+  conn_->on_response_progress();
+  return take;
+}
+
+void Response::end() {
+  if (state_ != State::kStreaming || !usable()) return;
+  // A declared length not written in full, or a last chunk that cannot be queued, leaves the
+  // client waiting for bytes that never come: close after what was sent.
+  if ((framing_ == Framing::kLength && stream_left_ > 0) || !conn_->end_stream(*this)) {
+    conn_->ex_->close_after = true;
+  }
+  complete();
+}
+
+void Response::pause_body() {
+  if (usable() && conn_->ex_->mode == BodyMode::kStream) conn_->ex_->paused = true;
+}
+
+void Response::resume_body() {
+  if (!usable() || !conn_->ex_->paused) return;
+  conn_->ex_->paused = false;
+  conn_->request_wake();
+}
+
+// --- ExchangeRef
+// ----------------------------------------------------------------------------------
+
+Response* ExchangeRef::response() const {
+  return conn_ ? conn_->response_for(generation_) : nullptr;
+}
+
+bool ExchangeRef::post(void (*fn)(Response*, void*), void* arg) const {
+  if (conn_ == nullptr || conn_->ctx_.events == nullptr) return false;
+  return conn_->ctx_.events->post(conn_, generation_, fn, arg);
 }
 
 }  // namespace zhttp

@@ -46,8 +46,8 @@ MetricsHandler::MetricsHandler(Handler& inner, std::string path, std::vector<Pee
       snapshot_(std::make_unique<shm::StatsSnapshot>()),
       text_(std::make_unique<char[]>(kTextBytes)) {}
 
-bool MetricsHandler::wants_body(const RequestView& request) {
-  return request.path() != path_ && inner_.wants_body(request);
+BodyMode MetricsHandler::body_mode(const RequestView& request) {
+  return request.path() == path_ ? BodyMode::kRefuse : inner_.body_mode(request);
 }
 
 bool MetricsHandler::allowed(const PeerAddress& peer) const {

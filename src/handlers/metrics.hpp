@@ -18,8 +18,14 @@ class MetricsHandler : public Handler {
   MetricsHandler(Handler& inner, std::string path, std::vector<PeerAddress> allow,
                  const shm::SegmentHeader& header, const shm::StatsRegion& stats);
 
-  bool wants_body(const RequestView& request) override;
+  BodyMode body_mode(const RequestView& request) override;
   void handle(const RequestView& request, Response& response) override;
+  // The wrapped handler's exchanges come back to it (the metrics answer is always whole).
+  void on_body(Response& r, std::string_view bytes) override { inner_.on_body(r, bytes); }
+  void on_body_end(Response& r) override { inner_.on_body_end(r); }
+  void on_writable(Response& r) override { inner_.on_writable(r); }
+  void on_abort(Response& r, AbortReason why) override { inner_.on_abort(r, why); }
+  void on_worker_start(const WorkerContext& w) override { inner_.on_worker_start(w); }
 
   static constexpr size_t kTextBytes = 64 * 1024;
 

@@ -33,13 +33,24 @@ Worker::Worker(const WorkerConfig& config, Handler& handler, std::span<const int
                         static_cast<unsigned>(EVFLAG_NOENV))),
       input_pool_(config.input_buffer_bytes, config.max_busy_connections),
       output_pool_(config.output_buffer_bytes, config.max_busy_connections),
-      ctx_(config_.connection, handler, dates_, input_pool_, output_pool_) {
+      exchanges_(config.max_busy_connections),
+      body_buffers_(config.connection.max_body_bytes, config.max_body_buffers),
+      ctx_(config_.connection, handler, dates_, input_pool_, output_pool_, exchanges_,
+           body_buffers_),
+      posts_(config.post_ring_size) {
   ev_set_userdata(loop_, this);
+  ctx_.events = this;
   free_.reserve(config.max_connections);
-  for (uint32_t i = 0; i < config.max_connections; ++i) free_.push_back(&slots_.emplace_back(ctx_));
+  woken_.reserve(config.max_connections);
+  for (uint32_t i = 0; i < config.max_connections; ++i) {
+    Slot& s = slots_.emplace_back(ctx_);
+    s.conn.set_owner(&s);
+    free_.push_back(&s);
+  }
   std::reverse(free_.begin(), free_.end());
   lists_[kHeader].timeout = config.header_timeout;
   lists_[kBody].timeout = config.body_timeout;
+  lists_[kHandler].timeout = config.handler_timeout;
   lists_[kIdle].timeout = config.keepalive_timeout;
   lists_[kWrite].timeout = config.write_timeout;
   lists_[kLinger].timeout = config.linger_timeout;
@@ -55,18 +66,22 @@ Worker::Worker(const WorkerConfig& config, Handler& handler, std::span<const int
   ev_timer_start(loop_, &tick_);
   ev_async_init(&command_, on_command);
   ev_async_start(loop_, &command_);
+  ev_async_init(&posted_, on_posted);
+  ev_async_start(loop_, &posted_);
+  ev_prepare_init(&prepare_, on_prepare);
   spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 Worker::~Worker() {
   for (Slot& s : slots_) {
-    if (s.fd >= 0) close_now(s);
+    if (s.fd >= 0) close_now(s, AbortReason::kShutdown);
   }
   if (spare_fd_ >= 0) ::close(spare_fd_);
   ev_loop_destroy(loop_);
 }
 
 void Worker::run() {
+  ctx_.handler.on_worker_start(WorkerContext{loop_, config_.worker_index});
   ev_run(loop_, 0);
 }
 
@@ -93,7 +108,7 @@ void Worker::on_command(struct ev_loop* loop, ev_async*, int) {
 
 void Worker::stop_now() {
   for (Slot& s : slots_) {
-    if (s.fd >= 0) close_now(s);
+    if (s.fd >= 0) close_now(s, AbortReason::kShutdown);
   }
   ev_break(loop_, EVBREAK_ALL);
 }
@@ -158,7 +173,6 @@ void Worker::accept_from(int listener) {
     free_.pop_back();
     s.fd = fd;
     s.lingering = false;
-    s.answered_one = false;
     remember_peer(s, peer);
     open_.fetch_add(1, std::memory_order_relaxed);
     if (stats_) stats_->add(shm::Counter::kConnectionsAccepted);
@@ -198,12 +212,14 @@ void Worker::on_io(struct ev_loop* loop, ev_io* w, int revents) {
 }
 
 void Worker::remember_peer(Slot& s, const sockaddr_storage& peer) {
-  s.peer.family = static_cast<uint8_t>(peer.ss_family);
+  PeerAddress a;
+  a.family = static_cast<uint8_t>(peer.ss_family);
   if (peer.ss_family == AF_INET) {
-    std::memcpy(s.peer.bytes, &reinterpret_cast<const sockaddr_in&>(peer).sin_addr, 4);
+    std::memcpy(a.bytes, &reinterpret_cast<const sockaddr_in&>(peer).sin_addr, 4);
   } else if (peer.ss_family == AF_INET6) {
-    std::memcpy(s.peer.bytes, &reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr, 16);
+    std::memcpy(a.bytes, &reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr, 16);
   }
+  s.conn.set_peer(a);
 }
 
 void Worker::set_access_log(log::AccessLog* log) {
@@ -221,12 +237,11 @@ void Worker::count_response(const conn::ResponseRecord& r) {
   shm::WorkerStats& s = *stats_;
   if (r.request != nullptr) {
     s.add(Counter::kRequests);
-    if (current_ != nullptr && current_->answered_one) s.add(Counter::kKeepaliveReuses);
+    if (r.reused) s.add(Counter::kKeepaliveReuses);
     timespec now{};
     ::clock_gettime(CLOCK_MONOTONIC, &now);
-    int64_t us =
-        (now.tv_sec - event_start_.tv_sec) * 1000000 + (now.tv_nsec - event_start_.tv_nsec) / 1000;
-    uint64_t latency = us > 0 ? static_cast<uint64_t>(us) : 0;
+    uint64_t now_ns = static_cast<uint64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+    uint64_t latency = now_ns > r.started_ns ? (now_ns - r.started_ns) / 1000 : 0;
     size_t bucket = latency == 0 ? 0 : static_cast<size_t>(64 - __builtin_clzll(latency));
     bucket = std::min(bucket, shm::kLatencyBuckets - 1);  // bucket i: latency < 2^i us
     auto& b = s.latency[bucket];
@@ -280,15 +295,10 @@ void Worker::update_gauges() {
 
 void Worker::on_response(const conn::ResponseRecord& r) {
   if (stats_) count_response(r);
-  if (current_ != nullptr && r.request != nullptr) {
-    current_->answered_one = true;
-  }
   if (access_log_ == nullptr) return;
   log::AccessEntry e;
-  if (current_ != nullptr) {
-    e.addr = current_->peer.bytes;
-    e.family = current_->peer.family;
-  }
+  e.addr = r.peer->bytes;
+  e.family = r.peer->family;
   e.now = static_cast<time_t>(ev_now(loop_));
   e.status = r.status;
   e.body_bytes = r.body_bytes;
@@ -303,10 +313,16 @@ void Worker::on_response(const conn::ResponseRecord& r) {
   access_log_->record(e);
 }
 
+// Latencies count from the io event that completed a request's head.
+void Worker::begin_event() {
+  if (stats_ == nullptr) return;
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  ctx_.event_ns = static_cast<uint64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+}
+
 void Worker::handle(Slot& s, int revents) {
-  current_ = &s;
-  ctx_.peer = &s.peer;
-  if (stats_) ::clock_gettime(CLOCK_MONOTONIC, &event_start_);
+  begin_event();
   if (s.lingering) {
     linger_read(s);
     return;
@@ -429,6 +445,9 @@ void Worker::update(Slot& s) {
     case conn::Connection::Phase::kBody:
       if (s.list != kBody) move_to(s, kBody, true);
       break;
+    case conn::Connection::Phase::kHandler:
+      if (s.list != kHandler) move_to(s, kHandler, true);  // restarts with each write
+      break;
     default:
       if (s.list != kIdle) move_to(s, kIdle, true);
       break;
@@ -465,13 +484,13 @@ void Worker::linger_read(Slot& s) {
   close_now(s);
 }
 
-void Worker::close_now(Slot& s) {
+void Worker::close_now(Slot& s, AbortReason why) {
   ev_io_stop(loop_, &s.watcher);
   unlink(s);
   ::close(s.fd);
   s.fd = -1;
   s.lingering = false;
-  s.conn.reset();
+  s.conn.reset(why);
   free_.push_back(&s);
   open_.fetch_sub(1, std::memory_order_relaxed);
   update_gauges();
@@ -517,7 +536,7 @@ void Worker::expire(ev_tstamp now) {
     while (l.head && now - l.head->stamp >= l.timeout) {
       Slot& s = *l.head;
       if (stats_ && list != kLinger) stats_->add(shm::Counter::kTimeouts);
-      if (list == kHeader || list == kBody) {
+      if (list == kHeader || list == kBody || list == kHandler) {
         time_out(s, now);
       } else {
         close_now(s);  // idle, stalled writer, lingering or starved: nothing to say
@@ -529,12 +548,63 @@ void Worker::expire(ev_tstamp now) {
 
 // A head or body that took too long: answer 408 and close.
 void Worker::time_out(Slot& s, ev_tstamp now) {
-  current_ = &s;
-  ctx_.peer = &s.peer;
+  begin_event();
   s.conn.timed_out(static_cast<time_t>(now));  // queues a 408
   unlink(s);
   write_some(s);
   if (s.fd >= 0) update(s);
+}
+
+// --- work outside io events -------------------------------------------------------------------
+
+// A connection whose handler answered, wrote or resumed from elsewhere (a timer, a post): carried
+// on with before the loop next sleeps, never from inside the handler's call.
+void Worker::wake(conn::Connection& c) {
+  Slot& s = *static_cast<Slot*>(c.owner());
+  if (s.woken) return;
+  s.woken = true;
+  woken_.push_back(&s);  // capacity is one per slot: never reallocates
+  if (!ev_is_active(&prepare_)) ev_prepare_start(loop_, &prepare_);
+}
+
+void Worker::on_prepare(struct ev_loop* loop, ev_prepare* w, int) {
+  Worker& self = worker_of(loop);
+  self.run_woken();
+  if (self.woken_.empty()) ev_prepare_stop(loop, w);
+}
+
+void Worker::run_woken() {
+  // Carrying on may wake others (a response completing another's): those join the list.
+  for (size_t i = 0; i < woken_.size(); ++i) {
+    Slot& s = *woken_[i];
+    s.woken = false;
+    if (s.fd < 0 || s.lingering) continue;
+    begin_event();
+    s.conn.on_wake(static_cast<time_t>(ev_now(loop_)));
+    write_some(s);
+    if (s.fd >= 0) update(s);
+  }
+  woken_.clear();
+  resume_starved();
+}
+
+bool Worker::post(conn::Connection* c, uint32_t generation, void (*fn)(Response*, void*),
+                  void* arg) {
+  if (!posts_.push(Post{c, generation, fn, arg})) return false;
+  ev_async_send(loop_, &posted_);
+  return true;
+}
+
+void Worker::on_posted(struct ev_loop* loop, ev_async*, int) {
+  worker_of(loop).run_posted();
+}
+
+void Worker::run_posted() {
+  Post batch[64];
+  for (size_t n; (n = posts_.pop(batch, 64)) > 0;) {
+    for (size_t i = 0; i < n; ++i)
+      batch[i].fn(batch[i].connection->response_for(batch[i].generation), batch[i].arg);
+  }
 }
 
 // --- drain --------------------------------------------------------------------------------------
@@ -553,7 +623,7 @@ void Worker::start_drain() {
       [](struct ev_loop* loop, ev_timer*, int) {
         Worker& self = worker_of(loop);
         for (Slot& s : self.slots_) {
-          if (s.fd >= 0) self.close_now(s);
+          if (s.fd >= 0) self.close_now(s, AbortReason::kShutdown);
         }
         ev_break(loop, EVBREAK_ALL);
       },

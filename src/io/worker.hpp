@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "conn/connection.hpp"
+#include "io/post_ring.hpp"
 #include "log/access_log.hpp"
 #include "shm/stats.hpp"
 
@@ -24,15 +25,19 @@ struct WorkerConfig {
   uint32_t input_buffer_bytes = 32768;   // holds a head (max 16 KiB) plus small bodies
   uint32_t output_buffer_bytes = 65536;  // formatted responses, plus the segment ring
   uint32_t max_busy_connections = 4096;  // buffers exist for this many requests in flight
+  uint32_t max_body_buffers = 64;        // gathered bodies past an input block; then spill files
+  uint32_t post_ring_size = 16384;       // completions posted from other threads, in flight
+  uint32_t worker_index = 0;             // told to the handler (WorkerContext)
   double header_timeout = 10;            // from a head's first byte to its end: 408
   double body_timeout = 30;              // between two reads of a body: 408
   double keepalive_timeout = 75;         // idle between requests: close
   double write_timeout = 30;             // no progress sending: close
+  double handler_timeout = 60;           // a handler silent this long: 504 (or close mid-stream)
   double linger_timeout = 2;             // reading and dropping input after a final response
   double drain_timeout = 30;             // drain(): then close whatever is left
 };
 
-class Worker : private conn::ResponseObserver {
+class Worker : private conn::ResponseObserver, private conn::ConnectionEvents {
  public:
   Worker(const WorkerConfig& config, Handler& handler, std::span<const int> listeners);
   Worker(const Worker&) = delete;
@@ -72,6 +77,7 @@ class Worker : private conn::ResponseObserver {
   enum List : uint8_t {
     kHeader,
     kBody,
+    kHandler,
     kIdle,
     kWrite,
     kLinger,
@@ -89,8 +95,7 @@ class Worker : private conn::ResponseObserver {
     int fd = -1;
     List list = kNone;
     bool lingering = false;
-    bool answered_one = false;  // a later request on it is a keep-alive reuse
-    PeerAddress peer;
+    bool woken = false;  // in woken_, waiting for on_prepare()
     conn::Connection conn;
   };
   struct TimeoutList {
@@ -105,8 +110,16 @@ class Worker : private conn::ResponseObserver {
   static void on_tick(struct ev_loop* loop, ev_timer* w, int revents);
   static void on_command(struct ev_loop* loop, ev_async* w, int revents);
   static void on_order(struct ev_loop* loop, ev_io* w, int revents);
+  static void on_prepare(struct ev_loop* loop, ev_prepare* w, int revents);
+  static void on_posted(struct ev_loop* loop, ev_async* w, int revents);
   void stop_now();
   void on_response(const conn::ResponseRecord& record) override;
+  void wake(conn::Connection& c) override;
+  bool post(conn::Connection* c, uint32_t generation, void (*fn)(Response*, void*),
+            void* arg) override;
+  void run_woken();
+  void run_posted();
+  void begin_event();
 
   void accept_from(int listener);
   void shed_one(int listener);  // EMFILE: accept with the spare descriptor and close at once
@@ -121,7 +134,7 @@ class Worker : private conn::ResponseObserver {
   void update(Slot& s);
   void begin_close(Slot& s);
   void linger_read(Slot& s);
-  void close_now(Slot& s);
+  void close_now(Slot& s, AbortReason why = AbortReason::kClientGone);
   void expire(ev_tstamp now);
   void watch(Slot& s, int events);
   void move_to(Slot& s, List list, bool restart_clock);
@@ -136,21 +149,25 @@ class Worker : private conn::ResponseObserver {
   DateCache dates_;
   conn::BufferPool input_pool_;
   conn::BufferPool output_pool_;
+  conn::ObjectPool<conn::Exchange> exchanges_;
+  conn::BodyBuffers body_buffers_;
   conn::ConnectionContext ctx_;
   std::deque<Slot> slots_;  // all allocated up front; never grows
   std::vector<Slot*> free_;
+  std::vector<Slot*> woken_;  // connections to carry on with before the loop sleeps again
+  PostRing posts_;
   std::vector<ev_io> listeners_;
   TimeoutList lists_[kListCount];
   ev_timer tick_{};
   ev_timer drain_timer_{};
   ev_async command_{};
+  ev_prepare prepare_{};
+  ev_async posted_{};
   ev_io orders_{};
   void count_response(const conn::ResponseRecord& record);
   void update_gauges();
   log::AccessLog* access_log_ = nullptr;
   shm::WorkerStats* stats_ = nullptr;
-  timespec event_start_{};   // when the current event's handling began, for latencies
-  Slot* current_ = nullptr;  // the connection being handled, for on_response()
   void (*on_reopen_logs_)(void*) = nullptr;
   void* reopen_arg_ = nullptr;
   std::atomic<int> pending_command_{0};

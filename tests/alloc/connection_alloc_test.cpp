@@ -13,7 +13,7 @@ namespace {
 
 class HelloHandler : public Handler {
  public:
-  bool wants_body(const RequestView&) override { return true; }
+  BodyMode body_mode(const RequestView&) override { return BodyMode::kGather; }
   void handle(const RequestView& r, Response& response) override {
     response.status(200).header("Content-Type", "text/plain").header("X-Body", r.body().size());
     response.body("Hello, world!");
@@ -26,7 +26,9 @@ TEST(ConnectionAllocations, WarmKeepAliveRequestsAllocateNothing) {
   HelloHandler handler;
   conn::BufferPool input(32768, 2);
   conn::BufferPool output(65536, 2);
-  conn::ConnectionContext ctx(config, handler, dates, input, output);
+  conn::ObjectPool<conn::Exchange> exchanges(2);
+  conn::BodyBuffers bodies(config.max_body_bytes, 1);
+  conn::ConnectionContext ctx(config, handler, dates, input, output, exchanges, bodies);
   conn::Connection connection(ctx);
   const std::string batch =
       "GET /hello HTTP/1.1\r\nHost: a\r\nUser-Agent: test\r\n\r\n"

@@ -75,7 +75,9 @@ struct ConnectionHarness {
   HandlerType handler;
   BufferPool input{32768, 4};
   BufferPool output{65536, 4};
-  ConnectionContext ctx{config, handler, dates, input, output};
+  ObjectPool<Exchange> exchanges{4};
+  BodyBuffers bodies{config.max_body_bytes, 2};
+  ConnectionContext ctx{config, handler, dates, input, output, exchanges, bodies};
   Connection conn{ctx};
   time_t now = kNow;  // the clock requests are handled at
   std::string sent;

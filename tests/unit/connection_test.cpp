@@ -17,7 +17,9 @@ namespace {
 // Answers "<method> <target> [<body>]"; a few targets behave specially.
 class EchoHandler : public Handler {
  public:
-  bool wants_body(const RequestView& r) override { return r.path() != "/nobody"; }
+  BodyMode body_mode(const RequestView& r) override {
+    return r.path() == "/nobody" ? BodyMode::kRefuse : BodyMode::kGather;
+  }
   void handle(const RequestView& r, Response& response) override {
     seen.push_back(std::string(r.method_name()) + " " + std::string(r.target()) +
                    (r.body().empty() ? "" : " " + std::string(r.body())));
@@ -135,9 +137,24 @@ TEST(Connection, UnknownExpectationIs417AndCloses) {
   EXPECT_TRUE(h.handler.seen.empty());
 }
 
-TEST(Connection, BodyOverLimitIs413) {
+// Said before reading; the body is then discarded like a refused one and the connection lives.
+TEST(Connection, BodyOverLimitIs413AndTheNextRequestIsAnswered) {
   ConnectionConfig c;
   c.max_body_bytes = 10;
+  Harness h(c);
+  h.feed(
+      "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n01234567890"
+      "GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(h.sent.rfind("HTTP/1.1 413 Content Too Large\r\n", 0), 0u);
+  EXPECT_EQ(h.sent.find("Connection: close"), std::string::npos);
+  EXPECT_EQ(h.handler.seen, (std::vector<std::string>{"GET /next"}));
+  EXPECT_FALSE(h.conn.should_close());
+}
+
+TEST(Connection, BodyOverLimitAndOverTheDiscardBoundIs413AndCloses) {
+  ConnectionConfig c;
+  c.max_body_bytes = 10;
+  c.max_discard_bytes = 10;
   Harness h(c);
   h.feed("POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n01234567890");
   EXPECT_EQ(h.sent.rfind("HTTP/1.1 413 Content Too Large\r\n", 0), 0u);

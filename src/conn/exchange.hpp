@@ -1,0 +1,42 @@
+#pragma once
+// One request's state while a connection works on it (DESIGN.md section 7): the parsed head
+// (parsed once, straight into this object, and kept: its bytes stay in the connection's input
+// block), how its body is taken, and the Response that may complete after handle() returned.
+// Exchanges come from a per-worker pool and are held only while a request is in progress, so an
+// idle connection carries none.
+#include <array>
+#include <cstdint>
+
+#include "conn/body_buffers.hpp"
+#include "conn/body_framing.hpp"
+#include "zhttp/handler.hpp"
+
+namespace zhttp::conn {
+
+inline constexpr uint32_t kMaxHeaders = 100;  // the most --max-headers can be
+
+struct Exchange {
+  enum class Body : uint8_t {
+    kNone,     // no body, or all of it read
+    kReading,  // framing is being decoded from the input
+    kSkipped,  // not read at all: the connection closes after the response
+  };
+
+  Request request;
+  std::array<Header, kMaxHeaders> headers;
+  Response response;
+  BodyFraming framing;
+  BodyBlock gathered;       // kGather past the input block: the body so far
+  uint64_t body_bytes = 0;  // decoded body bytes so far (gathered, streamed or discarded)
+  uint64_t started_ns = 0;  // monotonic time of the event that completed the head
+  uint32_t head_len = 0;
+  BodyMode mode = BodyMode::kRefuse;
+  Body body = Body::kNone;
+  bool handled = false;         // handle() was called
+  bool handler_live = false;    // the handler still owes (part of) the response
+  bool paused = false;          // kStream: the handler paused the body
+  bool wants_writable = false;  // a streamed write() took less than offered
+  bool close_after = false;     // the connection closes once this response is out
+};
+
+}  // namespace zhttp::conn
