@@ -466,6 +466,13 @@ Command parse(int argc, char** argv, Config* out) {
       ->transform(whole_number(0, std::numeric_limits<uint64_t>::max()))
       ->capture_default_str()
       ->group(limits_group);
+  app.add_option("--max-discard-bytes", w.connection.max_discard_bytes,
+                 "largest request body read and thrown away when the handler takes none; "
+                 "past it the connection closes after the answer")
+      ->type_name("BYTES")
+      ->transform(whole_number(0, std::numeric_limits<uint64_t>::max()))
+      ->capture_default_str()
+      ->group(limits_group);
   app.add_option("--max-header-bytes", limits.max_head_bytes,
                  "largest request head: request line and fields (431)")
       ->type_name("BYTES")
@@ -495,6 +502,8 @@ Command parse(int argc, char** argv, Config* out) {
       {"--keepalive-timeout", &w.keepalive_timeout,
        "seconds an idle keep-alive connection stays open"},
       {"--write-timeout", &w.write_timeout, "seconds without sending progress: close"},
+      {"--handler-timeout", &w.handler_timeout,
+       "seconds a handler may stay silent before the request gets 504"},
       {"--drain-timeout", &w.drain_timeout,
        "seconds a graceful stop (SIGQUIT) waits for requests in flight"},
   };

@@ -3,6 +3,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 namespace zhttp::conn {
 namespace {
 
@@ -13,8 +15,9 @@ size_t page_round_up(size_t n) {
 
 }  // namespace
 
-BodyBuffers::BodyBuffers(size_t block_bytes, size_t max_blocks)
-    : block_bytes_(page_round_up(block_bytes == 0 ? 1 : block_bytes)), max_(max_blocks) {
+BodyBuffers::BodyBuffers(uint64_t block_bytes, size_t max_blocks)
+    : block_bytes_(page_round_up(std::clamp<uint64_t>(block_bytes, 1, kMaxBlockBytes))),
+      max_(max_blocks) {
   blocks_.reserve(max_blocks);
   free_.reserve(max_blocks);
 }

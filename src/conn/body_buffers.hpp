@@ -19,7 +19,8 @@ struct BodyBlock {
 
 class BodyBuffers {
  public:
-  BodyBuffers(size_t block_bytes, size_t max_blocks);
+  // Blocks of block_bytes, at most kMaxBlockBytes: a larger gathered body gets 413.
+  BodyBuffers(uint64_t block_bytes, size_t max_blocks);
   BodyBuffers(const BodyBuffers&) = delete;
   BodyBuffers& operator=(const BodyBuffers&) = delete;
   ~BodyBuffers();
@@ -31,6 +32,7 @@ class BodyBuffers {
   void give(BodyBlock block, size_t used);
 
   static constexpr size_t kKeepResident = 64 * 1024;  // pages of a returned block kept mapped
+  static constexpr uint64_t kMaxBlockBytes = uint64_t{4} << 30;
 
  private:
   size_t block_bytes_;

@@ -264,7 +264,7 @@ void Connection::start_exchange(uint32_t head_len) {
   const uint64_t length = req.chunked ? 0 : static_cast<uint64_t>(req.content_length);
   x.mode = ctx_.handler.body_mode(x.response.request());
   uint16_t refusal = 0;
-  if (x.mode == BodyMode::kGather && length > ctx_.config.max_body_bytes) {
+  if (x.mode == BodyMode::kGather && length > gather_limit()) {
     refusal = 413;  // said before reading; the body is then refused like any other
     x.mode = BodyMode::kRefuse;
   }
@@ -374,7 +374,7 @@ bool Connection::deliver(const char* data, uint32_t len) {
 
 bool Connection::gather_bytes(const char* data, uint32_t len) {
   Exchange& x = *ex_;
-  if (x.body_bytes > ctx_.config.max_body_bytes) {
+  if (x.body_bytes > gather_limit()) {
     answer_instead(413, AbortReason::kBadBody);  // a chunked body crossing the limit
     return false;
   }

@@ -11,6 +11,7 @@
 // body) asks the io layer to call on_wake() soon, through ConnectionEvents::wake().
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
@@ -169,6 +170,9 @@ class Connection {
   bool read_body();  // false: closing
   bool deliver(const char* data, uint32_t len);  // false: stop decoding
   bool gather_bytes(const char* data, uint32_t len);
+  uint64_t gather_limit() const {
+    return std::min<uint64_t>(ctx_.config.max_body_bytes, ctx_.body_buffers.block_bytes());
+  }
   void compact();
   void call_handler();
   void send_continue();

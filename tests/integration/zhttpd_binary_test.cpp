@@ -1413,5 +1413,140 @@ TEST_F(ZhttpdBinary, MalformedRequestsGet400AndCloseWhileOthersAreServed) {
   }
 }
 
+// --- request bodies the static handler does not take (issue #8) -------------------------------
+
+// The body is read and thrown away with its framing checked: the connection survives.
+TEST_F(ZhttpdBinary, PostWithATenKilobyteBodyGets405AndTheNextRequestIsAnswered) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  const std::string body(10000, 'p');
+  Client c(port_);
+  ASSERT_TRUE(c.send("POST /hello.txt HTTP/1.1\r\nHost: test\r\nContent-Length: 10000\r\n\r\n"));
+  ASSERT_TRUE(c.send(body.substr(0, 3000)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the rest in a later read
+  ASSERT_TRUE(c.send(body.substr(3000) + get("/hello.txt")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r.has_value()) << "closed=" << c.closed() << " " << c.unread();
+  EXPECT_EQ(r->status, 405);
+  EXPECT_NE(lower(r->field("Connection")), "close") << r->head;
+  auto next = c.read_response();
+  ASSERT_TRUE(next.has_value()) << "closed=" << c.closed() << " " << c.unread();
+  EXPECT_EQ(next->status, 200);
+  EXPECT_EQ(next->body, hello_);
+  EXPECT_TRUE(c.quiet_for(0.1));
+}
+
+TEST_F(ZhttpdBinary, GetWithAMalformedChunkedBodyGets400AndClose) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  const std::string smuggled = get("/hello.txt");  // must never be answered
+  const std::string bodies[] = {
+      "zz\r\nhello\r\n0\r\n\r\n",       // chunk size not hex
+      "5\r\nhello0\r\n\r\n",            // data not followed by CRLF
+      "5;a=\"x\r\nhello\r\n0\r\n\r\n",  // unterminated quoted extension
+      "5\nhello\r\n0\r\n\r\n",          // bare LF
+      "0\r\nBad Trailer: x\r\n\r\n",    // trailer field with a space in its name
+  };
+  for (const std::string& body : bodies) {
+    SCOPED_TRACE(body);
+    Client c(port_);
+    ASSERT_TRUE(
+        c.send("GET /hello.txt HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n" +
+               body + smuggled));
+    auto r = c.read_response();
+    ASSERT_TRUE(r.has_value()) << "closed=" << c.closed() << " " << c.unread();
+    EXPECT_EQ(r->status, 400) << r->head;
+    EXPECT_EQ(lower(r->field("Connection")), "close") << r->head;
+    EXPECT_TRUE(c.read_until_closed(5)) << "not closed after a 400";
+    EXPECT_EQ(c.unread(), "") << "answered beyond the 400";
+  }
+  auto ok = fetch(get("/hello.txt"));
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(ok->status, 200);
+}
+
+TEST_F(ZhttpdBinary, PipelinedRequestsWithBodiesOfEveryKindGetOneAnswerEachInOrder) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  struct Case {
+    std::string request;
+    int status;
+    bool head;
+  };
+  const std::vector<Case> cases = {
+      {"GET /hello.txt HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\n\r\nhello", 200, false},
+      {"POST /hello.txt HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "3;ext=1;q=\"a b\"\r\nabc\r\n4\r\ndefg\r\n0\r\nX-Trailer: yes\r\nOther: 1\r\n\r\n",
+       405, false},
+      {"PUT /hello.txt HTTP/1.1\r\nHost: test\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"
+       "data",
+       405, false},
+      {"HEAD /hello.txt HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "2\r\nhi\r\n0\r\n\r\n",
+       200, true},
+      {"GET /missing HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\n\r\nabc", 404, false},
+      {"DELETE /hello.txt HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\n\r\n", 405, false},
+      {get("/hello.txt"), 200, false},
+  };
+  std::string all;
+  for (const Case& k : cases) all += k.request;
+  for (size_t step : {all.size(), size_t{7}}) {
+    SCOPED_TRACE("written in pieces of " + std::to_string(step));
+    Client c(port_, 0, true);
+    for (size_t at = 0; at < all.size(); at += step) ASSERT_TRUE(c.send(all.substr(at, step)));
+    for (const Case& k : cases) {
+      SCOPED_TRACE(k.request);
+      auto r = c.read_response(k.head);
+      ASSERT_TRUE(r.has_value()) << "closed=" << c.closed() << " " << c.unread();
+      EXPECT_EQ(r->status, k.status) << r->head;
+      EXPECT_NE(lower(r->field("Connection")), "close") << r->head;
+    }
+    EXPECT_TRUE(c.quiet_for(0.1)) << c.unread();
+  }
+}
+
+// A client waiting for "100 Continue" before its body gets the answer and a close: its body
+// never comes, and the next bytes it sends must not be taken for one.
+TEST_F(ZhttpdBinary, RefusedBodyWithExpectContinueIsAnsweredAndClosed) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  Client c(port_);
+  ASSERT_TRUE(
+      c.send("POST /hello.txt HTTP/1.1\r\nHost: test\r\nExpect: 100-continue\r\nContent-Length: "
+             "5\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r.has_value()) << c.unread();
+  EXPECT_EQ(r->status, 405);
+  EXPECT_EQ(lower(r->field("Connection")), "close") << r->head;
+  EXPECT_TRUE(c.read_until_closed(5));
+  EXPECT_EQ(c.unread().find("100 Continue"), std::string::npos);
+}
+
+TEST_F(ZhttpdBinary, BodyPastMaxDiscardBytesIsAnsweredThenClosed) {
+  ASSERT_NO_FATAL_FAILURE(start({"--max-discard-bytes", "1000"}));
+  {
+    Client c(port_);  // the length says too much at once: not read at all
+    ASSERT_TRUE(c.send("POST /hello.txt HTTP/1.1\r\nHost: test\r\nContent-Length: 5000\r\n\r\n" +
+                       std::string(5000, 'x') + get("/hello.txt")));
+    auto r = c.read_response();
+    ASSERT_TRUE(r.has_value()) << c.unread();
+    EXPECT_EQ(r->status, 405);
+    EXPECT_EQ(lower(r->field("Connection")), "close") << r->head;
+    EXPECT_TRUE(c.read_until_closed(5));
+    EXPECT_EQ(c.unread(), "");
+  }
+  {
+    Client c(port_);  // chunked: found out while reading
+    std::string chunks;
+    for (int i = 0; i < 10; ++i) chunks += "c8\r\n" + std::string(200, 'y') + "\r\n";
+    ASSERT_TRUE(
+        c.send("PUT /hello.txt HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n" +
+               chunks + "0\r\n\r\n" + get("/hello.txt")));
+    auto r = c.read_response();
+    ASSERT_TRUE(r.has_value()) << c.unread();
+    EXPECT_EQ(r->status, 405);
+    EXPECT_TRUE(c.read_until_closed(5));
+    EXPECT_EQ(c.unread(), "") << "answered a request after an unread body";
+  }
+  auto ok = fetch(get("/hello.txt"));
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(ok->status, 200);
+}
 }  // namespace
 }  // namespace zhttp::test

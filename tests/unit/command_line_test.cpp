@@ -82,6 +82,8 @@ TEST(CommandLine, Defaults) {
   EXPECT_EQ(c.files.open_file_cache.valid_seconds, 1u);
   EXPECT_EQ(c.worker.max_connections, 10240u);
   EXPECT_EQ(c.worker.connection.max_body_bytes, 1u << 20);
+  EXPECT_EQ(c.worker.connection.max_discard_bytes, 1u << 20);
+  EXPECT_EQ(c.worker.handler_timeout, 60);
   EXPECT_EQ(c.worker.connection.parser.max_head_bytes, 16384u);
   EXPECT_EQ(c.worker.connection.parser.max_headers, 100u);
   EXPECT_EQ(c.worker.connection.parser.max_target_bytes, 8192u);
@@ -136,6 +138,8 @@ TEST(CommandLine, EachOptionSetsItsField) {
                           "500",
                           "--max-body-bytes",
                           "4096",
+                          "--max-discard-bytes",
+                          "8192",
                           "--max-header-bytes",
                           "8192",
                           "--max-headers",
@@ -151,7 +155,9 @@ TEST(CommandLine, EachOptionSetsItsField) {
                           "--write-timeout",
                           "4",
                           "--drain-timeout",
-                          "5"});
+                          "5",
+                          "--handler-timeout",
+                          "6"});
   expect_serve(p);
   const Config& c = p.config;
   EXPECT_EQ(c.listen, std::vector<std::string>{"10.0.0.1:81"});
@@ -171,6 +177,8 @@ TEST(CommandLine, EachOptionSetsItsField) {
   EXPECT_EQ(c.log_level, LogLevel::kDebug);
   EXPECT_EQ(c.worker.max_connections, 500u);
   EXPECT_EQ(c.worker.connection.max_body_bytes, 4096u);
+  EXPECT_EQ(c.worker.connection.max_discard_bytes, 8192u);
+  EXPECT_EQ(c.worker.handler_timeout, 6);
   EXPECT_EQ(c.worker.connection.parser.max_head_bytes, 8192u);
   EXPECT_EQ(c.worker.connection.parser.max_headers, 50u);
   EXPECT_EQ(c.worker.connection.parser.max_target_bytes, 2048u);
@@ -460,6 +468,8 @@ TEST(CommandLine, BadValuesPrintOneLineNamingTheOption) {
       {{"--max-connections", "0x10"}, "zhttpd: --max-connections: value 0x10 is not a whole"},
       {{"--header-timeout", "0"}, "zhttpd: --header-timeout: value 0 is not above 0 seconds"},
       {{"--body-timeout", "soon"}, "zhttpd: --body-timeout: value soon is not a number"},
+      {{"--handler-timeout", "0"}, "zhttpd: --handler-timeout: value 0 is not above 0"},
+      {{"--max-discard-bytes", "lots"}, "--max-discard-bytes: value lots is not a whole"},
       {{"--write-timeout", "nan"}, "zhttpd: --write-timeout: value nan is not a number"},
       {{"--drain-timeout", "-5"}, "zhttpd: --drain-timeout: value -5 is not above 0"},
       {{"--index", ""}, "zhttpd: --index: value must not be empty"},
