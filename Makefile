@@ -32,7 +32,7 @@ FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.cpp=$(BUILD)/fuzz/%)
 
 ZHTTPD     := $(BUILD)/zhttpd
 ZHTTPSTAT  := $(BUILD)/zhttpstat
-EXAMPLES   := $(BUILD)/examples/hello
+EXAMPLES   := $(BUILD)/examples/hello $(BUILD)/examples/checksum $(BUILD)/examples/timers
 DEPS_STAMP := build/.deps-installed
 
 # Keep objects make would treat as intermediate (alloc tests, fuzz) to avoid rebuilds.
@@ -69,7 +69,9 @@ $(ZHTTPSTAT): $(TOOL_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/src/shm/stats.o $(BUILD)/
 
 $(BUILD)/examples/%: $(BUILD)/examples/%.o $(LIB)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) $^ -o $@ -lpthread $(LDLIBS)
+	$(CXX) $(LDFLAGS) $^ -o $@ -lpthread $(LDLIBS) $(EXAMPLE_LIBS)
+# Libraries one example needs beyond the server's: zlib's crc32.
+$(BUILD)/examples/checksum: EXAMPLE_LIBS := -lz
 
 $(UNIT_BIN): $(UNIT_OBJS) $(CLI_SRCS:%.cpp=$(BUILD)/%.o) $(LIB)
 	@mkdir -p $(@D)
@@ -79,11 +81,12 @@ $(UNIT_BIN): $(UNIT_OBJS) $(CLI_SRCS:%.cpp=$(BUILD)/%.o) $(LIB)
 $(BUILD)/tests/integration/%.o: CXXFLAGS += -DZHTTP_BUILD_DIR='"$(BUILD)"'
 $(INTEG_BIN): $(INTEG_OBJS) $(LIB) | $(EXAMPLES) $(ZHTTPD) $(ZHTTPSTAT)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) $^ -o $@ -lgtest_main -lgtest -lpthread $(LDLIBS)
+	$(CXX) $(LDFLAGS) $^ -o $@ -lgtest_main -lgtest -lpthread $(LDLIBS) -lz
 
+# The worker test runs the examples' handlers (checksum needs zlib).
 $(BUILD)/tests/alloc/%: $(BUILD)/tests/alloc/%.o $(LIB)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) $^ -o $@ -lgtest_main -lgtest -lpthread $(LDLIBS)
+	$(CXX) $(LDFLAGS) $^ -o $@ -lgtest_main -lgtest -lpthread $(LDLIBS) -lz
 
 $(BENCH_BIN): $(BENCH_SRCS:%.cpp=$(BUILD)/%.o) $(LIB)
 	@mkdir -p $(@D)
@@ -99,7 +102,7 @@ test: unit-test
 asan:
 	$(MAKE) BUILD=build/asan OPT=-O1 \
 	  SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  build/asan/tests/unit_tests build/asan/tests/integration_tests build/asan/examples/hello build/asan/zhttpd build/asan/zhttpstat
+	  build/asan/tests/unit_tests build/asan/tests/integration_tests $(EXAMPLES:$(BUILD)/%=build/asan/%) build/asan/zhttpd build/asan/zhttpstat
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 scripts/run-tests.sh \
 	  build/asan/tests/unit_tests build/asan/tests/integration_tests
 

@@ -17,7 +17,7 @@ done
 
 PACKAGES=(
   g++ make pkg-config
-  libev-dev libboost-dev libcli11-dev
+  libev-dev libboost-dev libcli11-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libhttp-parser-dev
   nlohmann-json3-dev libncurses-dev libfmt-dev

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <ctime>
 
 #include "conn/connection.hpp"
 #include "conn/output_queue.hpp"
@@ -88,6 +89,9 @@ time_t Response::now() const {
 
 Response& Response::status(uint16_t code) {
   if (!usable() || state_ == State::kStreaming) return *this;
+  // Answered from outside the connection's own events (a timer, a post): its clock is as old
+  // as its last event, so read the time now for the Date header.
+  if (!conn_->processing_) conn_->now_ = ::time(nullptr);
   conn::OutputQueue& out = conn_->out_;
   writer_ =
       conn_->ensure_output() ? ResponseWriter(out.tail(), out.room()) : ResponseWriter(nullptr, 0);

@@ -26,7 +26,7 @@ struct WorkerConfig {
   uint32_t output_buffer_bytes = 65536;  // formatted responses, plus the segment ring
   uint32_t max_busy_connections = 4096;  // buffers exist for this many requests in flight
   uint32_t max_body_buffers = 64;        // gathered bodies past an input block; then spill files
-  uint32_t post_ring_size = 16384;       // completions posted from other threads, in flight
+  uint32_t post_ring_size = 4096;        // completions posted from other threads, in flight
   uint32_t worker_index = 0;             // told to the handler (WorkerContext)
   double header_timeout = 10;            // from a head's first byte to its end: 408
   double body_timeout = 30;              // between two reads of a body: 408

@@ -14,7 +14,9 @@
 #include <string>
 #include <thread>
 
+#include "../../examples/checksum_handler.hpp"
 #include "../../examples/hello_handler.hpp"
+#include "../../examples/timers_handler.hpp"
 #include "../integration/socket_util.hpp"
 #include "alloc_counter.hpp"
 #include "handlers/metrics.hpp"
@@ -26,9 +28,26 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Where the response whose head ends at buf[head_end] ends, once buf[0, have) holds it all; 0
+// while incomplete, SIZE_MAX when malformed. Its body is Content-Length bytes (none when
+// `bodiless`), or chunked up to the last chunk (the bodies here hold no "0\r\n\r\n").
+size_t response_end(const char* buf, size_t at, size_t head_end, size_t have, bool bodiless) {
+  if (bodiless) return head_end;
+  if (memmem(buf + at, head_end - at, "Transfer-Encoding: chunked", 26) != nullptr) {
+    const char* last =
+        static_cast<const char*>(memmem(buf + head_end, have - head_end, "0\r\n\r\n", 5));
+    return last == nullptr ? 0 : static_cast<size_t>(last - buf) + 5;
+  }
+  const char* cl =
+      static_cast<const char*>(memmem(buf + at, head_end - at, "Content-Length: ", 16));
+  if (cl == nullptr) return SIZE_MAX;
+  size_t end = head_end + std::strtoul(cl + 16, nullptr, 10);
+  return have >= end ? end : 0;
+}
+
 // Reads exactly the responses to `count` requests from a blocking socket into `buf` (no
-// allocation): each is a head, then Content-Length bytes unless `bodiless[i]`. Returns the
-// number of responses whose status line starts with `expect[i]`, or -1 on a short read.
+// allocation), skipping interim "100 Continue" answers. Returns the number of responses whose
+// status line starts with `expect[i]`, or -1 on a short read.
 int read_responses(int fd, char* buf, size_t cap, int count, const bool* bodiless,
                    const char* const* expect) {
   size_t have = 0;
@@ -39,16 +58,15 @@ int read_responses(int fd, char* buf, size_t cap, int count, const bool* bodiles
       const char* end = static_cast<const char*>(memmem(buf + at, have - at, "\r\n\r\n", 4));
       if (end != nullptr) {
         size_t head_end = static_cast<size_t>(end - buf) + 4;
-        size_t length = 0;
-        if (!bodiless[i]) {
-          const char* cl =
-              static_cast<const char*>(memmem(buf + at, head_end - at, "Content-Length: ", 16));
-          if (cl == nullptr) return -1;
-          length = std::strtoul(cl + 16, nullptr, 10);
+        if (std::strncmp(buf + at, "HTTP/1.1 100 ", 13) == 0) {
+          at = head_end;
+          continue;
         }
-        if (have >= head_end + length) {
+        size_t response_ends = response_end(buf, at, head_end, have, bodiless[i]);
+        if (response_ends == SIZE_MAX) return -1;
+        if (response_ends != 0) {
           if (std::strncmp(buf + at, expect[i], std::strlen(expect[i])) == 0) ++matched;
-          at = head_end + length;
+          at = response_ends;
           break;
         }
       }
@@ -234,6 +252,54 @@ TEST_F(WorkerAllocations, HelloHandlerAllocatesNothingWhenWarm) {
   for (int i = 0; i < 16; ++i) pipelined[0].add("GET /hello/pipe" + kHost + "\r\n", "HTTP/1.1 200");
   expect_no_allocations(single, 2, 2000);
   expect_no_allocations(pipelined, 1, 300);
+}
+
+// Deferred responses (answered from a libev timer) and streamed ones (chunked, written from it).
+TEST_F(WorkerAllocations, DeferredAndStreamedResponsesAllocateNothingWhenWarm) {
+  examples::Timers timers;
+  start(timers);
+  Batch deferred[1];
+  for (int i = 0; i < 10; ++i) deferred[0].add("GET /delay?ms=0" + kHost + "\r\n", "HTTP/1.1 200");
+  Batch streamed[1];
+  for (int i = 0; i < 4; ++i) {
+    streamed[0].add("GET /ticks?n=3&ms=0" + kHost + "\r\n", "HTTP/1.1 200");
+  }
+  expect_no_allocations(deferred, 1, 1000);  // 10,000 deferred responses
+  expect_no_allocations(streamed, 1, 250);   // 1,000 streamed responses
+}
+
+// A 64 MiB chunked upload streamed through the checksum example's handler.
+TEST_F(WorkerAllocations, StreamedRequestBodyAllocatesNothingWhenWarm) {
+  examples::Checksum checksum;
+  start(checksum);
+  static char chunk[65536 + 16];
+  const char kSizeLine[] = "10000\r\n";  // 65536 bytes a chunk
+  size_t line = sizeof kSizeLine - 1;
+  std::memcpy(chunk, kSizeLine, line);
+  for (size_t i = 0; i < 65536; ++i) chunk[line + i] = static_cast<char>('a' + i % 26);
+  std::memcpy(chunk + line + 65536, "\r\n", 2);
+  const std::string_view one_chunk(chunk, line + 65536 + 2);
+  const std::string head = "POST /upload" + kHost + "Transfer-Encoding: chunked\r\n\r\n";
+  bool bodiless[] = {false};
+  const char* expect[] = {"HTTP/1.1 200"};
+  auto upload = [&](int chunks) {
+    if (!send_all(client_, head)) return -1;
+    for (int i = 0; i < chunks; ++i) {
+      if (!send_all(client_, one_chunk)) return -1;
+    }
+    if (!send_all(client_, "0\r\n\r\n")) return -1;
+    return read_responses(client_, buffer_, sizeof buffer_, 1, bodiless, expect);
+  };
+  ASSERT_EQ(upload(16), 1);  // warm-up: 1 MiB
+  long allocations = 0;
+  {
+    AllocationWindow window;
+    ASSERT_EQ(upload(1024), 1);  // 64 MiB
+    allocations = window.allocations();
+  }
+  std::printf("streamed 64 MiB, allocations: %ld\n", allocations);
+  EXPECT_NE(std::strstr(buffer_, "bytes=67108864\n"), nullptr) << buffer_;
+  EXPECT_EQ(allocations, 0);
 }
 
 // The counter sees the worker's thread: a handler that allocates is caught.
