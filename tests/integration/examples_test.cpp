@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -504,6 +505,27 @@ TEST_F(ExamplesTimers, PipelinedDelaysAreAnsweredInOrder) {
   EXPECT_EQ(second.status, 200);
   EXPECT_EQ(second.body, "ok\n");
   EXPECT_EQ(third.status, 400);
+}
+
+// Regression: a response completed from a timer carried the Date of the request's arrival (the
+// connection's clock moved only with its own events).
+TEST_F(ExamplesTimers, DeferredResponseIsDatedWhenItIsSent) {
+  auto date_of = [](const Parsed& r) {
+    tm t{};
+    std::string d = r.field("Date");
+    EXPECT_NE(strptime(d.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &t), nullptr) << d;
+    return timegm(&t);
+  };
+  Client late(port());
+  Client now(port());
+  ASSERT_TRUE(late.ok() && now.ok());
+  ASSERT_TRUE(late.send("GET /delay?ms=2100 HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(now.send("GET /delay?ms=0 HTTP/1.1\r\nHost: t\r\n\r\n"));
+  Parsed at_once = now.read_response();
+  Parsed later = late.read_response();
+  ASSERT_EQ(at_once.status, 200);
+  ASSERT_EQ(later.status, 200);
+  EXPECT_GE(date_of(later) - date_of(at_once), 2) << later.head << "\n" << at_once.head;
 }
 
 TEST_F(ExamplesTimers, TicksArriveOverTime) {
