@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -300,6 +301,49 @@ TEST_F(WorkerAllocations, StreamedRequestBodyAllocatesNothingWhenWarm) {
   std::printf("streamed 64 MiB, allocations: %ld\n", allocations);
   EXPECT_NE(std::strstr(buffer_, "bytes=67108864\n"), nullptr) << buffer_;
   EXPECT_EQ(allocations, 0);
+}
+
+// Gathers bodies whole and answers their length and the sum of their bytes.
+class GatherHandler : public Handler {
+ public:
+  BodyMode body_mode(const RequestView&) override { return BodyMode::kGather; }
+  void handle(const RequestView& request, Response& response) override {
+    uint64_t sum = 0;
+    for (char c : request.body()) sum += static_cast<unsigned char>(c);
+    char text[64];
+    int n = std::snprintf(text, sizeof text, "%zu %llu\n", request.body().size(),
+                          static_cast<unsigned long long>(sum));
+    response.send(200, "text/plain", {text, static_cast<size_t>(n)});
+  }
+};
+
+// Bodies larger than the input block are gathered into the worker's body blocks.
+TEST_F(WorkerAllocations, GatheredBodiesLargerThanTheInputBlockAllocateNothingWhenWarm) {
+  GatherHandler handler;
+  start(handler);
+  const std::string big(200 * 1024, 'g');
+  std::string chunked_big;
+  for (size_t at = 0; at < big.size(); at += 10000) {
+    std::string piece = big.substr(at, 10000);
+    char size_line[16];
+    std::snprintf(size_line, sizeof size_line, "%zx\r\n", piece.size());
+    chunked_big += size_line + piece + "\r\n";
+  }
+  chunked_big += "0\r\n\r\n";
+  Batch batches[3];
+  batches[0].add(
+      "POST /big" + kHost + "Content-Length: " + std::to_string(big.size()) + "\r\n\r\n" + big,
+      "HTTP/1.1 200");
+  batches[1].add("POST /chunked" + kHost + "Transfer-Encoding: chunked\r\n\r\n" + chunked_big,
+                 "HTTP/1.1 200");
+  batches[2].add("POST /small" + kHost + "Content-Length: 5\r\n\r\nsmall", "HTTP/1.1 200");
+  batches[2].add("POST /small" + kHost + "Content-Length: 5\r\n\r\nsmall", "HTTP/1.1 200");
+  // The handler saw each body whole: 204,800 bytes of 'g' (103) sum to 21,094,400.
+  for (int b = 0; b < 2; ++b) {
+    ASSERT_EQ(run(&batches[b], 1, 1), 1);
+    EXPECT_NE(std::strstr(buffer_, "\r\n\r\n204800 21094400\n"), nullptr) << buffer_;
+  }
+  expect_no_allocations(batches, 3, 100);
 }
 
 // The counter sees the worker's thread: a handler that allocates is caught.
