@@ -110,12 +110,19 @@ bench: $(BENCH_BIN)
 	$(BENCH_BIN) --benchmark_min_time=0.3
 
 # libFuzzer targets (clang). Each runs FUZZ_SECONDS over a copy of its seed corpus.
-# The targets exercise the protocol layer only, so they link src/http alone (no libev).
+# The targets exercise the protocol layer, so they link src/http alone (no libev); the connection
+# target adds src/conn.
 FUZZ_FLAGS := -std=c++20 -O1 -g -Iinclude -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_LIB_SRCS := $(wildcard src/http/*.cpp)
 $(BUILD)/fuzz/%: tests/fuzz/%.cpp $(FUZZ_LIB_SRCS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(FUZZ_CXX) $(FUZZ_FLAGS) $< $(FUZZ_LIB_SRCS) -o $@
+# The connection target drives src/conn as well (still no sockets, no libev).
+FUZZ_CONN_SRCS := $(FUZZ_LIB_SRCS) $(wildcard src/conn/*.cpp)
+$(BUILD)/fuzz/connection_fuzz: tests/fuzz/connection_fuzz.cpp $(FUZZ_CONN_SRCS) \
+                               $(wildcard src/conn/*.hpp include/zhttp/*.hpp) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) $< $(FUZZ_CONN_SRCS) -o $@
 
 fuzz: $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do \

@@ -316,7 +316,9 @@ bool Connection::advance() {
   if (x.wants_writable && x.response.streaming() && stream_room() > 0) {
     x.wants_writable = false;
     ctx_.handler.on_writable(x.response);
-    if (phase_ == Phase::kClosing) return false;
+    // What it did from inside (resumed the body, ended the response) asked for no wake: look
+    // again from the top. It fires again only after write() took less, so this ends.
+    return phase_ != Phase::kClosing;
   }
   if (x.response.finished() && x.body != Exchange::Body::kReading) {
     finish_exchange();

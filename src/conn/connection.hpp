@@ -166,7 +166,7 @@ class Connection {
   void process();
   bool parse_head();  // false: wait for more bytes, or closing
   void start_exchange(uint32_t head_len);
-  bool advance();    // the active exchange's next step; true when it finished
+  bool advance();    // the active exchange's next step; true: call again (or it finished)
   bool read_body();  // false: closing
   bool deliver(const char* data, uint32_t len);  // false: stop decoding
   bool gather_bytes(const char* data, uint32_t len);
