@@ -110,7 +110,8 @@ class ExchangeRef {
 };
 
 // How a handler answers one request. Whole: one call to send(), or status() + header()... and
-// then exactly one of body(), body_static(), file(), no_body(); all of them in one callback.
+// then exactly one of body(), body_static(), file(), no_body(); all of them in one callback (a
+// head left unfinished when the callback returns is dropped: failed() says so).
 // Later: defer() in handle(), and any of those through the ExchangeRef afterwards. In pieces:
 // status() + header()... + stream(), then write()... and end(), in any later callbacks.
 // The connection adds Date, Content-Length (or the chunked coding) and Connection itself, and
@@ -175,6 +176,7 @@ class Response {
 
   Response() = default;
   bool usable() const;
+  bool head_in_place();
   void begin(conn::Connection* connection, const RequestView& request, uint32_t generation);
   bool finish_head(uint64_t content_length, bool has_length);
   void send_file(int fd, uint64_t offset, uint64_t length, bool owned);

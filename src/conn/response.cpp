@@ -101,19 +101,31 @@ Response& Response::status(uint16_t code) {
   return *this;
 }
 
+// A head is written in place at the tail of the connection's output, all in one callback: once
+// that callback returned, the output block may have gone back to the pool (and to another
+// connection), so a head found elsewhere is refused (failed() says so), never written on.
+bool Response::head_in_place() {
+  if (state_ != State::kHead) return false;
+  conn::OutputQueue& out = conn_->out_;
+  if (usable() && out.attached() && writer_.data() == out.tail()) return true;
+  writer_ = ResponseWriter(nullptr, 0);
+  writer_.end_headers();  // fails: nothing fits in no room
+  return false;
+}
+
 Response& Response::header(std::string_view name, std::string_view value) {
-  if (state_ == State::kHead) writer_.header(name, value);
+  if (head_in_place()) writer_.header(name, value);
   return *this;
 }
 
 Response& Response::header(std::string_view name, uint64_t value) {
-  if (state_ == State::kHead) writer_.header(name, value);
+  if (head_in_place()) writer_.header(name, value);
   return *this;
 }
 
 // Framing and connection headers and the blank line: the head is ready to be committed.
 bool Response::finish_head(uint64_t content_length, bool has_length) {
-  if (state_ != State::kHead || !usable()) return false;
+  if (!head_in_place()) return false;
   if (has_length) writer_.content_length(content_length);
   body_bytes_ = head_only_ ? 0 : content_length;
   if (!conn_->decide_keep_alive(*this)) {
@@ -270,7 +282,9 @@ void Response::end() {
   if (state_ != State::kStreaming || !usable()) return;
   // A declared length not written in full, or a last chunk that cannot be queued, leaves the
   // client waiting for bytes that never come: close after what was sent.
-  if ((framing_ == Framing::kLength && stream_left_ > 0) || !conn_->end_stream(*this)) {
+  // (A HEAD answer owes no body bytes.)
+  if ((framing_ == Framing::kLength && stream_left_ > 0 && !head_only_) ||
+      !conn_->end_stream(*this)) {
     conn_->ex_->close_after = true;
   }
   complete();

@@ -100,6 +100,48 @@ TEST(ExchangeResponse, HeadWithAStreamSendsNoBody) {
   EXPECT_FALSE(declared.conn.should_close());
 }
 
+// A HEAD answer owes no body bytes: ending a declared-length stream without writing is whole.
+TEST(ExchangeResponse, HeadWithADeclaredLengthEndedAtOnceKeepsTheConnection) {
+  ExchangeHarness h;
+  h.handler.on_handle = [](const RequestView& r, Response& response) {
+    if (r.path() != "/s") {
+      response.send(200, "text/plain", "ok " + std::string(r.target()) + " 0");
+      return;
+    }
+    response.status(200).header("Content-Type", "text/plain");
+    ASSERT_TRUE(response.stream(12));
+    response.end();
+  };
+  h.feed("HEAD /s HTTP/1.1\r\nHost: x\r\n\r\n" + kNext);
+  EXPECT_EQ(h.sent, "HTTP/1.1 200 OK\r\n" + kDateLine +
+                        "Content-Type: text/plain\r\nContent-Length: 12\r\n\r\n" + kNextAnswer);
+  EXPECT_FALSE(h.conn.should_close());
+}
+
+// A head must be written in one callback: one begun in handle() and finished later (when the
+// output block may have gone back to the pool, to another connection) is refused, not written.
+TEST(ExchangeResponse, HeadBegunInOneCallbackAndFinishedInAnotherIsRefused) {
+  ExchangeHarness h;
+  h.handler.on_handle = [&h](const RequestView&, Response& response) {
+    response.status(200).header("Content-Type", "text/plain");
+    h.handler.refs.push_back(response.defer());
+  };
+  h.feed(kGet);
+  EXPECT_EQ(h.sent, "");
+  EXPECT_FALSE(h.conn.holds_buffers() && h.output.in_use() > 0);  // its output block went back
+  Response* r = h.handler.refs[0].response();
+  ASSERT_NE(r, nullptr);
+  r->header("X-Late", "1").body("late");
+  EXPECT_TRUE(r->failed());
+  EXPECT_FALSE(r->finished());
+  h.run_wakes();
+  EXPECT_EQ(h.sent, "");
+  // It can still answer properly, in one go.
+  r->send(200, "text/plain", "ok");
+  h.run_wakes();
+  EXPECT_EQ(undated(h.sent), plain_response("ok"));
+}
+
 TEST(ExchangeResponse, StreamFedLaterThroughTheReference) {
   ExchangeHarness h;
   h.handler.on_handle = [&h](const RequestView& r, Response& response) {
