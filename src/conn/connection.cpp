@@ -491,11 +491,6 @@ void Connection::request_wake() {
 
 // --- what Response asks -------------------------------------------------------------------------
 
-Response* Connection::response_for(uint32_t generation) {
-  if (ex_ == nullptr || !active_ || generation != generation_ || !ex_->handler_live) return nullptr;
-  return &ex_->response;
-}
-
 bool Connection::decide_keep_alive(const Response& r) {
   Exchange& x = *ex_;
   bool keep = x.request.keep_alive && !draining_ && !x.close_after &&

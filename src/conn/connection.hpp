@@ -130,7 +130,10 @@ class Connection {
   void on_wake(time_t now);
   // The response of the exchange in progress while its handler still owes it, if `generation`
   // is that exchange's; else null (what ExchangeRef and posted completions see).
-  Response* response_for(uint32_t generation);
+  Response* response_for(uint32_t generation) {
+    if (!active_ || generation != generation_ || !ex_->handler_live) return nullptr;
+    return &ex_->response;
+  }
 
   // Stop keeping the connection alive (worker drain): the next response says "Connection:
   // close" and the connection closes after it. An idle connection stays open meanwhile: closing

@@ -107,7 +107,7 @@ Response& Response::status(uint16_t code) {
 bool Response::head_in_place() {
   if (state_ != State::kHead) return false;
   conn::OutputQueue& out = conn_->out_;
-  if (usable() && out.attached() && writer_.data() == out.tail()) return true;
+  if (out.attached() && writer_.data() == out.tail()) return true;
   writer_ = ResponseWriter(nullptr, 0);
   writer_.end_headers();  // fails: nothing fits in no room
   return false;
@@ -125,7 +125,7 @@ Response& Response::header(std::string_view name, uint64_t value) {
 
 // Framing and connection headers and the blank line: the head is ready to be committed.
 bool Response::finish_head(uint64_t content_length, bool has_length) {
-  if (!head_in_place()) return false;
+  if (!usable() || !head_in_place()) return false;
   if (has_length) writer_.content_length(content_length);
   body_bytes_ = head_only_ ? 0 : content_length;
   if (!conn_->decide_keep_alive(*this)) {
