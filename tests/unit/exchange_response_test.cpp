@@ -3,6 +3,7 @@
 // backpressure of a slow reader (write() takes less, on_writable() once there is room).
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -268,11 +269,34 @@ TEST(ExchangeResponse, WriteTakesNothingWhileTheOutputIsFull) {
 
 // Resuming the body from on_writable(): the body bytes already read are delivered without
 // waiting for more input.
-TEST(ExchangeResponse, BodyResumedFromOnWritableIsDelivered) {
+// A POST of "hello, world" to a handler that streams its body in, paused, while it streams out
+// an answer begun with `start` (which overfills the 4 KiB of output allowed); then kNext.
+// on_writable() and the end of the body are the test's.
+void paused_upload_while_streaming(ExchangeHarness& h, std::function<void(Response&)> start) {
+  h.handler.mode = BodyMode::kStream;
+  h.handler.on_handle = [&h, start](const RequestView& r, Response& response) {
+    if (!r.request().has_body()) {
+      response.send(200, "text/plain", "ok " + std::string(r.target()) + " 0");
+      return;
+    }
+    h.handler.refs.push_back(response.defer());
+    response.pause_body();
+    response.status(200).stream();
+    start(response);
+  };
+  h.feed("POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\nhello, world" + kNext);
+  h.flush_all();
+  h.run_wakes();
+}
+
+ConnectionConfig small_output() {
   ConnectionConfig c;
   c.max_pending_output = 4096;
-  ExchangeHarness h(c);
-  h.handler.mode = BodyMode::kStream;
+  return c;
+}
+
+TEST(ExchangeResponse, BodyResumedFromOnWritableIsDelivered) {
+  ExchangeHarness h(small_output());
   std::string payload = pattern_body(20000);
   size_t at = 0;
   auto push = [&](Response& r) {
@@ -283,21 +307,9 @@ TEST(ExchangeResponse, BodyResumedFromOnWritableIsDelivered) {
     }
     r.resume_body();  // all written: now the request body
   };
-  h.handler.on_handle = [&](const RequestView& r, Response& response) {
-    if (!r.request().has_body()) {
-      response.send(200, "text/plain", "ok " + std::string(r.target()) + " 0");
-      return;
-    }
-    h.handler.refs.push_back(response.defer());
-    response.pause_body();
-    response.status(200).stream();
-    push(response);
-  };
   h.handler.on_room = push;
   h.handler.on_data_end = [](Response& r) { r.end(); };
-  h.feed("POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\nhello, world" + kNext);
-  h.flush_all();
-  h.run_wakes();
+  paused_upload_while_streaming(h, push);
   EXPECT_EQ(at, payload.size());
   EXPECT_EQ(h.handler.streamed[0], "hello, world");
   EXPECT_FALSE(h.handler.refs[0].alive());
@@ -307,25 +319,11 @@ TEST(ExchangeResponse, BodyResumedFromOnWritableIsDelivered) {
 // The same when on_writable() only resumes the body, once all output is out: nothing else
 // would call the connection again.
 TEST(ExchangeResponse, BodyResumedFromOnWritableWithNothingToWrite) {
-  ConnectionConfig c;
-  c.max_pending_output = 4096;
-  ExchangeHarness h(c);
-  h.handler.mode = BodyMode::kStream;
-  h.handler.on_handle = [&](const RequestView& r, Response& response) {
-    if (!r.request().has_body()) {
-      response.send(200, "text/plain", "ok " + std::string(r.target()) + " 0");
-      return;
-    }
-    h.handler.refs.push_back(response.defer());
-    response.pause_body();
-    response.status(200).stream();
-    EXPECT_LT(response.write(std::string(10000, 'x')), 10000u);
-  };
+  ExchangeHarness h(small_output());
   h.handler.on_room = [](Response& r) { r.resume_body(); };
   h.handler.on_data_end = [](Response& r) { r.end(); };
-  h.feed("POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\nhello, world" + kNext);
-  h.flush_all();
-  h.run_wakes();
+  paused_upload_while_streaming(
+      h, [](Response& r) { EXPECT_LT(r.write(std::string(10000, 'x')), 10000u); });
   EXPECT_EQ(h.handler.writable_calls, 1);
   EXPECT_EQ(h.handler.streamed[0], "hello, world");
   EXPECT_FALSE(h.handler.refs[0].alive());
@@ -335,24 +333,10 @@ TEST(ExchangeResponse, BodyResumedFromOnWritableWithNothingToWrite) {
 // Ending the response from on_writable() while the body is paused: the rest of the body is
 // discarded and the next request answered, without waiting for more input.
 TEST(ExchangeResponse, ResponseEndedFromOnWritableDiscardsThePausedBody) {
-  ConnectionConfig c;
-  c.max_pending_output = 4096;
-  ExchangeHarness h(c);
-  h.handler.mode = BodyMode::kStream;
-  h.handler.on_handle = [&](const RequestView& r, Response& response) {
-    if (!r.request().has_body()) {
-      response.send(200, "text/plain", "ok " + std::string(r.target()) + " 0");
-      return;
-    }
-    response.defer();
-    response.pause_body();
-    response.status(200).stream();
-    response.write(std::string(10000, 'x'));  // takes less
-  };
+  ExchangeHarness h(small_output());
   h.handler.on_room = [](Response& r) { r.end(); };
-  h.feed("POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\nhello, world" + kNext);
-  h.flush_all();
-  h.run_wakes();
+  paused_upload_while_streaming(
+      h, [](Response& r) { EXPECT_LT(r.write(std::string(10000, 'x')), 10000u); });
   EXPECT_EQ(h.handler.writable_calls, 1);
   EXPECT_EQ(h.handler.body_calls, 0);
   EXPECT_EQ(h.sent.substr(h.sent.size() - kNextAnswer.size()), kNextAnswer);
