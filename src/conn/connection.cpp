@@ -134,18 +134,13 @@ void Connection::timed_out(time_t now) {
     case Phase::kHead:
       fail(408);
       break;
-    case Phase::kBody:
-      if (active_) {
-        answer_instead(408, AbortReason::kTimeout);
-      } else {
-        fail(408);
-      }
+    case Phase::kBody:  // (only while an exchange is active)
+      answer_instead(408, AbortReason::kTimeout);
       break;
     case Phase::kHandler:
       answer_instead(504, AbortReason::kTimeout);
       break;
-    default:
-      phase_ = Phase::kClosing;
+    default:  // idle: nothing to say
       break;
   }
   phase_ = Phase::kClosing;
@@ -440,10 +435,6 @@ void Connection::finish_exchange() {
 
 void Connection::fail(uint16_t status) {
   phase_ = Phase::kClosing;
-  if (active_) {
-    answer_instead(status, AbortReason::kBadBody);
-    return;
-  }
   if (!ensure_output()) return;
   std::string_view text = reason_phrase(status);
   ResponseWriter w(out_.tail(), out_.room());

@@ -25,6 +25,12 @@ Worker& worker_of(struct ev_loop* loop) {
   return *static_cast<Worker*>(ev_userdata(loop));
 }
 
+uint64_t monotonic_ns() {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1000000000 + static_cast<uint64_t>(now.tv_nsec);
+}
+
 }  // namespace
 
 Worker::Worker(const WorkerConfig& config, Handler& handler, std::span<const int> listeners)
@@ -238,9 +244,7 @@ void Worker::count_response(const conn::ResponseRecord& r) {
   if (r.request != nullptr) {
     s.add(Counter::kRequests);
     if (r.reused) s.add(Counter::kKeepaliveReuses);
-    timespec now{};
-    ::clock_gettime(CLOCK_MONOTONIC, &now);
-    uint64_t now_ns = static_cast<uint64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+    uint64_t now_ns = monotonic_ns();
     uint64_t latency = now_ns > r.started_ns ? (now_ns - r.started_ns) / 1000 : 0;
     size_t bucket = latency == 0 ? 0 : static_cast<size_t>(64 - __builtin_clzll(latency));
     bucket = std::min(bucket, shm::kLatencyBuckets - 1);  // bucket i: latency < 2^i us
@@ -315,10 +319,7 @@ void Worker::on_response(const conn::ResponseRecord& r) {
 
 // Latencies count from the io event that completed a request's head.
 void Worker::begin_event() {
-  if (stats_ == nullptr) return;
-  timespec now{};
-  ::clock_gettime(CLOCK_MONOTONIC, &now);
-  ctx_.event_ns = static_cast<uint64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+  if (stats_) ctx_.event_ns = monotonic_ns();
 }
 
 void Worker::handle(Slot& s, int revents) {
