@@ -69,8 +69,9 @@ class Screen {
       : options_(options), fields_(options.filter.fields()) {}
 
   // Draws `cur`; `prev` (taken `seconds` earlier) gives the rates, or nullptr on the first frame.
+  // `limits` adds the rate limits rows (none without zones).
   void draw(const MappedSegment& segment, const shm::StatsSnapshot& cur,
-            const shm::StatsSnapshot* prev, double seconds) {
+            const shm::StatsSnapshot* prev, double seconds, const shm::LimitsSnapshot& limits) {
     ::werase(stdscr);
     line_ = 0;
     const shm::SegmentHeader& h = segment.header();
@@ -157,6 +158,16 @@ class Screen {
                       r.counters[kRequests], rate, r.gauges[kActive], r.gauges[kIdle]));
     }
     if (cur.worker_count == 0) put("(no worker running)");
+
+    std::vector<std::string> zones = format_limits_rows(limits);
+    if (!zones.empty()) {
+      ++line_;
+      put("rate limits");
+      ::wattron(stdscr, A_BOLD);
+      put(zones[0]);
+      ::wattroff(stdscr, A_BOLD);
+      for (size_t i = 1; i < zones.size(); ++i) put(zones[i]);
+    }
     ::wrefresh(stdscr);
   }
 
@@ -219,6 +230,7 @@ int run_live_view(std::unique_ptr<MappedSegment> segment, const LiveOptions& opt
 
   auto cur = std::make_unique<shm::StatsSnapshot>();
   auto prev = std::make_unique<shm::StatsSnapshot>();
+  auto limits = std::make_unique<shm::LimitsSnapshot>();
   bool have_prev = false;
   Clock::time_point prev_time{};
   Screen view(options);
@@ -247,9 +259,9 @@ int run_live_view(std::unique_ptr<MappedSegment> segment, const LiveOptions& opt
       }
     }
     Clock::time_point now = Clock::now();
-    if (shm::read_stats(segment->stats(), cur.get())) {
+    if (shm::read_stats(segment->stats(), cur.get()) && segment->read_limits(limits.get())) {
       double seconds = have_prev ? std::chrono::duration<double>(now - prev_time).count() : 0;
-      view.draw(*segment, *cur, have_prev ? prev.get() : nullptr, seconds);
+      view.draw(*segment, *cur, have_prev ? prev.get() : nullptr, seconds, *limits);
       std::swap(cur, prev);
       have_prev = true;
       prev_time = now;

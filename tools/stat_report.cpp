@@ -50,6 +50,27 @@ void put_fields(Json& out, const Row& row, const std::vector<Field>& fields, boo
   }
 }
 
+// The lines of a table of cells, columns two spaces apart: the first left-aligned, the others
+// right-aligned.
+std::vector<std::string> aligned(const std::vector<std::vector<std::string>>& table) {
+  std::vector<size_t> width;
+  for (const auto& row : table) {
+    width.resize(std::max(width.size(), row.size()), 0);
+    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  }
+  std::vector<std::string> lines;
+  for (const auto& row : table) {
+    std::string line;
+    for (size_t c = 0; c < row.size(); ++c) {
+      if (c > 0) line += "  ";
+      line += c == 0 ? fmt::format("{:<{}}", row[c], width[c])
+                     : fmt::format("{:>{}}", row[c], width[c]);
+    }
+    lines.push_back(std::move(line));
+  }
+  return lines;
+}
+
 }  // namespace
 
 const std::vector<Field>& all_fields() {
@@ -147,22 +168,30 @@ std::string format_table(const Report& report) {
     for (const Field& f : columns) row.push_back(fmt::format("{}", field_value(r, f)));
     table.push_back(std::move(row));
   }
-  std::vector<size_t> width(head.size(), 0);
-  for (const auto& row : table) {
-    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-  }
   out += "\n";
-  for (const auto& row : table) {
-    std::string line;
-    for (size_t c = 0; c < row.size(); ++c) {
-      if (c > 0) line += "  ";
-      line += c == 0 ? fmt::format("{:<{}}", row[c], width[c])
-                     : fmt::format("{:>{}}", row[c], width[c]);
-    }
-    out += line + "\n";
-  }
+  for (const std::string& line : aligned(table)) out += line + "\n";
   if (s.worker_count == 0) out += "(no worker running)\n";
+
+  if (report.limits != nullptr && report.limits->zone_count > 0) {
+    out += "\nrate limits\n";
+    for (const std::string& line : format_limits_rows(*report.limits)) out += line + "\n";
+  }
   return out;
+}
+
+std::vector<std::string> format_limits_rows(const shm::LimitsSnapshot& limits) {
+  if (limits.zone_count == 0) return {};
+  std::vector<std::vector<std::string>> table = {{"zone", "passed", "delayed", "rejected",
+                                                  "dry_run_rejected", "entries/slots", "evictions",
+                                                  "cas_retries"}};
+  for (size_t z = 0; z < limits.zone_count; ++z) {
+    const shm::ZoneSnapshot& l = limits.zones[z];
+    table.push_back({std::string(l.name), fmt::format("{}", l.passed), fmt::format("{}", l.delayed),
+                     fmt::format("{}", l.rejected), fmt::format("{}", l.dry_run_rejected),
+                     fmt::format("{}/{}", l.entries, l.slots), fmt::format("{}", l.evictions),
+                     fmt::format("{}", l.cas_retries)});
+  }
+  return aligned(table);
 }
 
 std::string format_json(const Report& report) {
@@ -201,7 +230,24 @@ std::string format_json(const Report& report) {
     workers.push_back(std::move(row));
   }
   doc["workers"] = std::move(workers);
-  return doc.dump() + "\n";
+
+  Json limits = Json::array();
+  for (size_t z = 0; report.limits != nullptr && z < report.limits->zone_count; ++z) {
+    const shm::ZoneSnapshot& l = report.limits->zones[z];
+    limits.push_back({{"zone", l.name},
+                      {"passed", l.passed},
+                      {"delayed", l.delayed},
+                      {"rejected", l.rejected},
+                      {"dry_run_rejected", l.dry_run_rejected},
+                      {"entries", l.entries},
+                      {"evictions", l.evictions},
+                      {"slots", l.slots},
+                      {"inserts", l.inserts},
+                      {"cas_retries", l.cas_retries},
+                      {"refunds", l.refunds}});
+  }
+  doc["limits"] = std::move(limits);
+  return doc.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 std::string format_field_list() {

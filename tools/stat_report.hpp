@@ -1,12 +1,13 @@
 #pragma once
 // What zhttpstat prints from a snapshot: the fields (every counter and gauge of stats.hpp, by
 // their kCounterNames / kGaugeNames names), the -f filter over them, and the one-shot table and
-// JSON renderings.
+// JSON renderings, with the rate limiter's zones.
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "shm/limits.hpp"
 #include "shm/segment.hpp"
 #include "shm/stats.hpp"
 
@@ -53,18 +54,27 @@ struct Report {
   const shm::StatsSnapshot* snapshot = nullptr;
   double now = 0;  // unix seconds
   FieldFilter filter;
+  const shm::LimitsSnapshot* limits = nullptr;  // null: no zone (as zone_count 0)
 };
 
 // varnishstat -1 style: a title line, then "name value avg/s description" per selected field
 // (the average per second since the master started; "." for gauges), then a blank line and one
-// row per worker (identity columns, then the selected fields, by default a few main ones).
+// row per worker (identity columns, then the selected fields, by default a few main ones), then,
+// when there are zones, a blank line, "rate limits" and format_limits_rows.
 std::string format_table(const Report& report);
+
+// The rate limits table, header first, columns aligned: zone, passed, delayed, rejected,
+// dry_run_rejected, entries/slots ("3/1024"), evictions, cas_retries. Empty without zones.
+std::vector<std::string> format_limits_rows(const shm::LimitsSnapshot& limits);
 
 // One JSON object on one line: version (of this format, 1), timestamp (unix seconds), segment,
 // layout_version, master_pid, start_time, generation, worker_count, then "totals" (field name:
 // number, and latency_buckets), "retired" (the part of the totals from workers that exited:
 // counters and latency_buckets) and "workers" (index, pid, generation, respawns, start_time and
-// the fields of each worker in use). totals = retired + the sum of the workers.
+// the fields of each worker in use). totals = retired + the sum of the workers. Then "limits",
+// always (-f does not apply): one object per zone, [{"zone": name, "passed", "delayed",
+// "rejected", "dry_run_rejected", "entries", "evictions", "slots", "inserts", "cas_retries",
+// "refunds"}, ...], [] without zones.
 std::string format_json(const Report& report);
 
 // "field  description" lines, for --list.

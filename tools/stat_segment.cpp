@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -102,7 +103,55 @@ std::unique_ptr<MappedSegment> MappedSegment::open(const std::string& name, Fail
                                      std::to_string(bytes) + " bytes)");
     return nullptr;
   }
+  if (h.region_count > shm::kMaxRegions) {
+    *failure = fail(kExitLayout, name + " is not a zhttpd segment (" +
+                                     std::to_string(h.region_count) + " regions)");
+    return nullptr;
+  }
+  for (uint32_t i = 0; i < h.region_count; ++i) {
+    const shm::RegionEntry& e = h.regions[i];
+    if (e.offset > bytes || e.bytes > bytes - e.offset) {
+      *failure =
+          fail(kExitLayout, name + " is not a zhttpd segment (its region " + std::to_string(i) +
+                                " does not fit in its " + std::to_string(bytes) + " bytes)");
+      return nullptr;
+    }
+  }
+  const shm::RegionEntry* limits = shm::find_region(h, shm::RegionKind::kLimits);
+  if (limits != nullptr && limits->version == shm::kLimitsVersion) {
+    if (limits->offset % alignof(shm::LimitsRegion) != 0 ||
+        limits->bytes < shm::LimitsRegion::bytes_for(0)) {
+      *failure = fail(kExitLayout, name + " is not a zhttpd segment (its rate limits region of " +
+                                       std::to_string(limits->bytes) + " bytes is too small)");
+      return nullptr;
+    }
+    segment->limits_ = static_cast<const shm::LimitsRegion*>(segment->at(*limits));
+    segment->limits_bytes_ = limits->bytes;
+  }
   return segment;
+}
+
+std::optional<const shm::RateTable> MappedSegment::table(uint32_t zone) const {
+  if (limits_ == nullptr || zone >= std::min<uint32_t>(limits_->zone_count, shm::kMaxZones)) {
+    return std::nullopt;
+  }
+  const shm::RegionEntry* e =
+      shm::find_region(header(), shm::RegionKind::kRateTable, limits_->zone_name(zone));
+  if (e == nullptr) return std::nullopt;
+  return shm::RateTable::attach_read_only(at(*e), e->bytes);
+}
+
+bool MappedSegment::read_limits(shm::LimitsSnapshot* out) const {
+  out->zone_count = 0;
+  if (limits_ == nullptr) return true;
+  uint32_t zones = limits_->zone_count;
+  if (zones > shm::kMaxZones || shm::LimitsRegion::bytes_for(zones) > limits_bytes_) return true;
+  std::optional<const shm::RateTable> tables[shm::kMaxZones];
+  const shm::RateTable* pointers[shm::kMaxZones] = {};
+  for (uint32_t z = 0; z < zones; ++z) {
+    if (std::optional<const shm::RateTable> t = table(z)) pointers[z] = &tables[z].emplace(*t);
+  }
+  return shm::read_limits(*limits_, stats(), pointers, shm::monotonic_us(), out);
 }
 
 MappedSegment::~MappedSegment() {

@@ -1,13 +1,17 @@
 #pragma once
 // zhttpstat's view of a server's shared segment: opened O_RDONLY and mapped PROT_READ (a reader
 // can never disturb the server), checked for magic, layout version, ready flag and size before
-// anything else is read. Each way to fail has its message and its exit code.
+// anything else is read, and every region of its table must lie within the mapping. Each way to
+// fail has its message and its exit code.
 #include <sys/types.h>
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "shm/limits.hpp"
+#include "shm/rate_table.hpp"
 #include "shm/segment.hpp"
 #include "shm/stats.hpp"
 
@@ -43,6 +47,16 @@ class MappedSegment {
     return *reinterpret_cast<const shm::StatsRegion*>(static_cast<const char*>(base_) +
                                                       header().stats_offset);
   }
+  // The rate limiter's region, or null when the server has no limiter configured (or one of
+  // another kLimitsVersion: its zones are then not shown).
+  const shm::LimitsRegion* limits() const { return limits_; }
+  // The table of a zone of limits() (its kRateTable region, named after the zone), or nullopt.
+  std::optional<const shm::RateTable> table(uint32_t zone) const;
+  // A consistent snapshot of every zone (shm::read_limits with the tables above and
+  // CLOCK_MONOTONIC); no zone without limits(), or when its zone count does not fit its region.
+  // False only when the master kept folding worker rows.
+  bool read_limits(shm::LimitsSnapshot* out) const;
+
   const std::string& name() const { return name_; }
 
   enum class Presence { kSame, kGone, kReplaced };
@@ -54,9 +68,15 @@ class MappedSegment {
   MappedSegment(std::string name, const void* base, size_t bytes, dev_t dev, ino_t ino)
       : name_(std::move(name)), base_(base), bytes_(bytes), dev_(dev), ino_(ino) {}
 
+  const void* at(const shm::RegionEntry& e) const {
+    return static_cast<const char*>(base_) + e.offset;
+  }
+
   std::string name_;
   const void* base_;
   size_t bytes_;
+  const shm::LimitsRegion* limits_ = nullptr;
+  uint64_t limits_bytes_ = 0;
   dev_t dev_;
   ino_t ino_;
 };

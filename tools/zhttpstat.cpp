@@ -65,8 +65,8 @@ int run(int argc, char** argv) {
   double interval = 0;
   std::vector<std::string> patterns;
   auto* json_flag = app.add_flag("-j,--json", json, "print one JSON object");
-  auto* prom_flag =
-      app.add_flag("--prometheus", prometheus, "print the Prometheus text format (totals only)");
+  auto* prom_flag = app.add_flag("--prometheus", prometheus,
+                                 "print the Prometheus text format (totals and rate limits)");
   auto* watch = app.add_option("-w,--watch", interval, "live view, redrawn every SECONDS (q quits)")
                     ->type_name("SECONDS")
                     ->check(CLI::Range(0.05, 86400.0));
@@ -110,13 +110,23 @@ int run(int argc, char** argv) {
     return fail("zhttpstat: " + name + " kept changing while being read; try again",
                 stat::kExitError);
   }
+  auto limits = std::make_unique<shm::LimitsSnapshot>();
+  if (!segment->read_limits(limits.get())) {
+    return fail("zhttpstat: " + name + " kept changing while being read; try again",
+                stat::kExitError);
+  }
   if (prometheus) {
-    std::vector<char> text(shm::kPrometheusMaxBytes);
+    std::vector<char> text(shm::kPrometheusMaxBytes + shm::kPrometheusLimitsMaxBytes);
     size_t n = shm::format_prometheus(segment->header(), *snapshot, text.data(), text.size());
+    size_t more = 0;
+    if (n > 0 && segment->limits() != nullptr) {
+      more = shm::format_prometheus_limits(*limits, text.data() + n, text.size() - n);
+      if (more == 0) n = 0;
+    }
     if (n == 0) return fail("zhttpstat: the Prometheus text does not fit", stat::kExitError);
-    std::fwrite(text.data(), 1, n, stdout);
+    std::fwrite(text.data(), 1, n + more, stdout);
   } else {
-    stat::Report report{name, &segment->header(), snapshot.get(), unix_now(), fields};
+    stat::Report report{name, &segment->header(), snapshot.get(), unix_now(), fields, limits.get()};
     std::string out = json ? stat::format_json(report) : stat::format_table(report);
     std::fputs(out.c_str(), stdout);
   }

@@ -57,6 +57,9 @@ class ResponseWriter {
   ResponseWriter& content_length(uint64_t n);
   ResponseWriter& connection_close();
   ResponseWriter& connection_keep_alive();       // for HTTP/1.0 clients that asked for it
+  // Whole "Name: value\r\n" lines formatted (and checked) by the caller, e.g. fields an
+  // access stage adds to every response.
+  ResponseWriter& field_lines(std::string_view lines);
   ResponseWriter& end_headers();                 // the empty line; required before body()
   ResponseWriter& body(std::string_view bytes);  // may be called several times
   // Appends n body bytes for the caller to fill in place (e.g. read from a file); nullptr, and

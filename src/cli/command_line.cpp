@@ -21,10 +21,15 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <tuple>
 #include <vector>
 
 #include "cli/config.hpp"
 #include "cli/version.hpp"
+#include "handlers/client_address.hpp"
+#include "handlers/limit_req_spec.hpp"
+#include "io/listener.hpp"
+#include "shm/limits.hpp"
 
 namespace zhttp::cli {
 namespace {
@@ -148,7 +153,7 @@ CLI::Validator address_value() {
 }
 
 // HOST:PORT with an IPv4 address, or [IPv6]:PORT; the syntax only (binding comes later).
-std::string check_listen(const std::string& value) {
+std::string check_address(const std::string& value) {
   size_t colon = value.rfind(':');
   if (colon == std::string::npos) {
     return "value " + shown(value) + " is not HOST:PORT or [IPv6]:PORT";
@@ -180,6 +185,78 @@ std::string check_listen(const std::string& value) {
     return "not an IPv4 address: " + host + " in " + value;
   }
   return {};
+}
+
+// An address and its flags ("127.0.0.1:8081 proxy_protocol").
+std::string check_listen(const std::string& value) {
+  io::ListenSpec spec;
+  std::string error;
+  if (!io::parse_listen_spec(value, &spec, &error)) return error + " in " + value;
+  return check_address(spec.address);
+}
+
+std::string check_limit_req(const std::string& value) {
+  handlers::LimitReqSpec spec;
+  std::string error;
+  if (!handlers::parse_limit_req(value, &spec, &error)) return error;
+  return {};
+}
+
+std::string check_cidr(const std::string& value) {
+  handlers::Cidr cidr;
+  std::string error;
+  if (!handlers::parse_cidr(value, &cidr, &error)) return error;
+  return {};
+}
+
+// A header field name (RFC 9110 token).
+std::string check_field_name(const std::string& value) {
+  constexpr std::string_view kExtra = "!#$%&'*+-.^_`|~";
+  if (value.empty()) return "value must not be empty";
+  for (char ch : value) {
+    bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+    if (!alnum && kExtra.find(ch) == std::string_view::npos) {
+      return "value " + value + " is not a header field name";
+    }
+  }
+  return {};
+}
+
+// The access stage's options, from their checked texts. False with *error.
+bool build_access(const std::vector<std::string>& limit_req, const std::vector<std::string>& allow,
+                  const std::vector<std::string>& real_ip_from, handlers::AccessOptions* access,
+                  std::string* error) {
+  for (const std::string& text : limit_req) {
+    handlers::LimitReqSpec spec;
+    if (!handlers::parse_limit_req(text, &spec, error)) {
+      *error = "--limit-req: " + *error;
+      return false;
+    }
+    for (const handlers::LimitReqSpec& other : access->limit_req) {
+      if (other.zone == spec.zone) {
+        *error = "--limit-req: zone " + spec.zone + " is defined twice";
+        return false;
+      }
+    }
+    access->limit_req.push_back(std::move(spec));
+  }
+  if (access->limit_req.size() > shm::kMaxZones) {
+    *error = "--limit-req: at most " + std::to_string(shm::kMaxZones) + " zones";
+    return false;
+  }
+  for (const auto& [texts, out, name] :
+       {std::tuple{&allow, &access->limit_req_allow, "--limit-req-allow"},
+        std::tuple{&real_ip_from, &access->real_ip_from, "--real-ip-from"}}) {
+    for (const std::string& text : *texts) {
+      handlers::Cidr cidr;
+      if (!handlers::parse_cidr(text, &cidr, error)) {
+        *error = std::string(name) + ": " + *error;
+        return false;
+      }
+      out->push_back(cidr);
+    }
+  }
+  return true;
 }
 
 CLI::Validator existing_directory() {
@@ -490,6 +567,52 @@ Command parse(int argc, char** argv, Config* out) {
       ->capture_default_str()
       ->group(limits_group);
 
+  const std::string access = "Rate limits and client addresses";
+  std::vector<std::string> limit_req;
+  std::vector<std::string> limit_req_allow;
+  std::vector<std::string> real_ip_from;
+  app.add_option("--limit-req", limit_req,
+                 "limit requests per client: 'zone=NAME rate=N{r/s|r/m|r/h} [burst=B] "
+                 "[nodelay|delay=D] [key=addr|addr/PREFIX|header:NAME] [path=PREFIX] "
+                 "[size=SLOTS]' (repeatable)")
+      ->type_name("RULE")
+      ->check(check_limit_req)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false)
+      ->group(access);
+  app.add_option("--limit-req-status", c.access.limit_req_status,
+                 "status of a request refused by --limit-req (400-599)")
+      ->type_name("CODE")
+      ->transform(whole_number(400, 599))
+      ->capture_default_str()
+      ->group(access);
+  app.add_flag("--limit-req-dry-run", c.access.limit_req_dry_run,
+               "count and log what --limit-req would refuse, refuse nothing")
+      ->group(access);
+  app.add_option("--limit-req-allow", limit_req_allow,
+                 "client addresses never limited (repeatable)")
+      ->type_name("CIDR")
+      ->check(check_cidr)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false)
+      ->group(access);
+  app.add_flag("--limit-req-headers", c.access.limit_req_headers,
+               "send RateLimit-Policy and RateLimit fields (IETF draft) on limited responses")
+      ->group(access);
+  app.add_option("--real-ip-from", real_ip_from,
+                 "trusted proxy addresses whose --real-ip-header names the client (repeatable)")
+      ->type_name("CIDR")
+      ->check(check_cidr)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false)
+      ->group(access);
+  app.add_option("--real-ip-header", c.access.real_ip_header,
+                 "the field trusted proxies name the client in, read right to left")
+      ->type_name("NAME")
+      ->check(check_field_name)
+      ->capture_default_str()
+      ->group(access);
+
   const std::string timeouts = "Timeouts";
   struct Timeout {
     const char* name;
@@ -555,6 +678,10 @@ Command parse(int argc, char** argv, Config* out) {
 
   if (test_config && !signal.empty()) {
     return bad_usage("--signal: cannot be combined with --test-config");
+  }
+  std::string access_error;
+  if (!build_access(limit_req, limit_req_allow, real_ip_from, &c.access, &access_error)) {
+    return bad_usage(access_error);
   }
 
   for (size_t i = 0; i < std::size(kLogLevels); ++i) {

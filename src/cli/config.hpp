@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "handlers/access_stage.hpp"
 #include "handlers/static_files.hpp"
 #include "io/worker.hpp"
 
@@ -12,10 +13,11 @@ namespace zhttp::cli {
 enum class LogLevel : uint8_t { kDebug, kInfo, kNotice, kWarn, kError, kCrit };
 
 struct Config {
-  std::vector<std::string> listen = {"127.0.0.1:8080"};
-  uint32_t workers = 0;  // 0: one per online core ("auto")
+  std::vector<std::string> listen = {"127.0.0.1:8080"};  // "HOST:PORT [proxy_protocol]"
+  uint32_t workers = 0;                                  // 0: one per online core ("auto")
   handlers::StaticFilesOptions files;
   io::WorkerConfig worker;
+  handlers::AccessOptions access;  // --limit-req..., --real-ip-...
 
   std::string pid_file;  // "" = none
   std::string shm_name;  // "" = derived from the pid file path (or the first listen address)

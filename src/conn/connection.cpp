@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "zhttp/proxy_protocol.hpp"
 #include "zhttp/status.hpp"
 
 namespace zhttp::conn {
@@ -52,7 +53,7 @@ bool Connection::wants_read() const {
   if (phase_ == Phase::kClosing || peer_done_ || backpressured()) return false;
   if (!active_) return true;
   const Exchange& x = *ex_;
-  if (x.paused || x.body == Exchange::Body::kSkipped) return false;
+  if (x.paused || x.delayed || x.body == Exchange::Body::kSkipped) return false;
   // A body gathered in place can always move to a body block to make room.
   bool can_grow = x.mode == BodyMode::kGather && x.body == Exchange::Body::kReading && !x.gathered;
   return input_room() > 0 || can_grow;
@@ -163,7 +164,7 @@ void Connection::reset(AbortReason why) {
   ex_ = nullptr;
   start_ = end_ = scanned_ = keep_ = cur_ = 0;
   phase_ = Phase::kIdle;
-  draining_ = peer_done_ = processing_ = wake_pending_ = answered_one_ = false;
+  draining_ = peer_done_ = processing_ = wake_pending_ = answered_one_ = awaiting_proxy_ = false;
 }
 
 bool Connection::should_close() const {
@@ -194,12 +195,15 @@ void Connection::process() {
       phase_ = peer_done_ ? Phase::kClosing : Phase::kIdle;
       break;
     }
+    if (awaiting_proxy_ && !read_proxy_header()) break;
     if (!parse_head()) break;
   }
   processing_ = false;
   if (active_ && phase_ != Phase::kClosing) {
     const Exchange& x = *ex_;
-    phase_ = x.body == Exchange::Body::kReading && !x.paused ? Phase::kBody : Phase::kHandler;
+    phase_ = x.delayed                                         ? Phase::kDelayed
+             : x.body == Exchange::Body::kReading && !x.paused ? Phase::kBody
+                                                               : Phase::kHandler;
   }
   release_idle_buffers();
 }
@@ -223,11 +227,30 @@ bool Connection::parse_head() {
   return phase_ != Phase::kClosing;
 }
 
+bool Connection::read_proxy_header() {
+  phase_ = Phase::kHead;  // the header timeout applies
+  ProxyHeader h = parse_proxy_header(head(), unread());
+  if (h.status == ProxyHeader::Status::kPartial) {
+    if (peer_done_) phase_ = Phase::kClosing;
+    return false;
+  }
+  if (h.status == ProxyHeader::Status::kError) {
+    phase_ = Phase::kClosing;  // not a proxy speaking the protocol: nothing to answer it
+    return false;
+  }
+  if (h.has_source) {
+    peer_.family = h.family;
+    std::memcpy(peer_.bytes, h.source, sizeof peer_.bytes);
+  }
+  start_ += h.consumed;
+  awaiting_proxy_ = false;
+  return true;
+}
+
 void Connection::start_exchange(uint32_t head_len) {
   Exchange& x = *ex_;
   const Request& req = x.request;
-  const bool has_body = req.has_body();
-  if (has_body && start_ > 0) {
+  if (req.has_body() && start_ > 0) {
     // A body wants the whole block behind its head: move the head to the front first (spans
     // are relative to it), before any view points into it.
     std::memmove(input_, input_ + start_, unread());
@@ -241,13 +264,44 @@ void Connection::start_exchange(uint32_t head_len) {
   x.gathered = {};
   x.body_bytes = 0;
   x.started_ns = ctx_.event_ns;
-  x.handled = x.paused = x.wants_writable = x.close_after = false;
+  x.handled = x.paused = x.wants_writable = x.close_after = x.delayed = false;
   x.handler_live = true;
   x.mode = BodyMode::kRefuse;
-  x.body = has_body ? Exchange::Body::kReading : Exchange::Body::kNone;
-  x.response.begin(this, RequestView(req, head(), {}, &peer_), generation_);
-  if (!has_body) {
-    call_handler();
+  x.body = req.has_body() ? Exchange::Body::kReading : Exchange::Body::kNone;
+  x.peer = peer_;
+  x.extra_len = 0;
+  x.response.begin(this, RequestView(req, head(), {}, &x.peer), generation_);
+  if (ctx_.gate == nullptr || admit()) begin_body(nullptr);
+}
+
+bool Connection::admit() {
+  Exchange& x = *ex_;
+  AccessVerdict v = ctx_.gate->admit(x.response.request(), &x.peer, x.extra_fields);
+  x.extra_len = std::min<uint32_t>(v.extra_len, kExtraFieldBytes);
+  switch (v.outcome) {
+    case AccessVerdict::kPass:
+      return true;
+    case AccessVerdict::kDelay:
+      // Nothing more happens (no reading, no handler) until the timer: on_delay_over().
+      x.delayed = ctx_.events != nullptr && ctx_.events->delay(*this, generation_, v.delay_us);
+      return !x.delayed;
+    case AccessVerdict::kRefuse:
+      begin_body(&v);
+      return false;
+  }
+  return true;
+}
+
+// `refusal`: the access stage refused the request; its body is discarded like any refused one.
+void Connection::begin_body(const AccessVerdict* refusal) {
+  Exchange& x = *ex_;
+  const Request& req = x.request;
+  if (!req.has_body()) {
+    if (refusal != nullptr) {
+      refuse(*refusal);
+    } else {
+      call_handler();
+    }
     return;
   }
   if (req.chunked) {
@@ -255,12 +309,12 @@ void Connection::start_exchange(uint32_t head_len) {
   } else {
     x.framing.start_length(static_cast<uint64_t>(req.content_length));
   }
-  const bool body_arrived = unread() > head_len;
+  const bool body_arrived = unread() > x.head_len;
   const uint64_t length = req.chunked ? 0 : static_cast<uint64_t>(req.content_length);
-  x.mode = ctx_.handler.body_mode(x.response.request());
-  uint16_t refusal = 0;
+  x.mode = refusal != nullptr ? BodyMode::kRefuse : ctx_.handler.body_mode(x.response.request());
+  uint16_t too_large = 0;
   if (x.mode == BodyMode::kGather && length > gather_limit()) {
-    refusal = 413;  // said before reading; the body is then refused like any other
+    too_large = 413;  // said before reading; the body is then refused like any other
     x.mode = BodyMode::kRefuse;
   }
   if (x.mode == BodyMode::kRefuse) {
@@ -273,8 +327,10 @@ void Connection::start_exchange(uint32_t head_len) {
     // What has arrived of the body is checked before anyone answers: a framing error there is
     // a 400, whatever the handler would have said.
     if (x.body == Exchange::Body::kReading && !read_body()) return;
-    if (refusal != 0) {
-      answer_instead(refusal, AbortReason::kBadBody, false);
+    if (refusal != nullptr) {
+      refuse(*refusal);
+    } else if (too_large != 0) {
+      answer_instead(too_large, AbortReason::kBadBody, false);
     } else {
       call_handler();
     }
@@ -282,13 +338,35 @@ void Connection::start_exchange(uint32_t head_len) {
   }
   if (req.expect_continue && !body_arrived) send_continue();
   if (x.mode == BodyMode::kGather) {
-    if (head_len + length > ctx_.input_pool.block_size()) {
+    if (x.head_len + length > ctx_.input_pool.block_size()) {
       x.gathered = ctx_.body_buffers.take();
       if (!x.gathered) answer_instead(503, AbortReason::kBadBody);
     }
     return;  // handle() once the body is in (advance())
   }
   call_handler();  // kStream: on_body() follows from advance()
+}
+
+// The access stage's refusal, in place of the handler (which never hears of the request).
+void Connection::refuse(const AccessVerdict& v) {
+  Exchange& x = *ex_;
+  Response& r = x.response;
+  r.status(v.status)
+      .header("Content-Type", kErrorType)
+      .header("Retry-After", std::max<uint32_t>(v.retry_after_s, 1))
+      .body(reason_phrase(v.status));
+  x.handler_live = false;
+  if (!r.finished()) phase_ = Phase::kClosing;  // not even that fitted
+}
+
+void Connection::on_delay_over(uint32_t generation, time_t now) {
+  if (!active_ || generation != generation_ || !ex_->delayed) return;
+  now_ = now;
+  ex_->delayed = false;
+  processing_ = true;  // what the handler does from inside needs no wake: process() follows
+  begin_body(nullptr);
+  processing_ = false;
+  process();
 }
 
 void Connection::send_continue() {
@@ -299,12 +377,13 @@ void Connection::send_continue() {
 
 bool Connection::advance() {
   Exchange& x = *ex_;
+  if (x.delayed) return false;
   if (x.body == Exchange::Body::kReading && !x.paused && !read_body()) return false;
   if (phase_ == Phase::kClosing) return false;
   if (x.mode == BodyMode::kGather && x.body == Exchange::Body::kNone && !x.handled) {
     std::string_view body = x.gathered ? std::string_view(x.gathered.data, x.body_bytes)
                                        : std::string_view(head() + x.head_len, keep_ - x.head_len);
-    x.response.request_ = RequestView(x.request, head(), body, &peer_);
+    x.response.request_ = RequestView(x.request, head(), body, &x.peer);
     call_handler();
     if (phase_ == Phase::kClosing) return false;
   }
@@ -451,7 +530,8 @@ void Connection::fail(uint16_t status) {
 void Connection::report(const RequestView* request, uint16_t status, uint64_t body_bytes,
                         uint64_t started_ns) {
   if (ctx_.observer) {
-    ctx_.observer->on_response({request, status, body_bytes, &peer_, started_ns, answered_one_});
+    const PeerAddress* peer = request != nullptr ? &ex_->peer : &peer_;
+    ctx_.observer->on_response({request, status, body_bytes, peer, started_ns, answered_one_});
   }
 }
 

@@ -17,6 +17,7 @@
 #include <ctime>
 #include <span>
 
+#include "conn/access_gate.hpp"
 #include "conn/body_buffers.hpp"
 #include "conn/buffer_pool.hpp"
 #include "conn/exchange.hpp"
@@ -65,6 +66,12 @@ class ConnectionEvents {
   // Any thread: run fn(ExchangeRef(c, generation).response(), arg) on the loop thread.
   virtual bool post(Connection* c, uint32_t generation, void (*fn)(Response*, void*),
                     void* arg) = 0;
+  // The access stage delays the exchange `generation` of `c`: call c.on_delay_over(generation)
+  // after `us` microseconds. False when it cannot keep time: the request is served at once.
+  virtual bool delay(Connection& c, uint32_t generation, uint64_t us) {
+    (void)c, (void)generation, (void)us;
+    return false;
+  }
 };
 
 // What every connection of a worker shares (one thread per worker): configuration, the handler,
@@ -90,6 +97,7 @@ struct ConnectionContext {
   BodyBuffers& body_buffers;        // gathered bodies larger than an input block
   ResponseObserver* observer = nullptr;
   ConnectionEvents* events = nullptr;  // null: nobody to wake (on_wake() is called by hand)
+  AccessGate* gate = nullptr;          // null: every request goes straight to the handler
   uint64_t event_ns = 0;  // monotonic time of the io event being handled (0: not measured)
 };
 
@@ -100,6 +108,7 @@ class Connection {
     kHead,     // part of a request head has arrived
     kBody,     // reading a request body
     kHandler,  // waiting for the handler (a deferred or streamed response, a paused body)
+    kDelayed,  // the access stage holds the request back for a while (no timeout applies)
     kClosing,  // answered an error or a final request: flush, then close
   };
 
@@ -128,6 +137,8 @@ class Connection {
   void on_sent(size_t n, time_t now);
   // After ConnectionEvents::wake(): carry on with what the handler did meanwhile.
   void on_wake(time_t now);
+  // After ConnectionEvents::delay(): the exchange `generation`, if still there, goes on.
+  void on_delay_over(uint32_t generation, time_t now);
   // The response of the exchange in progress while its handler still owes it, if `generation`
   // is that exchange's; else null (what ExchangeRef and posted completions see).
   Response* response_for(uint32_t generation) {
@@ -148,6 +159,9 @@ class Connection {
 
   // The peer's address, for the handler and the observer (set by the io layer on accept).
   void set_peer(const PeerAddress& peer) { peer_ = peer; }
+  // The connection starts with a PROXY protocol header (v1 or v2) that names the client: read
+  // it before the first request; a malformed or missing one closes the connection unanswered.
+  void expect_proxy_header() { awaiting_proxy_ = true; }
   const PeerAddress& peer() const { return peer_; }
   // The io layer's own word for this connection (e.g. its slot), for wake().
   void set_owner(void* owner) { owner_ = owner; }
@@ -167,8 +181,14 @@ class Connection {
   bool backpressured() const;
   bool take_input();
   void process();
-  bool parse_head();  // false: wait for more bytes, or closing
+  bool parse_head();         // false: wait for more bytes, or closing
+  bool read_proxy_header();  // false: wait for more bytes, or closing
   void start_exchange(uint32_t head_len);
+  // The access stage's verdict (it may replace the exchange's peer). False: refused (answered)
+  // or delayed.
+  bool admit();
+  void begin_body(const AccessVerdict* refusal);  // the body mode, then the handler
+  void refuse(const AccessVerdict& verdict);
   bool advance();    // the active exchange's next step; true: call again (or it finished)
   bool read_body();  // false: closing
   bool deliver(const char* data, uint32_t len);  // false: stop decoding
@@ -217,9 +237,10 @@ class Connection {
   bool active_ = false;  // ex_ holds an exchange in progress
   bool draining_ = false;
   bool peer_done_ = false;
-  bool processing_ = false;    // inside process(): handler calls need no wake
-  bool wake_pending_ = false;  // asked the io layer for on_wake()
-  bool answered_one_ = false;  // a later response is a keep-alive reuse
+  bool processing_ = false;      // inside process(): handler calls need no wake
+  bool wake_pending_ = false;    // asked the io layer for on_wake()
+  bool answered_one_ = false;    // a later response is a keep-alive reuse
+  bool awaiting_proxy_ = false;  // a PROXY header comes first
   PeerAddress peer_;
 };
 

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 
+#include "conn/access_gate.hpp"
 #include "conn/body_buffers.hpp"
 #include "conn/body_framing.hpp"
 #include "zhttp/handler.hpp"
@@ -29,7 +30,10 @@ struct Exchange {
   BodyBlock gathered;       // kGather past the input block: the body so far
   uint64_t body_bytes = 0;  // decoded body bytes so far (gathered, streamed or discarded)
   uint64_t started_ns = 0;  // monotonic time of the event that completed the head
+  PeerAddress peer;         // the client: the connection's, or the access stage's
   uint32_t head_len = 0;
+  uint32_t extra_len = 0;               // of extra_fields
+  char extra_fields[kExtraFieldBytes];  // added to the response head (access stage)
   BodyMode mode = BodyMode::kRefuse;
   Body body = Body::kNone;
   bool handled = false;         // handle() was called
@@ -37,6 +41,7 @@ struct Exchange {
   bool paused = false;          // kStream: the handler paused the body
   bool wants_writable = false;  // a streamed write() took less than offered
   bool close_after = false;     // the connection closes once this response is out
+  bool delayed = false;         // the access stage delays it: nothing happens until the timer
 };
 
 }  // namespace zhttp::conn

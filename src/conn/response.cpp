@@ -127,6 +127,7 @@ Response& Response::header(std::string_view name, uint64_t value) {
 bool Response::finish_head(uint64_t content_length, bool has_length) {
   if (!usable() || !head_in_place()) return false;
   if (has_length) writer_.content_length(content_length);
+  if (uint32_t n = conn_->ex_->extra_len) writer_.field_lines({conn_->ex_->extra_fields, n});
   body_bytes_ = head_only_ ? 0 : content_length;
   if (!conn_->decide_keep_alive(*this)) {
     writer_.connection_close();

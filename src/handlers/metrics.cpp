@@ -1,40 +1,16 @@
 #include "handlers/metrics.hpp"
 
-#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include <cstring>
 
+#include "handlers/client_address.hpp"
 #include "shm/prometheus.hpp"
 
 namespace zhttp::handlers {
-namespace {
 
-// An IPv4 client on an IPv6 socket arrives as ::ffff:a.b.c.d.
-PeerAddress unmapped(const PeerAddress& p) {
-  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (p.family != AF_INET6 || std::memcmp(p.bytes, kMapped, 12) != 0) return p;
-  PeerAddress v4;
-  v4.family = AF_INET;
-  std::memcpy(v4.bytes, p.bytes + 12, 4);
-  return v4;
-}
-
-}  // namespace
-
-bool parse_peer_address(const std::string& text, PeerAddress* out) {
-  *out = PeerAddress{};
-  if (::inet_pton(AF_INET, text.c_str(), out->bytes) == 1) {
-    out->family = AF_INET;
-    return true;
-  }
-  if (::inet_pton(AF_INET6, text.c_str(), out->bytes) == 1) {
-    out->family = AF_INET6;
-    *out = unmapped(*out);
-    return true;
-  }
-  return false;
-}
+static_assert(MetricsHandler::kTextBytes >=
+              shm::kPrometheusMaxBytes + shm::kPrometheusLimitsMaxBytes);
 
 MetricsHandler::MetricsHandler(Handler& inner, std::string path, std::vector<PeerAddress> allow,
                                const shm::SegmentHeader& header, const shm::StatsRegion& stats)
@@ -46,13 +22,23 @@ MetricsHandler::MetricsHandler(Handler& inner, std::string path, std::vector<Pee
       snapshot_(std::make_unique<shm::StatsSnapshot>()),
       text_(std::make_unique<char[]>(kTextBytes)) {}
 
+void MetricsHandler::show_limits(const shm::LimitsRegion* limits,
+                                 std::vector<shm::RateTable> tables) {
+  limits_ = limits;
+  tables_ = std::move(tables);
+  table_views_.clear();
+  for (const shm::RateTable& t : tables_) table_views_.push_back(&t);
+  table_views_.resize(shm::kMaxZones, nullptr);
+  limits_snapshot_ = std::make_unique<shm::LimitsSnapshot>();
+}
+
 BodyMode MetricsHandler::body_mode(const RequestView& request) {
   return request.path() == path_ ? BodyMode::kRefuse : inner_.body_mode(request);
 }
 
 bool MetricsHandler::allowed(const PeerAddress& peer) const {
   if (allow_.empty()) return true;
-  PeerAddress p = unmapped(peer);
+  PeerAddress p = canonical(peer);
   size_t len = p.family == AF_INET ? 4 : 16;
   for (const PeerAddress& a : allow_) {
     if (a.family == p.family && std::memcmp(a.bytes, p.bytes, len) == 0) return true;
@@ -78,6 +64,14 @@ void MetricsHandler::handle(const RequestView& request, Response& response) {
   size_t n = 0;
   if (shm::read_stats(stats_, snapshot_.get())) {
     n = shm::format_prometheus(header_, *snapshot_, text_.get(), kTextBytes);
+  }
+  if (n != 0 && limits_ != nullptr) {
+    size_t m = 0;
+    if (shm::read_limits(*limits_, stats_, table_views_.data(), shm::monotonic_us(),
+                         limits_snapshot_.get())) {
+      m = shm::format_prometheus_limits(*limits_snapshot_, text_.get() + n, kTextBytes - n);
+    }
+    n = m == 0 ? 0 : n + m;
   }
   if (n == 0) {
     response.send(503, kTextPlain, "statistics unavailable\n");

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "shm/limits.hpp"
 #include "shm/segment.hpp"
 #include "zhttp/handler.hpp"
 
@@ -18,6 +19,9 @@ class MetricsHandler : public Handler {
   MetricsHandler(Handler& inner, std::string path, std::vector<PeerAddress> allow,
                  const shm::SegmentHeader& header, const shm::StatsRegion& stats);
 
+  // Also expose the rate limiter's zones (`tables` in zone order).
+  void show_limits(const shm::LimitsRegion* limits, std::vector<shm::RateTable> tables);
+
   BodyMode body_mode(const RequestView& request) override;
   void handle(const RequestView& request, Response& response) override;
   // The wrapped handler's exchanges come back to it (the metrics answer is always whole).
@@ -27,7 +31,7 @@ class MetricsHandler : public Handler {
   void on_abort(Response& r, AbortReason why) override { inner_.on_abort(r, why); }
   void on_worker_start(const WorkerContext& w) override { inner_.on_worker_start(w); }
 
-  static constexpr size_t kTextBytes = 64 * 1024;
+  static constexpr size_t kTextBytes = 64 * 1024;  // the stats and every zone's families
 
  private:
   bool allowed(const PeerAddress& peer) const;
@@ -38,10 +42,11 @@ class MetricsHandler : public Handler {
   const shm::SegmentHeader& header_;
   const shm::StatsRegion& stats_;
   std::unique_ptr<shm::StatsSnapshot> snapshot_;
+  const shm::LimitsRegion* limits_ = nullptr;
+  std::vector<shm::RateTable> tables_;
+  std::vector<const shm::RateTable*> table_views_;
+  std::unique_ptr<shm::LimitsSnapshot> limits_snapshot_;
   std::unique_ptr<char[]> text_;
 };
-
-// Parses an IPv4 or IPv6 address ("127.0.0.1", "::1"). False when it is neither.
-bool parse_peer_address(const std::string& text, PeerAddress* out);
 
 }  // namespace zhttp::handlers

@@ -165,6 +165,11 @@ ResponseWriter& ResponseWriter::connection_keep_alive() {
   return raw_header("Connection", "keep-alive");
 }
 
+ResponseWriter& ResponseWriter::field_lines(std::string_view lines) {
+  if (begin(State::kHeaders, lines.size())) put(lines);
+  return *this;
+}
+
 ResponseWriter& ResponseWriter::end_headers() {
   if (!begin(State::kHeaders, 2)) return *this;
   put("\r\n");

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -69,6 +70,32 @@ int open_listener(std::string_view host_port, std::string* error) {
     return -1;
   }
   return fd;
+}
+
+bool parse_listen_spec(std::string_view text, ListenSpec* out, std::string* error) {
+  ListenSpec spec;
+  size_t i = 0;
+  bool first = true;
+  while (i < text.size()) {
+    if (text[i] == ' ' || text[i] == '\t') {
+      ++i;
+      continue;
+    }
+    size_t end = std::min(text.find_first_of(" \t", i), text.size());
+    std::string_view word = text.substr(i, end - i);
+    i = end;
+    if (first) {
+      spec.address = word;
+      first = false;
+    } else if (word == "proxy_protocol") {
+      spec.proxy_protocol = true;
+    } else {
+      *error = "unknown listen flag " + std::string(word) + " (expected proxy_protocol)";
+      return false;
+    }
+  }
+  *out = std::move(spec);
+  return true;
 }
 
 }  // namespace zhttp::io

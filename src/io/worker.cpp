@@ -51,6 +51,8 @@ Worker::Worker(const WorkerConfig& config, Handler& handler, std::span<const int
   for (uint32_t i = 0; i < config.max_connections; ++i) {
     Slot& s = slots_.emplace_back(ctx_);
     s.conn.set_owner(&s);
+    ev_init(&s.delay_timer, on_delay_over);
+    s.delay_timer.data = &s;
     free_.push_back(&s);
   }
   std::reverse(free_.begin(), free_.end());
@@ -180,6 +182,10 @@ void Worker::accept_from(int listener) {
     s.fd = fd;
     s.lingering = false;
     remember_peer(s, peer);
+    if (!proxy_listeners_.empty() && std::find(proxy_listeners_.begin(), proxy_listeners_.end(),
+                                               listener) != proxy_listeners_.end()) {
+      s.conn.expect_proxy_header();
+    }
     open_.fetch_add(1, std::memory_order_relaxed);
     if (stats_) stats_->add(shm::Counter::kConnectionsAccepted);
     update_gauges();
@@ -231,6 +237,10 @@ void Worker::remember_peer(Slot& s, const sockaddr_storage& peer) {
 void Worker::set_access_log(log::AccessLog* log) {
   access_log_ = log != nullptr && log->enabled() ? log : nullptr;
   ctx_.observer = access_log_ || stats_ ? this : nullptr;
+}
+
+void Worker::expect_proxy_protocol_on(int listener) {
+  proxy_listeners_.push_back(listener);
 }
 
 void Worker::set_stats(shm::WorkerStats* slot) {
@@ -449,6 +459,9 @@ void Worker::update(Slot& s) {
     case conn::Connection::Phase::kHandler:
       if (s.list != kHandler) move_to(s, kHandler, true);  // restarts with each write
       break;
+    case conn::Connection::Phase::kDelayed:
+      unlink(s);  // its timer is its timeout
+      break;
     default:
       if (s.list != kIdle) move_to(s, kIdle, true);
       break;
@@ -487,6 +500,7 @@ void Worker::linger_read(Slot& s) {
 
 void Worker::close_now(Slot& s, AbortReason why) {
   ev_io_stop(loop_, &s.watcher);
+  ev_timer_stop(loop_, &s.delay_timer);
   unlink(s);
   ::close(s.fd);
   s.fd = -1;
@@ -606,6 +620,25 @@ void Worker::run_posted() {
     for (size_t i = 0; i < n; ++i)
       batch[i].fn(batch[i].connection->response_for(batch[i].generation), batch[i].arg);
   }
+}
+
+bool Worker::delay(conn::Connection& c, uint32_t generation, uint64_t us) {
+  Slot& s = *static_cast<Slot*>(c.owner());
+  s.delayed_generation = generation;
+  ev_timer_set(&s.delay_timer, static_cast<double>(us) / 1e6, 0);
+  ev_timer_start(loop_, &s.delay_timer);
+  return true;
+}
+
+void Worker::on_delay_over(struct ev_loop* loop, ev_timer* w, int) {
+  Worker& self = worker_of(loop);
+  Slot& s = *static_cast<Slot*>(w->data);
+  if (s.fd < 0 || s.lingering) return;
+  self.begin_event();
+  s.conn.on_delay_over(s.delayed_generation, static_cast<time_t>(ev_now(loop)));
+  self.write_some(s);
+  if (s.fd >= 0) self.update(s);
+  self.resume_starved();
 }
 
 // --- drain --------------------------------------------------------------------------------------

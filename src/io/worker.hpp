@@ -65,6 +65,11 @@ class Worker : private conn::ResponseObserver, private conn::ConnectionEvents {
   // Counts connections, bytes, responses and latencies into `slot` (the worker's own slot of
   // the shared segment, single writer); null for none.
   void set_stats(shm::WorkerStats* slot);
+  // Connections accepted on `listener` start with a PROXY protocol header.
+  void expect_proxy_protocol_on(int listener);
+  // Every request passes `gate` before its handler (real client address, rate limits); null
+  // for none. The gate must outlive the worker.
+  void set_access_gate(conn::AccessGate* gate) { ctx_.gate = gate; }
   // Called on kOrderReopenLogs.
   void on_reopen_logs(void (*callback)(void*), void* arg) {
     on_reopen_logs_ = callback;
@@ -95,7 +100,9 @@ class Worker : private conn::ResponseObserver, private conn::ConnectionEvents {
     int fd = -1;
     List list = kNone;
     bool lingering = false;
-    bool woken = false;  // in woken_, waiting for on_prepare()
+    bool woken = false;               // in woken_, waiting for on_prepare()
+    uint32_t delayed_generation = 0;  // the exchange delay_timer is for
+    ev_timer delay_timer{};           // the access stage's delay (data: this slot)
     conn::Connection conn;
   };
   struct TimeoutList {
@@ -112,11 +119,13 @@ class Worker : private conn::ResponseObserver, private conn::ConnectionEvents {
   static void on_order(struct ev_loop* loop, ev_io* w, int revents);
   static void on_prepare(struct ev_loop* loop, ev_prepare* w, int revents);
   static void on_posted(struct ev_loop* loop, ev_async* w, int revents);
+  static void on_delay_over(struct ev_loop* loop, ev_timer* w, int revents);
   void stop_now();
   void on_response(const conn::ResponseRecord& record) override;
   void wake(conn::Connection& c) override;
   bool post(conn::Connection* c, uint32_t generation, void (*fn)(Response*, void*),
             void* arg) override;
+  bool delay(conn::Connection& c, uint32_t generation, uint64_t us) override;
   void run_woken();
   void run_posted();
   void begin_event();
@@ -157,6 +166,7 @@ class Worker : private conn::ResponseObserver, private conn::ConnectionEvents {
   std::vector<Slot*> woken_;  // connections to carry on with before the loop sleeps again
   PostRing posts_;
   std::vector<ev_io> listeners_;
+  std::vector<int> proxy_listeners_;  // of listeners_, those speaking the PROXY protocol
   TimeoutList lists_[kListCount];
   ev_timer tick_{};
   ev_timer drain_timer_{};

@@ -16,8 +16,10 @@
 #include "handlers/static_files.hpp"
 #include "io/listener.hpp"
 #include "io/worker.hpp"
+#include "proc/limit_zones.hpp"
 #include "proc/pid_file.hpp"
 #include "proc/worker_process.hpp"
+#include "shm/limits.hpp"
 
 namespace zhttp::proc {
 namespace {
@@ -25,6 +27,7 @@ namespace {
 constexpr double kStopDeadline = 3.0;  // after a fast stop order, kill what is left
 constexpr double kQuickDeath = 1.0;    // a worker dying younger than this backs off
 constexpr double kMaxBackoff = 10.0;
+constexpr double kSweepEvery = 3600.0;  // seconds between sweeps of the limiter's tables
 constexpr int kSignals[] = {SIGHUP, SIGQUIT, SIGTERM, SIGINT, SIGUSR1};
 
 Master& master_of(struct ev_loop* loop) {
@@ -104,7 +107,9 @@ int Master::run() {
                          ? shm::default_segment_name(config_.pid_file, config_.listen.front())
                          : config_.shm_name;
   try {
-    segment_ = shm::Segment::create(name, static_cast<uint64_t>(pid_));
+    segment_ =
+        shm::Segment::create(name, static_cast<uint64_t>(pid_), limit_regions(config_.access));
+    lay_out_limit_zones(*segment_, config_.access);
   } catch (const std::exception& e) {
     log_.log(log::Level::kCrit, "%s", e.what());
     return 1;
@@ -125,6 +130,8 @@ int Master::run() {
   ev_child_start(loop_, &child_watcher_);
   ev_timer_init(&respawn_timer_, on_respawn_timer, 0.1, 0.1);
   ev_timer_init(&stop_deadline_, on_stop_deadline, kStopDeadline, 0);
+  ev_timer_init(&sweep_timer_, on_sweep_timer, kSweepEvery, kSweepEvery);
+  if (!config_.access.limit_req.empty()) ev_timer_start(loop_, &sweep_timer_);
 
   respawn_.assign(worker_count(config_), {});
   for (uint32_t i = 0; i < respawn_.size(); ++i) spawn(i);
@@ -149,13 +156,20 @@ int Master::run() {
 bool Master::bind_listeners(const cli::Config& config, std::vector<int>* fds, std::string* error) {
   std::vector<std::pair<std::string, int>> opened;
   fds->clear();
-  for (const std::string& address : config.listen) {
+  for (const std::string& text : config.listen) {
+    io::ListenSpec spec;
+    std::string why;
+    if (!io::parse_listen_spec(text, &spec, &why)) {
+      for (auto& [a, f] : opened) ::close(f);
+      *error = "--listen " + text + ": " + why;
+      return false;
+    }
+    const std::string& address = spec.address;
     auto found = listeners_.find(address);
     if (found != listeners_.end()) {
       fds->push_back(found->second);
       continue;
     }
-    std::string why;
     int fd = io::open_listener(address, &why);
     if (fd < 0) {
       for (auto& [a, f] : opened) ::close(f);
@@ -170,9 +184,14 @@ bool Master::bind_listeners(const cli::Config& config, std::vector<int>* fds, st
 }
 
 void Master::close_unused_listeners() {
+  std::vector<std::string> in_use;
+  for (const std::string& text : config_.listen) {
+    io::ListenSpec spec;
+    std::string why;
+    if (io::parse_listen_spec(text, &spec, &why)) in_use.push_back(spec.address);
+  }
   for (auto it = listeners_.begin(); it != listeners_.end();) {
-    if (std::find(config_.listen.begin(), config_.listen.end(), it->first) ==
-        config_.listen.end()) {
+    if (std::find(in_use.begin(), in_use.end(), it->first) == in_use.end()) {
       ::close(it->second);
       it = listeners_.erase(it);
     } else {
@@ -236,6 +255,9 @@ void Master::retire_stats_slot(uint32_t slot) {
   shm::StatsRegion& stats = segment_->stats();
   shm::WorkerStats& s = stats.slots[slot];
   stats.fold_sequence.fetch_add(1, std::memory_order_acq_rel);
+  if (auto* limits = static_cast<shm::LimitsRegion*>(segment_->region(shm::RegionKind::kLimits))) {
+    shm::fold_limits(*limits, static_cast<int>(slot));
+  }
   for (size_t i = 0; i < std::size(s.counters); ++i) {
     auto& total = stats.retired.counters[i];
     total.store(
@@ -340,7 +362,8 @@ void Master::reload() {
     return;
   }
   std::vector<int> fds;
-  if (!validate_config(fresh, &error) || !bind_listeners(fresh, &fds, &error)) {
+  if (!validate_config(fresh, &error) || !same_limit_zones(*segment_, fresh.access, &error) ||
+      !bind_listeners(fresh, &fds, &error)) {
     log_.log(log::Level::kError, "reload refused: %s; still serving the previous configuration",
              error.c_str());
     return;
@@ -354,6 +377,7 @@ void Master::reload() {
   }
   config_ = std::move(fresh);
   serving_fds_ = std::move(fds);
+  describe_limit_zones(*segment_, config_.access);
   ++generation_;
   respawn_.assign(worker_count(config_), {});
   for (uint32_t i = 0; i < respawn_.size(); ++i) spawn(i);
@@ -385,6 +409,12 @@ void Master::stop() {
   order_all(io::Worker::kOrderStop);
   ev_timer_start(loop_, &stop_deadline_);
   finish_if_done();
+}
+
+// Expired limiter words carry nothing; clearing them keeps a word untouched for months from
+// ever decoding as ahead again (shm/rate_table.hpp).
+void Master::on_sweep_timer(struct ev_loop* loop, ev_timer*, int) {
+  sweep_limit_zones(*master_of(loop).segment_);
 }
 
 void Master::on_stop_deadline(struct ev_loop* loop, ev_timer*, int) {

@@ -58,6 +58,7 @@ class Master {
   static void on_child(struct ev_loop* loop, ev_child* w, int revents);
   static void on_respawn_timer(struct ev_loop* loop, ev_timer* w, int revents);
   static void on_stop_deadline(struct ev_loop* loop, ev_timer* w, int revents);
+  static void on_sweep_timer(struct ev_loop* loop, ev_timer* w, int revents);
 
   bool bind_listeners(const cli::Config& config, std::vector<int>* fds, std::string* error);
   bool spawn(uint32_t index);
@@ -91,6 +92,7 @@ class Master {
   ev_child child_watcher_{};
   ev_timer respawn_timer_{};
   ev_timer stop_deadline_{};
+  ev_timer sweep_timer_{};
 };
 
 }  // namespace zhttp::proc

@@ -11,9 +11,12 @@
 #include <cstring>
 #include <exception>
 
+#include "handlers/client_address.hpp"
 #include "handlers/metrics.hpp"
 #include "handlers/static_files.hpp"
+#include "io/listener.hpp"
 #include "io/worker.hpp"
+#include "proc/limit_zones.hpp"
 
 namespace zhttp::proc {
 namespace {
@@ -100,9 +103,21 @@ void run_worker_process(const cli::Config& config, std::span<const int> listener
       }
       metrics = std::make_unique<handlers::MetricsHandler>(
           files, config.metrics_path, std::move(allow), segment->header(), segment->stats());
+      if (shm::LimitsRegion* limits = limits_region(*segment)) {
+        metrics->show_limits(limits, zone_tables(*segment));
+      }
       handler = metrics.get();
     }
+    std::unique_ptr<handlers::AccessStage> access =
+        make_access_stage(config.access, segment, stats_slot, &error_log);
     io::Worker worker(config.worker, *handler, listeners);
+    worker.set_access_gate(access.get());
+    for (size_t i = 0; i < config.listen.size() && i < listeners.size(); ++i) {
+      io::ListenSpec spec;
+      if (io::parse_listen_spec(config.listen[i], &spec, &error) && spec.proxy_protocol) {
+        worker.expect_proxy_protocol_on(listeners[i]);
+      }
+    }
     worker.set_access_log(&access_log);
     if (segment != nullptr && stats_slot >= 0)
       worker.set_stats(&segment->stats().slots[stats_slot]);

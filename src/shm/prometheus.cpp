@@ -1,5 +1,6 @@
 #include "shm/prometheus.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -55,6 +56,18 @@ class Writer {
     text(std::string_view(frac, sizeof frac));
   }
 
+  // A label value: backslash, double quote and newline escaped, as the format wants.
+  void label_value(std::string_view s) {
+    size_t from = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] != '\\' && s[i] != '"' && s[i] != '\n') continue;
+      text(s.substr(from, i - from));
+      text(s[i] == '\n' ? "\\n" : s[i] == '"' ? "\\\"" : "\\\\");
+      from = i + 1;
+    }
+    text(s.substr(from));
+  }
+
   // "# HELP <name> <help>\n# TYPE <name> <type>\n"
   void family(std::string_view name, std::string_view suffix, std::string_view type,
               std::string_view help) {
@@ -88,6 +101,29 @@ class Writer {
 };
 
 constexpr size_t kLatencySum = static_cast<size_t>(Counter::kLatencySumUs);
+
+// "zhttpd_limit_<name>{zone=\"<zone>\"<more>} <value>\n"; `more` is ",result=\"...\"" or "".
+void zone_sample(Writer& w, std::string_view name, std::string_view zone, std::string_view more,
+                 uint64_t value) {
+  w.text("zhttpd_limit_");
+  w.text(name);
+  w.text("{zone=\"");
+  w.label_value(zone);
+  w.text("\"");
+  w.text(more);
+  w.text("} ");
+  w.u64(value);
+  w.text("\n");
+}
+
+// One gauge or counter family of the limits with one sample per zone.
+void zone_family(Writer& w, const LimitsSnapshot& limits, size_t zones, std::string_view name,
+                 std::string_view type, std::string_view help, uint64_t ZoneSnapshot::*field) {
+  w.family("limit_", name, type, help);
+  for (size_t z = 0; z < zones; ++z) {
+    zone_sample(w, name, limits.zones[z].name, "", limits.zones[z].*field);
+  }
+}
 
 }  // namespace
 
@@ -135,6 +171,38 @@ size_t format_prometheus(const SegmentHeader& header, const StatsSnapshot& snaps
   w.text("\n");
   w.sample(kHistogram, "_count", cumulative);
 
+  return w.ok() ? static_cast<size_t>(w.pos() - out) : 0;
+}
+
+size_t format_prometheus_limits(const LimitsSnapshot& limits, char* out, size_t cap) {
+  Writer w(out, cap);
+  const size_t zones = std::min(limits.zone_count, kMaxZones);
+  constexpr struct {
+    std::string_view label;
+    uint64_t ZoneSnapshot::*field;
+  } kResults[] = {
+      {",result=\"passed\"", &ZoneSnapshot::passed},
+      {",result=\"delayed\"", &ZoneSnapshot::delayed},
+      {",result=\"rejected\"", &ZoneSnapshot::rejected},
+      {",result=\"dry_run_rejected\"", &ZoneSnapshot::dry_run_rejected},
+  };
+  w.family("limit_", "requests_total", "counter",
+           "Requests a rate limit zone decided, by result (dry_run_rejected: served anyway).");
+  for (size_t z = 0; z < zones; ++z) {
+    for (const auto& r : kResults) {
+      zone_sample(w, "requests_total", limits.zones[z].name, r.label, limits.zones[z].*r.field);
+    }
+  }
+  zone_family(w, limits, zones, "entries", "gauge", "Live keys in the zone's table.",
+              &ZoneSnapshot::entries);
+  zone_family(w, limits, zones, "slots", "gauge", "Key slots of the zone's table.",
+              &ZoneSnapshot::slots);
+  zone_family(w, limits, zones, "evictions_total", "counter",
+              "Live keys evicted from the zone's table because their bucket was full.",
+              &ZoneSnapshot::evictions);
+  zone_family(w, limits, zones, "cas_retries_total", "counter",
+              "Compare-and-swap retries on the zone's table (lost to another worker).",
+              &ZoneSnapshot::cas_retries);
   return w.ok() ? static_cast<size_t>(w.pos() - out) : 0;
 }
 

@@ -18,9 +18,22 @@
 //     the last, which holds everything longer and appears only in le="+Inf"; _sum is
 //     latency_sum_us / 1e6 and _count the sum of the buckets (requests that reached a handler:
 //     requests refused by the parser are not timed).
+//
+// format_prometheus_limits, the rate limiter's zones (limits.hpp), is appended after it by its
+// callers (only when the segment has a limits region). Same rules: allocates nothing. Families,
+// in this order, each declared once (# HELP, # TYPE), then one sample per zone in zone order:
+//   zhttpd_limit_requests_total{zone,result}  counter, result = passed, delayed, rejected,
+//                                             dry_run_rejected (4 samples per zone)
+//   zhttpd_limit_entries{zone}                gauge, live keys of the zone's table
+//   zhttpd_limit_slots{zone}                  gauge, words of the zone's table
+//   zhttpd_limit_evictions_total{zone}        counter
+//   zhttpd_limit_cas_retries_total{zone}      counter
+// Without zones the five families are still declared, with no sample (so the output is never
+// empty and 0 always means "does not fit").
 #include <cstddef>
 #include <string_view>
 
+#include "shm/limits.hpp"
 #include "shm/segment.hpp"
 #include "shm/stats.hpp"
 
@@ -67,5 +80,13 @@ inline constexpr size_t kPrometheusMaxBytes = 16 * 1024;
 // (out's content is then unspecified). No terminating NUL. Allocates nothing.
 size_t format_prometheus(const SegmentHeader& header, const StatsSnapshot& snapshot, char* out,
                          size_t cap);
+
+// Always enough room for format_prometheus_limits's output with kMaxZones zones (names of
+// kZoneNameBytes characters, all escaped, and 20-digit values: under 1100 bytes a zone).
+inline constexpr size_t kPrometheusLimitsMaxBytes = 2 * 1024 + kMaxZones * 1152;
+
+// Writes the exposition of `limits` into out[0, cap) and returns the number of bytes written, or
+// 0 when they do not fit. No terminating NUL. Allocates nothing.
+size_t format_prometheus_limits(const LimitsSnapshot& limits, char* out, size_t cap);
 
 }  // namespace zhttp::shm

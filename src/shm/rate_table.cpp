@@ -256,37 +256,47 @@ size_t RateTable::live_entries(uint64_t now_us) const {
 }
 
 RateDecision charge_all(std::span<RateLimitRef> limits, uint64_t now_us, RateStats* stats) {
+  auto own = [stats](const RateLimitRef& l) { return l.stats != nullptr ? l.stats : stats; };
+  auto decide = [](RateLimitRef& l, const RateDecision& d) {
+    l.decision = d;
+    l.decided = true;
+  };
+  for (RateLimitRef& l : limits) l.decided = false;
+  RateDecision result;
   if (limits.size() == 1) {  // one rule: a refusal writes nothing anyway, no need to peek
     RateLimitRef& l = limits[0];
-    RateDecision d = l.table->charge(l.key_hash, *l.rule, now_us, stats, &l.charge);
-    count_decision(d, stats);
-    return d;
-  }
-  RateDecision refusal;
-  bool refused = false;
-  for (const RateLimitRef& l : limits) {
-    RateDecision d = l.table->peek(l.key_hash, *l.rule, now_us);
-    if (d.outcome == RateDecision::kRefuse) {
-      if (!refused || d.retry_after_s > refusal.retry_after_s) refusal = d;
+    result = l.table->charge(l.key_hash, *l.rule, now_us, own(l), &l.charge);
+    decide(l, result);
+  } else {
+    bool refused = false;
+    for (RateLimitRef& l : limits) {
+      RateDecision d = l.table->peek(l.key_hash, *l.rule, now_us);
+      if (d.outcome != RateDecision::kRefuse) continue;
+      if (!refused || d.retry_after_s > result.retry_after_s) result = d;
       refused = true;
+      decide(l, d);
+    }
+    for (size_t i = 0; !refused && i < limits.size(); ++i) {
+      RateLimitRef& l = limits[i];
+      RateDecision d = l.table->charge(l.key_hash, *l.rule, now_us, own(l), &l.charge);
+      if (d.outcome == RateDecision::kRefuse) {  // lost a race since the peek: undo the others
+        for (size_t j = i; j-- > 0;) {
+          limits[j].table->refund(limits[j].charge, now_us, own(limits[j]));
+          limits[j].decided = false;
+        }
+        decide(l, d);
+        result = d;
+        refused = true;
+        break;
+      }
+      l.decision = d;
+      if (d.outcome == RateDecision::kDelay && d.delay_us > result.delay_us) result = d;
+    }
+    if (!refused) {
+      for (RateLimitRef& l : limits) decide(l, l.decision);
     }
   }
-  if (refused) {
-    ++stats->refused;
-    return refusal;
-  }
-  RateDecision result;
-  for (size_t i = 0; i < limits.size(); ++i) {
-    RateLimitRef& l = limits[i];
-    RateDecision d = l.table->charge(l.key_hash, *l.rule, now_us, stats, &l.charge);
-    if (d.outcome == RateDecision::kRefuse) {  // lost a race since the peek: undo the others
-      for (size_t j = i; j-- > 0;) limits[j].table->refund(limits[j].charge, now_us, stats);
-      ++stats->refused;
-      return d;
-    }
-    if (d.outcome == RateDecision::kDelay && d.delay_us > result.delay_us) result = d;
-  }
-  count_decision(result, stats);
+  if (stats != nullptr) count_decision(result, stats);
   return result;
 }
 

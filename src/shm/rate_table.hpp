@@ -42,6 +42,7 @@
 #include <string_view>
 
 #include "shm/siphash.hpp"
+#include "shm/tally.hpp"
 
 namespace zhttp::shm {
 
@@ -89,15 +90,16 @@ struct RateDecision {
   uint32_t retry_after_s = 0;  // kRefuse: ceil((TAT - tau - now) / 1 s), at least 1
 };
 
-// One caller's counters (plain: the caller is their only writer).
+// One caller's counters: the caller is their only writer (a worker's own slot in the shared
+// segment, readable by zhttpstat meanwhile).
 struct RateStats {
-  uint64_t passed = 0;
-  uint64_t delayed = 0;
-  uint64_t refused = 0;
-  uint64_t inserts = 0;      // a key without a live word took an empty or another's expired one
-  uint64_t evictions = 0;    // a live key's word taken because its bucket was full
-  uint64_t cas_retries = 0;  // CAS lost to another process: the bucket was read again
-  uint64_t refunds = 0;
+  Tally passed;
+  Tally delayed;
+  Tally refused;
+  Tally inserts;      // a key without a live word took an empty or another's expired one
+  Tally evictions;    // a live key's word taken because its bucket was full
+  Tally cas_retries;  // CAS lost to another process: the bucket was read again
+  Tally refunds;
 };
 
 // What charge() wrote, for refund().
@@ -146,6 +148,10 @@ class RateTable {
                                          uint64_t epoch_us);
   // A table create() laid out: magic, version and sizes checked against `bytes`.
   static std::optional<RateTable> attach(void* region, size_t bytes);
+  // The same over a read-only mapping (zhttpstat): only the const members may be used then.
+  static std::optional<const RateTable> attach_read_only(const void* region, size_t bytes) {
+    return attach(const_cast<void*>(region), bytes);
+  }
 
   uint64_t hash(std::string_view key) const { return siphash24(header_->secret, key); }
 
@@ -192,20 +198,30 @@ class RateTable {
 
 // One rule of a request that several rules apply to.
 struct RateLimitRef {
+  RateLimitRef() = default;
+  RateLimitRef(RateTable* t, uint64_t hash, const RateRule* r, RateStats* own = nullptr)
+      : table(t), key_hash(hash), rule(r), stats(own) {}
+
   RateTable* table = nullptr;
   uint64_t key_hash = 0;
   const RateRule* rule = nullptr;
-  RateCharge charge;  // filled by charge_all
+  RateCharge charge;           // filled by charge_all
+  RateStats* stats = nullptr;  // this rule's table events (its zone's); null: charge_all's
+  RateDecision decision;       // filled by charge_all: this rule's own, when it decided
+  bool decided = false;        // false: not charged because another rule refused first
 };
 
 // Charges a request to every rule or to none. First every rule is peeked: if any refuses,
 // nothing is written (the refusal with the largest Retry-After is returned). Then they are
 // charged in order; if one refuses now (another process got there between the peek and the
 // charge), the earlier charges are refunded (see refund() for how exact that is) and the request
-// is refused. Otherwise the result is the largest delay. Counts one decision in `stats`. One
-// rule alone is simply charged (its refusal writes nothing). The peek/charge window is the only
-// inexactness: a request refused in it may have evicted another key from a full bucket for
-// nothing when its refund cannot restore the word exactly (see refund()).
+// is refused. Otherwise the result is the largest delay. Counts the request's decision in
+// `stats` (when not null), and each rule's table events (inserts, evictions, retries, refunds)
+// in its own `stats` (or in the call's, which must then not be null). Each rule's own decision
+// is left in it for the caller to count: `decided` for the rule(s) that refused, or for all of
+// them when the request passes. One rule alone is simply charged (its refusal writes nothing). The
+// peek/charge window is the only inexactness: a request refused in it may have evicted another key
+// from a full bucket for nothing when its refund cannot restore the word exactly (see refund()).
 RateDecision charge_all(std::span<RateLimitRef> limits, uint64_t now_us, RateStats* stats);
 
 }  // namespace zhttp::shm

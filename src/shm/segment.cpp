@@ -3,9 +3,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <stdexcept>
 
@@ -14,43 +16,92 @@ namespace zhttp::shm {
 namespace bip = boost::interprocess;
 
 namespace {
-constexpr uint64_t kStatsOffset = 4096;  // the header's page
-constexpr uint64_t kSegmentBytes = (kStatsOffset + sizeof(StatsRegion) + 4095) / 4096 * 4096;
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kStatsOffset = kPage;  // the header's page
 static_assert(sizeof(SegmentHeader) <= kStatsOffset);
+
+constexpr uint64_t page_up(uint64_t n) {
+  return (n + kPage - 1) / kPage * kPage;
+}
+
+void set_entry(RegionEntry* e, RegionKind kind, uint32_t version, uint64_t offset, uint64_t bytes,
+               std::string_view name) {
+  e->kind = static_cast<uint32_t>(kind);
+  e->version = version;
+  e->offset = offset;
+  e->bytes = bytes;
+  std::memset(e->name, 0, sizeof e->name);
+  std::memcpy(e->name, name.data(), std::min(name.size(), sizeof e->name - 1));
+}
+
 }  // namespace
 
-std::unique_ptr<Segment> Segment::create(const std::string& name, uint64_t master_pid) {
+std::unique_ptr<Segment> Segment::create(const std::string& name, uint64_t master_pid,
+                                         const std::vector<RegionRequest>& regions) {
+  if (regions.size() + 1 > kMaxRegions) {
+    throw std::runtime_error("too many shared segment regions (" +
+                             std::to_string(regions.size() + 1) + ", at most " +
+                             std::to_string(kMaxRegions) + ")");
+  }
+  uint64_t total_bytes = page_up(kStatsOffset + sizeof(StatsRegion));
+  for (const RegionRequest& r : regions) total_bytes += page_up(r.bytes);
   bip::shared_memory_object::remove(name.c_str());
   void* base = nullptr;
   try {
     bip::permissions mode(0600);
     bip::shared_memory_object object(bip::create_only, name.c_str(), bip::read_write, mode);
-    object.truncate(static_cast<bip::offset_t>(kSegmentBytes));
+    object.truncate(static_cast<bip::offset_t>(total_bytes));
     // mmap directly: the mapping must survive fork() and the object handle's destruction.
-    base = ::mmap(nullptr, kSegmentBytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+    base = ::mmap(nullptr, total_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
                   object.get_mapping_handle().handle, 0);
   } catch (const bip::interprocess_exception& e) {
     throw std::runtime_error("cannot create shared segment " + name + ": " + e.what());
   }
   if (base == MAP_FAILED) throw std::runtime_error("cannot map shared segment " + name);
-  std::unique_ptr<Segment> segment(new Segment(name, base, kSegmentBytes));
+  std::unique_ptr<Segment> segment(new Segment(name, base, total_bytes));
   SegmentHeader& h = segment->header();
   h.magic = kMagic;
   h.layout_version = kLayoutVersion;
   h.header_bytes = sizeof(SegmentHeader);
-  h.total_bytes = kSegmentBytes;
+  h.total_bytes = total_bytes;
   h.master_pid = static_cast<int64_t>(master_pid);
   h.start_time = static_cast<int64_t>(::time(nullptr));
   h.generation.store(0, std::memory_order_relaxed);
   h.worker_count.store(0, std::memory_order_relaxed);
   h.stats_offset = kStatsOffset;
   new (&segment->stats()) StatsRegion{};  // a fresh segment is zeroed; this makes it explicit
+  set_entry(&h.regions[0], RegionKind::kStats, 1, kStatsOffset, sizeof(StatsRegion), "");
+  uint64_t offset = page_up(kStatsOffset + sizeof(StatsRegion));
+  for (size_t i = 0; i < regions.size(); ++i) {
+    set_entry(&h.regions[i + 1], regions[i].kind, regions[i].version, offset, regions[i].bytes,
+              regions[i].name);
+    offset += page_up(regions[i].bytes);
+  }
+  h.region_count = static_cast<uint32_t>(regions.size() + 1);
   h.ready.store(1, std::memory_order_release);
   return segment;
 }
 
 Segment::Segment(std::string name, void* base, uint64_t bytes)
     : name_(std::move(name)), base_(base), bytes_(bytes), header_(new (base) SegmentHeader{}) {}
+
+void* Segment::region(RegionKind kind, std::string_view name) {
+  const RegionEntry* e = find_region(*header_, kind, name);
+  return e == nullptr ? nullptr : static_cast<char*>(base_) + e->offset;
+}
+
+const RegionEntry* find_region(const SegmentHeader& header, RegionKind kind,
+                               std::string_view name) {
+  uint32_t count = std::min<uint32_t>(header.region_count, kMaxRegions);
+  for (uint32_t i = 0; i < count; ++i) {
+    const RegionEntry& e = header.regions[i];
+    if (e.kind != static_cast<uint32_t>(kind)) continue;
+    if (std::string_view(e.name, strnlen(e.name, sizeof e.name)) != name) continue;
+    if (e.offset > header.total_bytes || e.bytes > header.total_bytes - e.offset) return nullptr;
+    return &e;
+  }
+  return nullptr;
+}
 
 Segment::~Segment() {
   ::munmap(base_, bytes_);

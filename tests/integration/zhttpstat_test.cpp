@@ -3,8 +3,10 @@
 // table, the JSON (totals = retired + workers), the Prometheus text, -f, every refusal with its
 // message and exit code (no segment, permission denied, not a zhttpd segment, another layout
 // version, not ready), the live view under a pseudo-terminal (read back through a small VT100
-// screen model: rates while a counter grows, 'q', SIGTERM, the segment going away), and finally
-// a real zhttpd found by its --pid-file and by its --listen address.
+// screen model: rates while a counter grows, 'q', SIGTERM, the segment going away), the rate
+// limiter's zones (a limits region and a zone's table in the segment: the JSON "limits", the
+// table's and the live view's "rate limits" rows, the Prometheus families), and finally a real
+// zhttpd found by its --pid-file and by its --listen address.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -24,13 +26,16 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "cli/config.hpp"
+#include "shm/limits.hpp"
 #include "shm/prometheus.hpp"
+#include "shm/rate_table.hpp"
 #include "shm/segment.hpp"
 #include "shm/stats.hpp"
 #include "socket_util.hpp"
@@ -266,6 +271,7 @@ TEST_F(ZhttpstatTest, TableShowsTotalsAveragesAndWorkers) {
   EXPECT_EQ(w1[3], "3");
   EXPECT_EQ(w0[5], "10");
   EXPECT_EQ(w1[5], "20");
+  EXPECT_EQ(r.out.find("rate limits"), std::string::npos) << "no zone, no section";
 }
 
 TEST_F(ZhttpstatTest, JsonTotalsAreRetiredPlusWorkers) {
@@ -338,6 +344,8 @@ TEST_F(ZhttpstatTest, JsonTotalsAreRetiredPlusWorkers) {
   EXPECT_EQ(workers[1]["respawns"], 3);
   EXPECT_EQ(workers[1]["connections_active"], 5);
   EXPECT_EQ(workers[1]["latency_buckets"][6], 20);
+
+  EXPECT_EQ(doc["limits"], Json::array());  // no limiter: always there, empty
 }
 
 TEST_F(ZhttpstatTest, PrometheusIsTheFormatterOutput) {
@@ -945,6 +953,148 @@ TEST_F(ZhttpstatTest, LiveViewNeedsATerminal) {
   Outcome r = run_zhttpstat({"--shm-name", name_, "-w", "1"});
   EXPECT_EQ(r.exit_code(), 2);
   EXPECT_EQ(r.err, "zhttpstat: -w needs a terminal on stdin and stdout\n");
+}
+
+// -------------------------------------------------------------------------------------------
+// The rate limiter's zones: a segment with a limits region and one zone's table ("one"), as the
+// master lays them out, counters written and keys charged the way a worker does.
+
+class ZhttpstatLimitsTest : public ZhttpstatTest {
+ protected:
+  static constexpr uint32_t kSlots = 64;
+
+  void SetUp() override {
+    name_ = unique_name();
+    segment_ = shm::Segment::create(
+        name_, static_cast<uint64_t>(::getpid()),
+        {shm::RegionRequest{shm::RegionKind::kLimits, shm::kLimitsVersion,
+                            shm::LimitsRegion::bytes_for(1), ""},
+         shm::RegionRequest{shm::RegionKind::kRateTable, shm::kRateTableVersion,
+                            shm::RateTable::bytes_for(kSlots), "one"}});
+    header().generation.store(2);
+    header().worker_count.store(2);
+    fill_known();  // workers in stats slots 0 and 3
+
+    auto& limits = *static_cast<shm::LimitsRegion*>(segment_->region(shm::RegionKind::kLimits));
+    limits.zone_count = 1;
+    std::strcpy(limits.zones[0].name, "one");
+    limits.zones[0].slots = kSlots;
+    shm::ZoneCounters& retired = limits.counters(-1, 0);
+    retired.table.passed.add(5);
+    retired.table.delayed.add(1);
+    retired.table.refused.add(2);
+    retired.dry_run_rejected.add(3);
+    retired.table.evictions.add(4);
+    retired.table.cas_retries.add(6);
+    retired.table.refunds.add(7);
+    limits.counters(1, 0).table.passed.add(1000);  // stats slot 1 is not in use: not counted
+
+    void* region = segment_->region(shm::RegionKind::kRateTable, "one");
+    ASSERT_NE(region, nullptr);
+    std::optional<shm::RateTable> table = shm::RateTable::create(
+        region, shm::RateTable::bytes_for(kSlots), kSlots, shm::SipKey{1, 2}, shm::monotonic_us());
+    ASSERT_TRUE(table.has_value());
+    // One request an hour: a, b and c pass (3 keys now live), a second a is refused.
+    const shm::RateRule rule = shm::RateRule::per(1, 3600'000'000, 0, 0);
+    shm::RateStats* worker = &limits.counters(0, 0).table;  // the worker of stats slot 0
+    for (std::string_view key : {"a", "b", "c", "a"}) {
+      table->check(table->hash(key), rule, shm::monotonic_us(), worker);
+    }
+  }
+};
+
+TEST_F(ZhttpstatLimitsTest, JsonHasTheZones) {
+  Outcome r = run_zhttpstat({"--shm-name", name_, "--json"});
+  ASSERT_EQ(r.exit_code(), 0) << describe_status(r.status) << r.err;
+  Json doc = Json::parse(r.out);
+  EXPECT_EQ(doc["totals"]["requests"], 1030);  // the stats are unchanged
+  Json expected = Json::parse(R"([{"zone": "one", "passed": 8, "delayed": 1, "rejected": 3,
+      "dry_run_rejected": 3, "entries": 3, "evictions": 4, "slots": 64, "inserts": 3,
+      "cas_retries": 6, "refunds": 7}])");
+  EXPECT_EQ(doc["limits"], expected) << doc["limits"].dump();
+  // The key names, in this order (an interface), and the last key of the document.
+  EXPECT_TRUE(r.out.ends_with(
+      R"("limits":[{"zone":"one","passed":8,"delayed":1,"rejected":3,"dry_run_rejected":3,)"
+      R"("entries":3,"evictions":4,"slots":64,"inserts":3,"cas_retries":6,"refunds":7}]})"
+      "\n"))
+      << r.out;
+}
+
+TEST_F(ZhttpstatLimitsTest, TableHasTheZones) {
+  Outcome r = run_zhttpstat({"--shm-name", name_});
+  ASSERT_EQ(r.exit_code(), 0) << describe_status(r.status) << r.err;
+  ASSERT_NE(r.out.find("\nrate limits\n"), std::string::npos) << r.out;
+  EXPECT_EQ(table_row(r.out, "zone"),
+            (std::vector<std::string>{"zone", "passed", "delayed", "rejected", "dry_run_rejected",
+                                      "entries/slots", "evictions", "cas_retries"}))
+      << r.out;
+  EXPECT_EQ(table_row(r.out, "one"),
+            (std::vector<std::string>{"one", "8", "1", "3", "3", "3/64", "4", "6"}))
+      << r.out;
+  EXPECT_EQ(table_row(r.out, "requests")[1], "1030");
+}
+
+TEST_F(ZhttpstatLimitsTest, PrometheusAppendsTheZones) {
+  Outcome r = run_zhttpstat({"--shm-name", name_, "--prometheus"});
+  ASSERT_EQ(r.exit_code(), 0) << describe_status(r.status) << r.err;
+  auto snapshot = std::make_unique<shm::StatsSnapshot>();
+  ASSERT_TRUE(shm::read_stats(stats(), snapshot.get()));
+  std::string stats_text(shm::kPrometheusMaxBytes, '\0');
+  stats_text.resize(
+      shm::format_prometheus(header(), *snapshot, stats_text.data(), stats_text.size()));
+  ASSERT_EQ(r.out.substr(0, stats_text.size()), stats_text);
+  std::string limits = r.out.substr(stats_text.size());
+  EXPECT_EQ(limits.rfind("# HELP zhttpd_limit_requests_total ", 0), 0u) << limits;
+  for (const char* line : {
+           "zhttpd_limit_requests_total{zone=\"one\",result=\"passed\"} 8\n",
+           "zhttpd_limit_requests_total{zone=\"one\",result=\"delayed\"} 1\n",
+           "zhttpd_limit_requests_total{zone=\"one\",result=\"rejected\"} 3\n",
+           "zhttpd_limit_requests_total{zone=\"one\",result=\"dry_run_rejected\"} 3\n",
+           "zhttpd_limit_entries{zone=\"one\"} 3\n",
+           "zhttpd_limit_slots{zone=\"one\"} 64\n",
+           "zhttpd_limit_evictions_total{zone=\"one\"} 4\n",
+           "zhttpd_limit_cas_retries_total{zone=\"one\"} 6\n",
+       }) {
+    EXPECT_NE(limits.find(line), std::string::npos) << line << limits;
+  }
+}
+
+// A table region that is not a table (never created): the zone is shown with 0 entries.
+TEST_F(ZhttpstatLimitsTest, ZoneWithoutItsTableHasNoEntries) {
+  auto& limits = *static_cast<shm::LimitsRegion*>(segment_->region(shm::RegionKind::kLimits));
+  std::strcpy(limits.zones[0].name, "two");  // no table of that name
+  Outcome r = run_zhttpstat({"--shm-name", name_, "--json"});
+  ASSERT_EQ(r.exit_code(), 0) << describe_status(r.status) << r.err;
+  Json zone = Json::parse(r.out)["limits"][0];
+  EXPECT_EQ(zone["zone"], "two");
+  EXPECT_EQ(zone["entries"], 0);
+  EXPECT_EQ(zone["passed"], 8);
+}
+
+TEST_F(ZhttpstatLimitsTest, LiveViewShowsTheZones) {
+  LiveView view({"--shm-name", name_, "-w", "0.1"});
+  ASSERT_TRUE(view.started());
+  ASSERT_TRUE(view.until(
+      10, [&] { return !view.row("one").empty(); }, [] {}))
+      << view.screen();
+  EXPECT_EQ(view.row("one"),
+            (std::vector<std::string>{"one", "8", "1", "3", "3", "3/64", "4", "6"}))
+      << view.screen();
+  EXPECT_NE(view.screen().find("rate limits"), std::string::npos) << view.screen();
+  view.type("q");
+  int status = 0;
+  ASSERT_TRUE(view.wait_exit(2, &status));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe_status(status);
+}
+
+TEST_F(ZhttpstatTest, RegionOutsideTheMapping) {
+  header().regions[0].bytes = header().total_bytes;  // the stats region, from 4 KiB on
+  Outcome r = run_zhttpstat({"--shm-name", name_, "--json"});
+  EXPECT_EQ(r.exit_code(), 5) << describe_status(r.status) << r.err;
+  EXPECT_EQ(r.err, "zhttpstat: " + name_ +
+                       " is not a zhttpd segment (its region 0 does not fit in its " +
+                       std::to_string(header().total_bytes) + " bytes)\n");
+  EXPECT_EQ(r.out, "");
 }
 
 // -------------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 // The Prometheus exposition of a stats snapshot: the exact text for a known snapshot (retired
 // totals plus two workers through read_stats), cumulative histogram buckets with the last one
 // only in +Inf, exact decimal seconds, a buffer too small by any amount (0, nothing written past
-// the end), the worst case within kPrometheusMaxBytes, and a well-formed line grammar.
+// the end), the worst case within kPrometheusMaxBytes, and a well-formed line grammar. Then the
+// rate limits' exposition (format_prometheus_limits): the exact text for two zones, no zones,
+// too small a buffer, label escaping, the worst case within kPrometheusLimitsMaxBytes.
 #include "shm/prometheus.hpp"
 
 #include <gtest/gtest.h>
@@ -307,6 +309,132 @@ TEST_F(PrometheusTest, LinesFollowTheExpositionGrammar) {
     std::string value = line.substr(space + 1);
     EXPECT_EQ(value.find_first_not_of("-0123456789."), std::string::npos) << line;
   }
+}
+
+// -------------------------------------------------------------------------------------------
+// format_prometheus_limits: the rate limiter's zones, appended after format_prometheus.
+
+LimitsSnapshot two_zones() {
+  LimitsSnapshot l;
+  l.zone_count = 2;
+  l.zones[0] = {.name = "api",
+                .passed = 10,
+                .delayed = 2,
+                .rejected = 3,
+                .dry_run_rejected = 0,
+                .entries = 7,
+                .slots = 1024,
+                .evictions = 1,
+                .inserts = 9,
+                .cas_retries = 4,
+                .refunds = 5};
+  l.zones[1] = {.name = "login",
+                .passed = 0,
+                .delayed = 0,
+                .rejected = 0,
+                .dry_run_rejected = 6,
+                .entries = 0,
+                .slots = 64,
+                .evictions = 0,
+                .inserts = 0,
+                .cas_retries = 0,
+                .refunds = 0};
+  return l;
+}
+
+std::string format_limits(const LimitsSnapshot& l, size_t cap = kPrometheusLimitsMaxBytes) {
+  std::vector<char> buf(cap);
+  return std::string(buf.data(), format_prometheus_limits(l, buf.data(), buf.size()));
+}
+
+TEST(PrometheusLimitsTest, ExactTextOfTwoZones) {
+  EXPECT_EQ(format_limits(two_zones()),
+            "# HELP zhttpd_limit_requests_total Requests a rate limit zone decided, by result "
+            "(dry_run_rejected: served anyway).\n"
+            "# TYPE zhttpd_limit_requests_total counter\n"
+            "zhttpd_limit_requests_total{zone=\"api\",result=\"passed\"} 10\n"
+            "zhttpd_limit_requests_total{zone=\"api\",result=\"delayed\"} 2\n"
+            "zhttpd_limit_requests_total{zone=\"api\",result=\"rejected\"} 3\n"
+            "zhttpd_limit_requests_total{zone=\"api\",result=\"dry_run_rejected\"} 0\n"
+            "zhttpd_limit_requests_total{zone=\"login\",result=\"passed\"} 0\n"
+            "zhttpd_limit_requests_total{zone=\"login\",result=\"delayed\"} 0\n"
+            "zhttpd_limit_requests_total{zone=\"login\",result=\"rejected\"} 0\n"
+            "zhttpd_limit_requests_total{zone=\"login\",result=\"dry_run_rejected\"} 6\n"
+            "# HELP zhttpd_limit_entries Live keys in the zone's table.\n"
+            "# TYPE zhttpd_limit_entries gauge\n"
+            "zhttpd_limit_entries{zone=\"api\"} 7\n"
+            "zhttpd_limit_entries{zone=\"login\"} 0\n"
+            "# HELP zhttpd_limit_slots Key slots of the zone's table.\n"
+            "# TYPE zhttpd_limit_slots gauge\n"
+            "zhttpd_limit_slots{zone=\"api\"} 1024\n"
+            "zhttpd_limit_slots{zone=\"login\"} 64\n"
+            "# HELP zhttpd_limit_evictions_total Live keys evicted from the zone's table because "
+            "their bucket was full.\n"
+            "# TYPE zhttpd_limit_evictions_total counter\n"
+            "zhttpd_limit_evictions_total{zone=\"api\"} 1\n"
+            "zhttpd_limit_evictions_total{zone=\"login\"} 0\n"
+            "# HELP zhttpd_limit_cas_retries_total Compare-and-swap retries on the zone's table "
+            "(lost to another worker).\n"
+            "# TYPE zhttpd_limit_cas_retries_total counter\n"
+            "zhttpd_limit_cas_retries_total{zone=\"api\"} 4\n"
+            "zhttpd_limit_cas_retries_total{zone=\"login\"} 0\n");
+}
+
+// Documented choice: without zones the families are declared with no sample, so the output is
+// never empty and 0 only ever means "does not fit".
+TEST(PrometheusLimitsTest, NoZonesDeclaresTheFamiliesWithoutSamples) {
+  std::string text = format_limits(LimitsSnapshot{});
+  ASSERT_FALSE(text.empty());
+  std::vector<std::string> lines = lines_of(text);
+  EXPECT_EQ(lines.size(), 10u) << text;
+  for (const std::string& line : lines) EXPECT_EQ(line[0], '#') << line;
+  EXPECT_TRUE(has_line(text, "# TYPE zhttpd_limit_entries gauge"));
+}
+
+TEST(PrometheusLimitsTest, TooSmallBufferReturnsZeroAndWritesNothingPastTheEnd) {
+  LimitsSnapshot l = two_zones();
+  size_t n = format_limits(l).size();
+  ASSERT_GT(n, 0u);
+  EXPECT_EQ(format_prometheus_limits(l, nullptr, 0), 0u);
+  std::vector<char> buf(n + 64);
+  for (size_t cap = 0; cap < n; ++cap) {
+    std::fill(buf.begin(), buf.end(), '\x7f');
+    EXPECT_EQ(format_prometheus_limits(l, buf.data(), cap), 0u) << "cap " << cap;
+    for (size_t i = cap; i < buf.size(); ++i) ASSERT_EQ(buf[i], '\x7f') << "cap " << cap;
+  }
+  EXPECT_EQ(format_prometheus_limits(l, buf.data(), n), n);
+}
+
+TEST(PrometheusLimitsTest, LabelValuesAreEscaped) {
+  LimitsSnapshot l;
+  l.zone_count = 1;
+  l.zones[0].name = "a\"b\\c\nd";
+  EXPECT_TRUE(has_line(format_limits(l), "zhttpd_limit_slots{zone=\"a\\\"b\\\\c\\nd\"} 0"));
+}
+
+// kMaxZones zones with the longest names, all escaped, and the largest values.
+TEST(PrometheusLimitsTest, WorstCaseFitsInMaxBytes) {
+  const std::string name(kZoneNameBytes, '"');
+  LimitsSnapshot l;
+  l.zone_count = kMaxZones;
+  constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+  for (ZoneSnapshot& z : l.zones) {
+    z = {.name = name,
+         .passed = kMax,
+         .delayed = kMax,
+         .rejected = kMax,
+         .dry_run_rejected = kMax,
+         .entries = kMax,
+         .slots = kMax,
+         .evictions = kMax,
+         .inserts = kMax,
+         .cas_retries = kMax,
+         .refunds = kMax};
+  }
+  std::string text = format_limits(l);
+  EXPECT_FALSE(text.empty());
+  EXPECT_LE(text.size(), kPrometheusLimitsMaxBytes);
+  EXPECT_EQ(lines_of(text).size(), 10 + kMaxZones * 8);
 }
 
 }  // namespace
