@@ -14,6 +14,10 @@
 #   static100   a 100 B static file
 #   static64k   a 64 KiB static file
 #   pipelined16 the tiny request, 16 at a time in one write (bench/e2e/pipeline16.lua)
+#   limited     the tiny file (both serve it from disk) under a per-client rate limit that never
+#               refuses (1,000,000 r/s, burst 1000, nodelay): zhttpd --limit-req (a second zhttpd
+#               process, so that `tiny` runs without the limiter), nginx limit_req
+#   refused     the same under 1 r/s burst=10 nodelay: nearly every request is refused with 429
 #   idle        IDLE_CONNS keep-alive connections, each after one request, held by
 #               build/bench/idle_clients; server RSS growth per connection
 # CPU us/req is the server's utime+stime (/proc/PID/stat, all its processes) over the requests wrk
@@ -32,7 +36,7 @@ ZHTTPD=${ZHTTPD:-}
 LOG_DIR=${LOG_DIR:-build/bench/e2e-logs}
 IDLE_BIN=build/bench/idle_clients
 PIPELINE_LUA=bench/e2e/pipeline16.lua
-CASES=(tiny static100 static64k pipelined16)
+CASES=(tiny static100 static64k pipelined16 limited refused)
 SERVERS=(zhttpd nginx)
 
 log() { echo "bench-e2e: $*" >&2; }
@@ -171,22 +175,38 @@ wait_ready() {
 WWW=$TMP/www
 mkdir -p "$WWW" "$TMP/nginx"
 printf 'ok' >"$WWW/ok.txt"
+mkdir -p "$WWW/lim" "$WWW/ref"
+printf 'ok' >"$WWW/lim/ok.txt"
+printf 'ok' >"$WWW/ref/ok.txt"
+chmod 755 "$WWW/lim" "$WWW/ref"
+chmod 644 "$WWW/lim/ok.txt" "$WWW/ref/ok.txt"
 printf '%099d\n' 0 >"$WWW/100.txt"
 head -c 65536 /dev/urandom >"$WWW/64k.bin"
 chmod 755 "$WWW"
 chmod 644 "$WWW"/*
 declare -A CASE_PATH=(
   [tiny]=/ok.txt [static100]=/100.txt [static64k]=/64k.bin [pipelined16]=/ok.txt
+  [limited]=/lim/ok.txt [refused]=/ref/ok.txt
 )
 declare -A CASE_SIZE=([tiny]=2 [static100]=100 [static64k]=65536 [pipelined16]=2)
 
 ZPORT=$(pick_port)
 NPORT=$(pick_port "$ZPORT")
+LPORT=$(pick_port "$NPORT")
 
 "$ZHTTPD" --listen "127.0.0.1:$ZPORT" --root "$WWW" --workers 1 --max-connections "$MAX_CONNS" \
   --keepalive-timeout 75 >"$TMP/zhttpd.out" 2>"$TMP/zhttpd.err" &
 ZPID=$!
 PIDS+=("$ZPID")
+
+# The same server with the rate limiter, for the limited and refused cases.
+"$ZHTTPD" --listen "127.0.0.1:$LPORT" --root "$WWW" --workers 1 --max-connections "$MAX_CONNS" \
+  --keepalive-timeout 75 --shm-name "zhttpd-bench-limited-$$" \
+  --limit-req 'zone=lim rate=1000000r/s burst=1000 nodelay path=/lim/' \
+  --limit-req 'zone=ref rate=1r/s burst=10 nodelay path=/ref/' \
+  >"$TMP/zhttpd-limited.out" 2>"$TMP/zhttpd-limited.err" &
+LPID=$!
+PIDS+=("$LPID")
 
 cat >"$TMP/nginx/nginx.conf" <<EOF
 worker_processes 1;
@@ -211,10 +231,16 @@ http {
     fastcgi_temp_path $TMP/nginx/fastcgi;
     uwsgi_temp_path $TMP/nginx/uwsgi;
     scgi_temp_path $TMP/nginx/scgi;
+    limit_req_zone \$binary_remote_addr zone=lim:10m rate=1000000r/s;
+    limit_req_zone \$binary_remote_addr zone=ref:10m rate=1r/s;
+    limit_req_status 429;
+    limit_req_log_level info;  # below error_log's level: nginx logs every refusal otherwise
     server {
         listen 127.0.0.1:$NPORT;
         root $WWW;
         location = /ok.txt { return 200 "ok"; }
+        location /lim/ { limit_req zone=lim burst=1000 nodelay; }
+        location /ref/ { limit_req zone=ref burst=10 nodelay; }
     }
 }
 EOF
@@ -225,8 +251,12 @@ PIDS+=("$NPID")
 
 wait_ready zhttpd "$ZPID" "$ZPORT"
 wait_ready nginx "$NPID" "$NPORT"
+wait_ready zhttpd-limited "$LPID" "$LPORT"
 declare -A PID=([zhttpd]=$ZPID [nginx]=$NPID)
 declare -A PORT=([zhttpd]=$ZPORT [nginx]=$NPORT)
+# The server a case runs against: zhttpd's limited cases go to its second process.
+case_pid() { if [[ $2 == zhttpd && ($1 == limited || $1 == refused) ]]; then echo "$LPID"; else echo "${PID[$2]}"; fi; }
+case_port() { if [[ $2 == zhttpd && ($1 == limited || $1 == refused) ]]; then echo "$LPORT"; else echo "${PORT[$2]}"; fi; }
 
 # Each server must serve each case's body exactly.
 for server in "${SERVERS[@]}"; do
@@ -264,15 +294,15 @@ run_case() {
   out=$LOG_DIR/wrk-$case-$server.txt
   args=(-t"$THREADS" -c"$CONNECTIONS" -d"${secs}s" --latency)
   [[ $case == pipelined16 ]] && args+=(-s "$PIPELINE_LUA")
-  t0=$(cpu_ticks "${PID[$server]}")
+  t0=$(cpu_ticks "$(case_pid "$case" "$server")")
   if ! WRK_CONNECTIONS=$CONNECTIONS wrk "${args[@]}" \
-    "http://127.0.0.1:${PORT[$server]}${CASE_PATH[$case]}" >"$out" 2>&1; then
+    "http://127.0.0.1:$(case_port "$case" "$server")${CASE_PATH[$case]}" >"$out" 2>&1; then
     cat "$out" >&2
     die "wrk failed on $case against $server"
   fi
   sleep 0.1 # let the server finish the responses in flight when wrk closed
-  t1=$(cpu_ticks "${PID[$server]}")
-  kill -0 "${PID[$server]}" 2>/dev/null || die "$server died during $case (see $out)"
+  t1=$(cpu_ticks "$(case_pid "$case" "$server")")
+  kill -0 "$(case_pid "$case" "$server")" 2>/dev/null || die "$server died during $case (see $out)"
   # requests  rps  p50_us  p99_us  errors  bytes_per_response  batches (pipelined)
   read -r -a r < <(awk "$to_us_awk"'
     / requests in / { reqs = $1; bytes = to_bytes($(NF - 1)) }
@@ -400,7 +430,12 @@ for server in "${SERVERS[@]}"; do
 done
 echo "pipelined16 latencies are per batch of 16, without wrk's coordinated-omission correction" \
   "(wrk 4.1 miscomputes it when pipelining; see $PIPELINE_LUA)."
+for server in "${SERVERS[@]}"; do
+  echo "limited $server: CPU per request $(ratio "${CPU[limited,$server]}" "${CPU[tiny,$server]}")x" \
+    "the tiny case's; refused: ${ERRS[refused,$server]} of ${REQS[refused,$server]} refused"
+done
 for c in "${CASES[@]}"; do
+  [[ $c == refused ]] && continue  # refusals are the point there
   for server in "${SERVERS[@]}"; do
     ((${ERRS[$c,$server]} == 0)) ||
       echo "note: $c $server: ${ERRS[$c,$server]} socket errors or non-2xx/3xx responses" \

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "log/address_text.hpp"
+
 namespace zhttp::handlers {
 namespace {
 
@@ -91,46 +93,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
-}
-
-char* write_decimal(char* p, unsigned v) {
-  if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
-  if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
-  *p++ = static_cast<char>('0' + v % 10);
-  return p;
-}
-
-char* write_ipv6(char* p, const uint8_t* a) {
-  uint16_t g[8];
-  for (int i = 0; i < 8; ++i) g[i] = static_cast<uint16_t>(a[2 * i] << 8 | a[2 * i + 1]);
-  int best = -1, best_len = 1;  // a lone zero group is not compressed (RFC 5952 4.2.2)
-  for (int i = 0; i < 8;) {
-    int j = i;
-    while (j < 8 && g[j] == 0) ++j;
-    if (j - i > best_len) {  // strictly longer: the first of equal runs wins
-      best = i;
-      best_len = j - i;
-    }
-    i = j == i ? i + 1 : j;
-  }
-  for (int i = 0; i < 8;) {
-    if (i == best) {
-      *p++ = ':';
-      if (i == 0) *p++ = ':';
-      i += best_len;
-      continue;
-    }
-    bool started = false;
-    for (int shift = 12; shift >= 0; shift -= 4) {
-      unsigned nibble = g[i] >> shift & 0xf;
-      if (nibble != 0 || started || shift == 0) {
-        *p++ = "0123456789abcdef"[nibble];
-        started = true;
-      }
-    }
-    if (++i < 8) *p++ = ':';
-  }
-  return p;
 }
 
 }  // namespace
@@ -262,17 +224,8 @@ size_t address_key(const PeerAddress& a, uint8_t v4_prefix, uint8_t v6_prefix, c
 }
 
 size_t format_address(const PeerAddress& a, char* out) {
-  PeerAddress p = canonical(a);
-  char* end = out;
-  if (p.family == AF_INET) {
-    for (int i = 0; i < 4; ++i) {
-      if (i != 0) *end++ = '.';
-      end = write_decimal(end, p.bytes[i]);
-    }
-  } else if (p.family == AF_INET6) {
-    end = write_ipv6(end, p.bytes);
-  }
-  return static_cast<size_t>(end - out);
+  if (a.family != AF_INET && a.family != AF_INET6) return 0;
+  return static_cast<size_t>(log::write_address(out, a.bytes, a.family) - out);
 }
 
 }  // namespace zhttp::handlers
