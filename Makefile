@@ -64,7 +64,8 @@ $(ZHTTPD): $(BUILD)/src/main.o $(CLI_SRCS:%.cpp=$(BUILD)/%.o) $(PROC_SRCS:%.cpp=
 # zhttpstat: the read-only companion that prints the shared segment's stats (tools/).
 TOOL_SRCS  := $(wildcard tools/*.cpp)
 $(ZHTTPSTAT): $(TOOL_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/src/shm/stats.o $(BUILD)/src/shm/segment.o \
-              $(BUILD)/src/shm/prometheus.o $(BUILD)/src/shm/limits.o $(BUILD)/src/shm/rate_table.o
+              $(BUILD)/src/shm/prometheus.o $(BUILD)/src/shm/limits.o $(BUILD)/src/shm/rate_table.o \
+              $(BUILD)/src/shm/conn_table.o
 	$(CXX) $(LDFLAGS) $^ -o $@ -lncurses -lfmt
 
 $(BUILD)/examples/%: $(BUILD)/examples/%.o $(LIB)

@@ -186,7 +186,8 @@ std::vector<std::string> format_limits_rows(const shm::LimitsSnapshot& limits) {
                                                   "cas_retries"}};
   for (size_t z = 0; z < limits.zone_count; ++z) {
     const shm::ZoneSnapshot& l = limits.zones[z];
-    table.push_back({std::string(l.name), fmt::format("{}", l.passed), fmt::format("{}", l.delayed),
+    table.push_back({std::string(l.name) + (l.kind == shm::kConnectionZone ? " (conn)" : ""),
+                     fmt::format("{}", l.passed), fmt::format("{}", l.delayed),
                      fmt::format("{}", l.rejected), fmt::format("{}", l.dry_run_rejected),
                      fmt::format("{}/{}", l.entries, l.slots), fmt::format("{}", l.evictions),
                      fmt::format("{}", l.cas_retries)});
@@ -244,7 +245,8 @@ std::string format_json(const Report& report) {
                       {"slots", l.slots},
                       {"inserts", l.inserts},
                       {"cas_retries", l.cas_retries},
-                      {"refunds", l.refunds}});
+                      {"refunds", l.refunds},
+                      {"kind", l.kind == shm::kConnectionZone ? "connections" : "requests"}});
   }
   doc["limits"] = std::move(limits);
   return doc.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";

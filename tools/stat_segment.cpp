@@ -141,6 +141,16 @@ std::optional<const shm::RateTable> MappedSegment::table(uint32_t zone) const {
   return shm::RateTable::attach_read_only(at(*e), e->bytes);
 }
 
+std::optional<const shm::ConnTable> MappedSegment::conn_table(uint32_t zone) const {
+  if (limits_ == nullptr || zone >= std::min<uint32_t>(limits_->zone_count, shm::kMaxZones)) {
+    return std::nullopt;
+  }
+  const shm::RegionEntry* e =
+      shm::find_region(header(), shm::RegionKind::kConnTable, limits_->zone_name(zone));
+  if (e == nullptr) return std::nullopt;
+  return shm::ConnTable::attach_read_only(at(*e), e->bytes);
+}
+
 bool MappedSegment::read_limits(shm::LimitsSnapshot* out) const {
   out->zone_count = 0;
   if (limits_ == nullptr) return true;
@@ -148,10 +158,15 @@ bool MappedSegment::read_limits(shm::LimitsSnapshot* out) const {
   if (zones > shm::kMaxZones || shm::LimitsRegion::bytes_for(zones) > limits_bytes_) return true;
   std::optional<const shm::RateTable> tables[shm::kMaxZones];
   const shm::RateTable* pointers[shm::kMaxZones] = {};
+  std::optional<const shm::ConnTable> conn_tables[shm::kMaxZones];
+  const shm::ConnTable* conn_pointers[shm::kMaxZones] = {};
   for (uint32_t z = 0; z < zones; ++z) {
     if (std::optional<const shm::RateTable> t = table(z)) pointers[z] = &tables[z].emplace(*t);
+    if (std::optional<const shm::ConnTable> t = conn_table(z)) {
+      conn_pointers[z] = &conn_tables[z].emplace(*t);
+    }
   }
-  return shm::read_limits(*limits_, stats(), pointers, shm::monotonic_us(), out);
+  return shm::read_limits(*limits_, stats(), pointers, conn_pointers, shm::monotonic_us(), out);
 }
 
 MappedSegment::~MappedSegment() {

@@ -52,6 +52,7 @@ class MappedSegment {
   const shm::LimitsRegion* limits() const { return limits_; }
   // The table of a zone of limits() (its kRateTable region, named after the zone), or nullopt.
   std::optional<const shm::RateTable> table(uint32_t zone) const;
+  std::optional<const shm::ConnTable> conn_table(uint32_t zone) const;  // a --limit-conn zone
   // A consistent snapshot of every zone (shm::read_limits with the tables above and
   // CLOCK_MONOTONIC); no zone without limits(), or when its zone count does not fit its region.
   // False only when the master kept folding worker rows.

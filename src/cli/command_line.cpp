@@ -202,6 +202,13 @@ std::string check_limit_req(const std::string& value) {
   return {};
 }
 
+std::string check_limit_conn(const std::string& value) {
+  handlers::LimitConnSpec spec;
+  std::string error;
+  if (!handlers::parse_limit_conn(value, &spec, &error)) return error;
+  return {};
+}
+
 std::string check_cidr(const std::string& value) {
   handlers::Cidr cidr;
   std::string error;
@@ -223,25 +230,47 @@ std::string check_field_name(const std::string& value) {
 }
 
 // The access stage's options, from their checked texts. False with *error.
-bool build_access(const std::vector<std::string>& limit_req, const std::vector<std::string>& allow,
+bool build_access(const std::vector<std::string>& limit_req,
+                  const std::vector<std::string>& limit_conn, const std::vector<std::string>& allow,
                   const std::vector<std::string>& real_ip_from, handlers::AccessOptions* access,
                   std::string* error) {
+  std::vector<std::string> zones;
+  auto defined_before = [&zones](const std::string& zone) {
+    bool twice = std::find(zones.begin(), zones.end(), zone) != zones.end();
+    zones.push_back(zone);
+    return twice;
+  };
   for (const std::string& text : limit_req) {
     handlers::LimitReqSpec spec;
     if (!handlers::parse_limit_req(text, &spec, error)) {
       *error = "--limit-req: " + *error;
       return false;
     }
-    for (const handlers::LimitReqSpec& other : access->limit_req) {
-      if (other.zone == spec.zone) {
-        *error = "--limit-req: zone " + spec.zone + " is defined twice";
-        return false;
-      }
+    if (defined_before(spec.zone)) {
+      *error = "--limit-req: zone " + spec.zone + " is defined twice";
+      return false;
     }
     access->limit_req.push_back(std::move(spec));
   }
-  if (access->limit_req.size() > shm::kMaxZones) {
-    *error = "--limit-req: at most " + std::to_string(shm::kMaxZones) + " zones";
+  for (const std::string& text : limit_conn) {
+    handlers::LimitConnSpec spec;
+    if (!handlers::parse_limit_conn(text, &spec, error)) {
+      *error = "--limit-conn: " + *error;
+      return false;
+    }
+    if (defined_before(spec.zone)) {
+      *error = "--limit-conn: zone " + spec.zone + " is defined twice";
+      return false;
+    }
+    access->limit_conn.push_back(std::move(spec));
+  }
+  if (access->limit_conn.size() > handlers::kMaxConnZones) {
+    *error = "--limit-conn: at most " + std::to_string(handlers::kMaxConnZones) + " zones";
+    return false;
+  }
+  if (zones.size() > shm::kMaxZones) {
+    *error = "--limit-req: at most " + std::to_string(shm::kMaxZones) +
+             " zones (--limit-conn ones included)";
     return false;
   }
   for (const auto& [texts, out, name] :
@@ -569,6 +598,7 @@ Command parse(int argc, char** argv, Config* out) {
 
   const std::string access = "Rate limits and client addresses";
   std::vector<std::string> limit_req;
+  std::vector<std::string> limit_conn;
   std::vector<std::string> limit_req_allow;
   std::vector<std::string> real_ip_from;
   app.add_option("--limit-req", limit_req,
@@ -577,6 +607,14 @@ Command parse(int argc, char** argv, Config* out) {
                  "[size=SLOTS]' (repeatable)")
       ->type_name("RULE")
       ->check(check_limit_req)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false)
+      ->group(access);
+  app.add_option("--limit-conn", limit_conn,
+                 "limit open connections per client: 'zone=NAME max=N [key=addr|addr/PREFIX] "
+                 "[size=SLOTS]' (repeatable, at most 2); beyond: 503 and close")
+      ->type_name("RULE")
+      ->check(check_limit_conn)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->allow_extra_args(false)
       ->group(access);
@@ -680,7 +718,8 @@ Command parse(int argc, char** argv, Config* out) {
     return bad_usage("--signal: cannot be combined with --test-config");
   }
   std::string access_error;
-  if (!build_access(limit_req, limit_req_allow, real_ip_from, &c.access, &access_error)) {
+  if (!build_access(limit_req, limit_conn, limit_req_allow, real_ip_from, &c.access,
+                    &access_error)) {
     return bad_usage(access_error);
   }
 

@@ -30,6 +30,14 @@ class AccessGate {
   // then see that one. `extra` has kExtraFieldBytes of room.
   virtual AccessVerdict admit(const RequestView& request, PeerAddress* peer,
                               std::span<char> extra) = 0;
+  // After admit() let a request through, while the connection is not counted yet (its token is
+  // 0): count it for `peer` (connection limits). False: refused, and the connection closes
+  // after a 503. A nonzero *token is handed back to release_connection() when it closes.
+  virtual bool admit_connection(const PeerAddress& peer, uint64_t* token) {
+    (void)peer, (void)token;
+    return true;
+  }
+  virtual void release_connection(uint64_t token) { (void)token; }
 };
 
 }  // namespace zhttp::conn

@@ -150,6 +150,10 @@ void Connection::timed_out(time_t now) {
 
 void Connection::reset(AbortReason why) {
   if (active_) abort_handler(why);
+  if (gate_token_ != 0) {
+    ctx_.gate->release_connection(gate_token_);
+    gate_token_ = 0;
+  }
   if (ex_ && ex_->gathered) {
     ctx_.body_buffers.give(ex_->gathered, ex_->body_bytes);
     ex_->gathered = {};
@@ -278,6 +282,12 @@ bool Connection::admit() {
   Exchange& x = *ex_;
   AccessVerdict v = ctx_.gate->admit(x.response.request(), &x.peer, x.extra_fields);
   x.extra_len = std::min<uint32_t>(v.extra_len, kExtraFieldBytes);
+  if (v.outcome != AccessVerdict::kRefuse && gate_token_ == 0 &&
+      !ctx_.gate->admit_connection(x.peer, &gate_token_)) {
+    v.outcome = AccessVerdict::kRefuse;  // too many connections from this client
+    v.status = 503;
+    x.close_after = true;
+  }
   switch (v.outcome) {
     case AccessVerdict::kPass:
       return true;

@@ -241,6 +241,7 @@ class Connection {
   bool wake_pending_ = false;    // asked the io layer for on_wake()
   bool answered_one_ = false;    // a later response is a keep-alive reuse
   bool awaiting_proxy_ = false;  // a PROXY header comes first
+  uint64_t gate_token_ = 0;      // the access stage counts this connection (connection limits)
   PeerAddress peer_;
 };
 

@@ -9,6 +9,9 @@ namespace zhttp::handlers {
 namespace {
 
 constexpr uint64_t kUsPerSecond = 1'000'000;
+// A connection's token: one 32-bit half per connection zone, (zone + 1) << 25 | handle.
+constexpr int kHandleBits = 25;
+static_assert(shm::ConnTable::kMaxHandle < (uint64_t{1} << kHandleBits));
 
 // Appends to a fixed span; stops taking anything once something did not fit.
 struct FieldBuffer {
@@ -42,6 +45,58 @@ AccessStage::AccessStage(const AccessOptions& options, std::vector<shm::RateTabl
     zones_.push_back(Zone{&options_.limit_req[i], tables[i], counters[i]});
   scratch_.resize(zones_.size());
   applied_.resize(zones_.size());
+}
+
+void AccessStage::set_connection_limits(std::vector<shm::ConnTable> tables,
+                                        std::vector<shm::ZoneCounters*> counters, uint32_t owner) {
+  owner_ = owner;
+  conn_zones_.clear();
+  const size_t n =
+      std::min({options_.limit_conn.size(), tables.size(), counters.size(), kMaxConnZones});
+  for (size_t i = 0; i < n; ++i) {
+    conn_zones_.push_back(ConnZone{&options_.limit_conn[i], tables[i], counters[i]});
+  }
+}
+
+bool AccessStage::admit_connection(const PeerAddress& peer, uint64_t* token) {
+  uint64_t taken = 0;
+  for (uint32_t i = 0; i < conn_zones_.size(); ++i) {
+    ConnZone& z = conn_zones_[i];
+    char key[kMaxAddressKey];
+    size_t len = address_key(peer, z.spec->v4_prefix, z.spec->v6_prefix, key);
+    if (len == 0) continue;  // no address to count by
+    shm::ConnHandle handle = 0;
+    auto outcome = z.table.acquire(z.table.hash({key, len}), owner_, z.spec->max, &handle);
+    if (outcome != shm::ConnTable::Outcome::kAdmitted) {
+      ++z.counters->table.refused;
+      log_connection_refusal(z, peer);
+      release_connection(taken);
+      return false;
+    }
+    ++z.counters->table.passed;
+    taken |= (uint64_t{i + 1} << kHandleBits | handle) << (32 * i);
+  }
+  *token = taken;
+  return true;
+}
+
+void AccessStage::release_connection(uint64_t token) {
+  for (int half = 0; half < 2; ++half, token >>= 32) {
+    const uint32_t part = static_cast<uint32_t>(token);
+    const uint32_t zone = part >> kHandleBits;
+    if (zone == 0 || zone > conn_zones_.size()) continue;
+    conn_zones_[zone - 1].table.release(part & ((uint32_t{1} << kHandleBits) - 1));
+  }
+}
+
+void AccessStage::log_connection_refusal(ConnZone& z, const PeerAddress& peer) {
+  const uint64_t second = shm::monotonic_us() / kUsPerSecond;
+  if (log_ == nullptr || z.last_log_s == second + 1) return;
+  z.last_log_s = second + 1;  // + 1: 0 means never
+  char address[kMaxAddressText + 1];
+  address[format_address(peer, address)] = '\0';
+  log_->log(log::Level::kWarn, "limiting connections by zone \"%s\", client: %s, max %u",
+            z.spec->zone.c_str(), address, z.spec->max);
 }
 
 std::string_view AccessStage::key_of(const Zone& z, const RequestView& request,

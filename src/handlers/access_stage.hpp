@@ -14,13 +14,17 @@
 #include "handlers/client_address.hpp"
 #include "handlers/limit_req_spec.hpp"
 #include "log/error_log.hpp"
+#include "shm/conn_table.hpp"
 #include "shm/limits.hpp"
 #include "shm/rate_table.hpp"
 
 namespace zhttp::handlers {
 
+inline constexpr size_t kMaxConnZones = 2;  // a connection's token holds two counts
+
 struct AccessOptions {
   std::vector<LimitReqSpec> limit_req;
+  std::vector<LimitConnSpec> limit_conn;
   uint16_t limit_req_status = 429;
   bool limit_req_dry_run = false;     // count and log what would be refused; refuse nothing
   bool limit_req_headers = false;     // RateLimit-Policy and RateLimit on limited responses
@@ -28,7 +32,7 @@ struct AccessOptions {
   std::vector<Cidr> real_ip_from;     // peers whose --real-ip-header is believed
   std::string real_ip_header = "X-Forwarded-For";
 
-  bool any() const { return !limit_req.empty() || !real_ip_from.empty(); }
+  bool any() const { return !limit_req.empty() || !limit_conn.empty() || !real_ip_from.empty(); }
 };
 
 class AccessStage : public conn::AccessGate {
@@ -38,10 +42,15 @@ class AccessStage : public conn::AccessGate {
   AccessStage(const AccessOptions& options, std::vector<shm::RateTable> tables,
               std::vector<shm::ZoneCounters*> counters, log::ErrorLog* log);
 
+  // The --limit-conn zones: `tables[i]` and `counters[i]` for options.limit_conn[i]; `owner` is
+  // the worker's stats slot (whose counts the master clears when the worker dies).
+  void set_connection_limits(std::vector<shm::ConnTable> tables,
+                             std::vector<shm::ZoneCounters*> counters, uint32_t owner);
+
   conn::AccessVerdict admit(const RequestView& request, PeerAddress* peer,
                             std::span<char> extra) override;
-
-  static constexpr size_t kMaxZonesPerRequest = 32;
+  bool admit_connection(const PeerAddress& peer, uint64_t* token) override;
+  void release_connection(uint64_t token) override;
 
  private:
   struct Zone {
@@ -62,7 +71,17 @@ class AccessStage : public conn::AccessGate {
   AccessOptions options_;
   CidrSet real_ip_from_;
   CidrSet allow_;
+  struct ConnZone {
+    const LimitConnSpec* spec;
+    shm::ConnTable table;
+    shm::ZoneCounters* counters;
+    uint64_t last_log_s = 0;
+  };
+  void log_connection_refusal(ConnZone& z, const PeerAddress& peer);
+
   std::vector<Zone> zones_;
+  std::vector<ConnZone> conn_zones_;
+  uint32_t owner_ = 0;
   std::vector<shm::RateLimitRef> scratch_;  // one per zone: the zones a request is charged to
   std::vector<uint32_t> applied_;           // scratch_[k] is zones_[applied_[k]]
   log::ErrorLog* log_;

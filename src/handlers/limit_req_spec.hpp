@@ -1,5 +1,5 @@
 #pragma once
-// One --limit-req rule, parsed from its text (the same string on the command line and in the
+// The rate limiter's rules. One --limit-req rule, parsed from its text (the same string on the command line and in the
 // config file's `limit-req = [...]`):
 //   zone=NAME rate=N{r/s|r/m|r/h} [burst=B] [nodelay | delay=D]
 //   [key=addr | key=addr/PREFIX | key=header:NAME] [path=PREFIX] [size=SLOTS]
@@ -42,5 +42,19 @@ struct LimitReqSpec {
 
 // False with a one-line reason in *error ("rate=0r/s: the rate must be at least 1").
 bool parse_limit_req(std::string_view text, LimitReqSpec* out, std::string* error);
+
+// One --limit-conn rule: `zone=NAME max=N [key=addr | key=addr/PREFIX] [size=SLOTS]`, at most N
+// open connections per client address (counted from the connection's first request, when its
+// address is known, to its close).
+struct LimitConnSpec {
+  std::string text;
+  std::string zone;
+  uint32_t max = 0;
+  uint8_t v4_prefix = 32;
+  uint8_t v6_prefix = 128;
+  uint32_t slots = kDefaultZoneSlots;  // (worker, client) pairs with open connections
+};
+
+bool parse_limit_conn(std::string_view text, LimitConnSpec* out, std::string* error);
 
 }  // namespace zhttp::handlers

@@ -23,12 +23,17 @@ MetricsHandler::MetricsHandler(Handler& inner, std::string path, std::vector<Pee
       text_(std::make_unique<char[]>(kTextBytes)) {}
 
 void MetricsHandler::show_limits(const shm::LimitsRegion* limits,
-                                 std::vector<shm::RateTable> tables) {
+                                 std::vector<shm::RateTable> tables,
+                                 std::vector<shm::ConnTable> conn_tables) {
   limits_ = limits;
   tables_ = std::move(tables);
-  table_views_.clear();
-  for (const shm::RateTable& t : tables_) table_views_.push_back(&t);
-  table_views_.resize(shm::kMaxZones, nullptr);
+  conn_tables_ = std::move(conn_tables);
+  table_views_.assign(shm::kMaxZones, nullptr);
+  conn_table_views_.assign(shm::kMaxZones, nullptr);
+  for (size_t i = 0; i < tables_.size(); ++i) table_views_[i] = &tables_[i];
+  for (size_t i = 0; i < conn_tables_.size() && tables_.size() + i < shm::kMaxZones; ++i) {
+    conn_table_views_[tables_.size() + i] = &conn_tables_[i];
+  }
   limits_snapshot_ = std::make_unique<shm::LimitsSnapshot>();
 }
 
@@ -67,8 +72,8 @@ void MetricsHandler::handle(const RequestView& request, Response& response) {
   }
   if (n != 0 && limits_ != nullptr) {
     size_t m = 0;
-    if (shm::read_limits(*limits_, stats_, table_views_.data(), shm::monotonic_us(),
-                         limits_snapshot_.get())) {
+    if (shm::read_limits(*limits_, stats_, table_views_.data(), conn_table_views_.data(),
+                         shm::monotonic_us(), limits_snapshot_.get())) {
       m = shm::format_prometheus_limits(*limits_snapshot_, text_.get() + n, kTextBytes - n);
     }
     n = m == 0 ? 0 : n + m;

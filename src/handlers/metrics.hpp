@@ -19,8 +19,10 @@ class MetricsHandler : public Handler {
   MetricsHandler(Handler& inner, std::string path, std::vector<PeerAddress> allow,
                  const shm::SegmentHeader& header, const shm::StatsRegion& stats);
 
-  // Also expose the rate limiter's zones (`tables` in zone order).
-  void show_limits(const shm::LimitsRegion* limits, std::vector<shm::RateTable> tables);
+  // Also expose the limiter's zones: `tables` are the first zones' (--limit-req), `conn_tables`
+  // the ones after them (--limit-conn).
+  void show_limits(const shm::LimitsRegion* limits, std::vector<shm::RateTable> tables,
+                   std::vector<shm::ConnTable> conn_tables);
 
   BodyMode body_mode(const RequestView& request) override;
   void handle(const RequestView& request, Response& response) override;
@@ -45,6 +47,8 @@ class MetricsHandler : public Handler {
   const shm::LimitsRegion* limits_ = nullptr;
   std::vector<shm::RateTable> tables_;
   std::vector<const shm::RateTable*> table_views_;
+  std::vector<shm::ConnTable> conn_tables_;
+  std::vector<const shm::ConnTable*> conn_table_views_;
   std::unique_ptr<shm::LimitsSnapshot> limits_snapshot_;
   std::unique_ptr<char[]> text_;
 };

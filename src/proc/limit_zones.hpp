@@ -1,7 +1,7 @@
 #pragma once
-// The rate limiter's zones in the shared segment, from the process side: the master lays them
-// out once at start (the segment cannot grow), checks a reload against them, sweeps expired
-// words now and then, and each worker builds its access stage over them.
+// The rate and connection limiters' zones in the shared segment, from the process side: the master
+// lays them out once at start (the segment cannot grow), checks a reload against them, sweeps
+// expired words now and then, and each worker builds its access stage over them.
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,9 +27,16 @@ void describe_limit_zones(shm::Segment& segment, const handlers::AccessOptions& 
 // Clears expired words of every zone's table (see shm::RateTable::sweep). Returns how many.
 size_t sweep_limit_zones(shm::Segment& segment);
 
-// The limits region (null when there are no zones) and the zones' tables, in zone order.
+// The limits region (null when there are no zones) and the zones' tables, in zone order (the
+// --limit-req zones are the first ones of the region, the --limit-conn ones follow).
 shm::LimitsRegion* limits_region(shm::Segment& segment);
-std::vector<shm::RateTable> zone_tables(shm::Segment& segment);
+struct ZoneTables {
+  std::vector<shm::RateTable> requests;
+  std::vector<shm::ConnTable> connections;
+};
+ZoneTables zone_tables(shm::Segment& segment);
+// The master, when a worker is gone: the connections it counted are released.
+void release_worker_connections(shm::Segment& segment, uint32_t stats_slot);
 
 // A worker's access stage, or null when the configuration asks for none. Counts into the row of
 // `stats_slot` (or into counters of its own when it has no slot).

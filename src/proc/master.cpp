@@ -257,6 +257,7 @@ void Master::retire_stats_slot(uint32_t slot) {
   stats.fold_sequence.fetch_add(1, std::memory_order_acq_rel);
   if (auto* limits = static_cast<shm::LimitsRegion*>(segment_->region(shm::RegionKind::kLimits))) {
     shm::fold_limits(*limits, static_cast<int>(slot));
+    release_worker_connections(*segment_, slot);
   }
   for (size_t i = 0; i < std::size(s.counters); ++i) {
     auto& total = stats.retired.counters[i];

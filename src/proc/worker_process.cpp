@@ -104,7 +104,8 @@ void run_worker_process(const cli::Config& config, std::span<const int> listener
       metrics = std::make_unique<handlers::MetricsHandler>(
           files, config.metrics_path, std::move(allow), segment->header(), segment->stats());
       if (shm::LimitsRegion* limits = limits_region(*segment)) {
-        metrics->show_limits(limits, zone_tables(*segment));
+        ZoneTables tables = zone_tables(*segment);
+        metrics->show_limits(limits, std::move(tables.requests), std::move(tables.connections));
       }
       handler = metrics.get();
     }

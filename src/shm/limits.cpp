@@ -29,7 +29,8 @@ std::string_view LimitsRegion::zone_name(uint32_t zone) const {
 }
 
 bool read_limits(const LimitsRegion& limits, const StatsRegion& stats,
-                 const RateTable* const* tables, uint64_t now_us, LimitsSnapshot* out) {
+                 const RateTable* const* tables, const ConnTable* const* conn_tables,
+                 uint64_t now_us, LimitsSnapshot* out) {
   const uint32_t zones = std::min<uint32_t>(limits.zone_count, kMaxZones);
   for (int attempt = 0; attempt < 1000; ++attempt) {
     uint32_t before = stats.fold_sequence.load(std::memory_order_acquire);
@@ -40,6 +41,7 @@ bool read_limits(const LimitsRegion& limits, const StatsRegion& stats,
       s = ZoneSnapshot{};
       s.name = limits.zone_name(z);
       s.slots = limits.zones[z].slots;
+      s.kind = limits.zones[z].kind;
       add(limits.counters(-1, z), &s);
       for (size_t slot = 0; slot < kStatsSlots; ++slot) {
         if (stats.slots[slot].in_use.load(std::memory_order_relaxed) == 0) continue;
@@ -49,7 +51,12 @@ bool read_limits(const LimitsRegion& limits, const StatsRegion& stats,
     std::atomic_thread_fence(std::memory_order_acquire);
     if (stats.fold_sequence.load(std::memory_order_relaxed) != before) continue;
     for (uint32_t z = 0; z < zones; ++z) {
-      out->zones[z].entries = tables[z] != nullptr ? tables[z]->live_entries(now_us) : 0;
+      ZoneSnapshot& s = out->zones[z];
+      if (tables != nullptr && tables[z] != nullptr) {
+        s.entries = tables[z]->live_entries(now_us);
+      } else if (conn_tables != nullptr && conn_tables[z] != nullptr) {
+        s.entries = conn_tables[z]->words_in_use();
+      }
     }
     return true;
   }

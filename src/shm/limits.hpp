@@ -2,13 +2,16 @@
 // The rate limiter's region of the shared segment: what each zone is (written once by the
 // master before it forks) and its counters, one row per worker stats slot (single writer: that
 // worker) plus a row of retired totals into which the master folds an exited worker's row, under
-// the stats region's fold sequence, so that totals never go backwards. Each zone's GCRA words
-// live in a region of their own (RegionKind::kRateTable, named after the zone).
+// the stats region's fold sequence, so that totals never go backwards. Each zone's words live in
+// a region of their own, named after the zone: a RateTable (RegionKind::kRateTable) for a
+// --limit-req zone, a ConnTable (kConnTable) for a --limit-conn zone, which counts admitted
+// connections as passed and refused ones as rejected.
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
+#include "shm/conn_table.hpp"
 #include "shm/rate_table.hpp"
 #include "shm/stats.hpp"
 #include "shm/tally.hpp"
@@ -32,7 +35,11 @@ struct ZoneInfo {
   char rule[kZoneRuleBytes];  // the --limit-req text as given (NUL-terminated, cut to fit)
   uint32_t slots;             // of its table
   uint32_t dry_run;           // 1: refusals are only counted
+  uint32_t kind;              // ZoneKind
+  uint32_t reserved;
 };
+
+enum ZoneKind : uint32_t { kRequestZone = 0, kConnectionZone = 1 };
 
 struct LimitsRegion {
   uint32_t zone_count;
@@ -66,6 +73,7 @@ struct LimitsRegion {
 // use, plus the live entries of its table.
 struct ZoneSnapshot {
   std::string_view name;  // into the region
+  uint32_t kind = kRequestZone;
   uint64_t passed = 0;
   uint64_t delayed = 0;
   uint64_t rejected = 0;
@@ -84,10 +92,11 @@ struct LimitsSnapshot {
 };
 
 // Reads every zone of `limits` (`stats` gives the slots in use and the fold sequence; `tables`
-// the zones' tables, null where one could not be found: 0 entries). False only when the master
-// kept folding for many tries.
+// and `conn_tables` the zones' tables by zone index, null where a zone has none of that kind:
+// 0 entries). False only when the master kept folding for many tries.
 bool read_limits(const LimitsRegion& limits, const StatsRegion& stats,
-                 const RateTable* const* tables, uint64_t now_us, LimitsSnapshot* out);
+                 const RateTable* const* tables, const ConnTable* const* conn_tables,
+                 uint64_t now_us, LimitsSnapshot* out);
 
 // The master, when a worker's stats slot is retired (inside the stats fold sequence).
 void fold_limits(LimitsRegion& limits, int stats_slot);

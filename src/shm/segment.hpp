@@ -24,6 +24,7 @@ enum class RegionKind : uint32_t {
   kStats = 1,      // StatsRegion (stats.hpp)
   kLimits = 2,     // LimitsRegion: the rate limiter's zones and counters (limits.hpp)
   kRateTable = 3,  // one zone's RateTable (rate_table.hpp), named after its zone
+  kConnTable = 4,  // one --limit-conn zone's ConnTable (conn_table.hpp), named after its zone
 };
 
 inline constexpr size_t kMaxRegions = 40;

@@ -1010,12 +1010,13 @@ TEST_F(ZhttpstatLimitsTest, JsonHasTheZones) {
   EXPECT_EQ(doc["totals"]["requests"], 1030);  // the stats are unchanged
   Json expected = Json::parse(R"([{"zone": "one", "passed": 8, "delayed": 1, "rejected": 3,
       "dry_run_rejected": 3, "entries": 3, "evictions": 4, "slots": 64, "inserts": 3,
-      "cas_retries": 6, "refunds": 7}])");
+      "cas_retries": 6, "refunds": 7, "kind": "requests"}])");
   EXPECT_EQ(doc["limits"], expected) << doc["limits"].dump();
   // The key names, in this order (an interface), and the last key of the document.
   EXPECT_TRUE(r.out.ends_with(
       R"("limits":[{"zone":"one","passed":8,"delayed":1,"rejected":3,"dry_run_rejected":3,)"
-      R"("entries":3,"evictions":4,"slots":64,"inserts":3,"cas_retries":6,"refunds":7}]})"
+      R"("entries":3,"evictions":4,"slots":64,"inserts":3,"cas_retries":6,"refunds":7,)"
+      R"("kind":"requests"}]})"
       "\n"))
       << r.out;
 }
