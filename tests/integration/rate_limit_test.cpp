@@ -1,0 +1,1079 @@
+// The rate limiter and the real client address (issue 9) over real processes: build/zhttpd on its
+// own loopback port with its own segment, driven with wrk and raw sockets, and read back with
+// build/zhttpstat --json ("limits"). What is checked is what the wire shows and what the server
+// counted; every wait is bounded. Requests the test makes itself are charged too, so no test
+// probes the server with a request before the counted part: readiness is the banner plus every
+// worker waiting in epoll.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "socket_util.hpp"
+
+namespace zhttp::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+constexpr const char* kBinary = ZHTTP_BUILD_DIR "/zhttpd";
+constexpr const char* kStat = ZHTTP_BUILD_DIR "/zhttpstat";
+constexpr const char* kWrk = "/usr/bin/wrk";
+
+Clock::time_point after(Clock::time_point t, double seconds) {
+  return t + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// Polls `condition` every 10 ms until it holds (true) or `seconds` pass (false).
+template <typename Condition>
+bool eventually(Condition condition, double seconds) {
+  auto deadline = after(Clock::now(), seconds);
+  for (;;) {
+    if (condition()) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+void write_file(const std::string& path, std::string_view content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(content.data(), static_cast<std::streamsize>(content.size()));
+  out.close();
+  ASSERT_TRUE(out.good()) << "cannot write " << path;
+}
+
+size_t count_of(std::string_view haystack, std::string_view needle) {
+  size_t n = 0;
+  for (size_t at = haystack.find(needle); at != std::string_view::npos;
+       at = haystack.find(needle, at + needle.size())) {
+    ++n;
+  }
+  return n;
+}
+
+std::string describe_status(int status) {
+  if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) {
+    return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+           ::strsignal(WTERMSIG(status)) + ")";
+  }
+  return "status " + std::to_string(status);
+}
+
+bool exited_with(int status, int code) {
+  return WIFEXITED(status) && WEXITSTATUS(status) == code;
+}
+
+// The first word of /proc/PID/wchan ("do_epoll_wait" for a worker idle in its loop).
+std::string wchan(pid_t pid) {
+  return read_file("/proc/" + std::to_string(pid) + "/wchan");
+}
+
+// A started program: its pid and the read ends of its stdout (and stderr when captured).
+struct Spawned {
+  pid_t pid = -1;
+  int out = -1;
+  int err = -1;
+};
+
+Spawned spawn_program(const std::vector<std::string>& args, bool capture_stderr) {
+  std::vector<std::string> copy = args;
+  std::vector<char*> argv;
+  for (std::string& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int out[2] = {-1, -1}, err[2] = {-1, -1};
+  if (::pipe2(out, O_CLOEXEC) != 0) return {};
+  if (capture_stderr && ::pipe2(err, O_CLOEXEC) != 0) {
+    ::close(out[0]);
+    ::close(out[1]);
+    return {};
+  }
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out[1], STDOUT_FILENO);
+    if (capture_stderr) ::dup2(err[1], STDERR_FILENO);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  if (capture_stderr) ::close(err[1]);
+  if (pid < 0) {
+    ::close(out[0]);
+    if (capture_stderr) ::close(err[0]);
+    return {};
+  }
+  return Spawned{pid, out[0], err[0]};
+}
+
+// Waits up to `seconds` for child `pid` to exit; true with *status when it did.
+bool wait_exit(pid_t pid, double seconds, int* status) {
+  auto deadline = after(Clock::now(), seconds);
+  for (;;) {
+    pid_t w = ::waitpid(pid, status, WNOHANG);
+    if (w == pid) return true;
+    if (w < 0 && errno != EINTR) return false;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+struct ProgramResult {
+  int status = -1;
+  bool finished = false;  // exited within the time allowed (else killed)
+  std::string out, err;
+};
+
+// Reads both pipes of `s` to their end (or `deadline`), then reaps it (killed past the deadline).
+ProgramResult collect(Spawned s, Clock::time_point deadline) {
+  ProgramResult r;
+  int fds[2] = {s.out, s.err};
+  std::string* into[2] = {&r.out, &r.err};
+  while ((fds[0] >= 0 || fds[1] >= 0) && Clock::now() < deadline) {
+    pollfd p[2] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
+    int left = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+    if (::poll(p, 2, std::max(left, 1)) < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i] < 0 || p[i].revents == 0) continue;
+      char chunk[4096];
+      ssize_t n = ::read(fds[i], chunk, sizeof chunk);
+      if (n > 0) {
+        into[i]->append(chunk, static_cast<size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        ::close(fds[i]);
+        fds[i] = -1;
+      }
+    }
+  }
+  for (int fd : fds) {
+    if (fd >= 0) ::close(fd);
+  }
+  double left = std::chrono::duration<double>(deadline - Clock::now()).count();
+  r.finished = wait_exit(s.pid, std::max(left, 0.1), &r.status);
+  if (!r.finished) {
+    ::kill(s.pid, SIGKILL);
+    ::waitpid(s.pid, &r.status, 0);
+  }
+  return r;
+}
+
+// Runs a short-lived program to its end (killed after `seconds`), capturing its output.
+ProgramResult run_program(const std::vector<std::string>& args, double seconds = 10) {
+  Spawned s = spawn_program(args, /*capture_stderr=*/true);
+  if (s.pid < 0) return {};
+  return collect(s, after(Clock::now(), seconds));
+}
+
+// ---- HTTP over raw sockets ---------------------------------------------------------------------
+
+struct Response {
+  int status = 0;
+  std::string head;  // status line and fields, without the final CRLFCRLF
+  std::string body;
+
+  // The value of the first field of that name (case-insensitive), or nullopt.
+  std::optional<std::string> field(std::string_view name) const {
+    auto lower = [](std::string_view s) {
+      std::string out(s);
+      for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return out;
+    };
+    const std::string want = lower(name);
+    std::istringstream in(head);
+    std::string line;
+    std::getline(in, line);  // the status line
+    while (std::getline(in, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      size_t colon = line.find(':');
+      if (colon == std::string::npos || lower(line.substr(0, colon)) != want) continue;
+      size_t start = line.find_first_not_of(" \t", colon + 1);
+      return start == std::string::npos ? "" : line.substr(start);
+    }
+    return std::nullopt;
+  }
+};
+
+// Takes the complete responses (each with Content-Length) off the front of `buf`.
+std::vector<Response> parse_responses(std::string* buf) {
+  std::vector<Response> out;
+  for (;;) {
+    size_t end = buf->find("\r\n\r\n");
+    if (end == std::string::npos || buf->compare(0, 9, "HTTP/1.1 ") != 0 || buf->size() < 12)
+      return out;
+    Response r;
+    r.status = std::atoi(buf->c_str() + 9);
+    r.head = buf->substr(0, end);
+    std::optional<std::string> cl = r.field("Content-Length");
+    size_t length = cl ? std::strtoull(cl->c_str(), nullptr, 10) : 0;
+    if (buf->size() < end + 4 + length) return out;
+    r.body = buf->substr(end + 4, length);
+    buf->erase(0, end + 4 + length);
+    out.push_back(std::move(r));
+  }
+}
+
+std::string request(std::string_view extra_fields = "", std::string_view path = "/",
+                    bool close = true) {
+  return "GET " + std::string(path) + " HTTP/1.1\r\nHost: test\r\n" +
+         (close ? "Connection: close\r\n" : "") + std::string(extra_fields) + "\r\n";
+}
+
+// Sends `bytes` on a fresh connection and reads until the server closes (at most `seconds`).
+// *closed says whether it did.
+std::string exchange(uint16_t port, std::string_view bytes, double seconds, bool* closed) {
+  *closed = false;
+  int fd = connect_loopback(port);
+  if (fd < 0) return "";
+  std::string got;
+  if (send_all(fd, bytes)) {
+    got = read_until(
+        fd, [](const std::string&) { return false; }, seconds, closed);
+  }
+  ::close(fd);
+  return got;
+}
+
+// One request on a fresh connection, the response read to the server's close. status 0 when
+// no complete response came within `seconds`.
+Response fetch(uint16_t port, std::string_view extra_fields = "", double seconds = 5) {
+  bool closed = false;
+  std::string got = exchange(port, request(extra_fields), seconds, &closed);
+  std::vector<Response> rs = parse_responses(&got);
+  if (rs.size() != 1 || !closed) return {};
+  return rs[0];
+}
+
+std::string xff(std::string_view address) {
+  return "X-Forwarded-For: " + std::string(address) + "\r\n";
+}
+
+// ---- PROXY protocol headers ---------------------------------------------------------------------
+
+std::string proxy_v2_tcp4(const char* source, const char* destination, uint16_t source_port,
+                          uint16_t destination_port) {
+  std::string h("\r\n\r\n\0\r\nQUIT\n", 12);
+  h += '\x21';  // version 2, PROXY
+  h += '\x11';  // TCP over IPv4
+  h += '\0';
+  h += '\x0c';  // 12 address bytes
+  in_addr a{};
+  ::inet_pton(AF_INET, source, &a);
+  h.append(reinterpret_cast<const char*>(&a), 4);
+  ::inet_pton(AF_INET, destination, &a);
+  h.append(reinterpret_cast<const char*>(&a), 4);
+  uint16_t p = htons(source_port);
+  h.append(reinterpret_cast<const char*>(&p), 2);
+  p = htons(destination_port);
+  h.append(reinterpret_cast<const char*>(&p), 2);
+  return h;
+}
+
+// ---- wrk ---------------------------------------------------------------------------------------
+
+struct WrkResult {
+  bool ok = false;  // ran to its end and its summary was read
+  uint64_t requests = 0;
+  uint64_t non_2xx = 0;
+  double seconds = 0;  // the duration wrk reports ("N requests in 4.01s")
+  std::string output;
+  uint64_t ok_2xx() const { return requests - non_2xx; }
+};
+
+WrkResult parse_wrk(const ProgramResult& run) {
+  WrkResult w;
+  w.output = run.out + run.err;
+  std::printf("%s", w.output.c_str());
+  std::fflush(stdout);
+  if (!run.finished) return w;
+  size_t at = run.out.find(" requests in ");
+  if (at == std::string::npos) return w;
+  size_t line_start = run.out.rfind('\n', at);
+  line_start = line_start == std::string::npos ? 0 : line_start + 1;
+  w.requests = std::strtoull(run.out.c_str() + line_start, nullptr, 10);
+  w.seconds = std::strtod(run.out.c_str() + at + 13, nullptr);
+  size_t n = run.out.find("Non-2xx or 3xx responses:");
+  if (n != std::string::npos) w.non_2xx = std::strtoull(run.out.c_str() + n + 25, nullptr, 10);
+  w.ok = w.seconds > 0 && w.requests > 0;
+  return w;
+}
+
+std::vector<std::string> wrk_args(uint16_t port) {
+  return {kWrk,
+          "-t2",
+          "-c20",
+          "-d4s",
+          "--timeout",
+          "2s",
+          "http://127.0.0.1:" + std::to_string(port) + "/"};
+}
+
+// ---- one server
+// ----------------------------------------------------------------------------------
+
+// build/zhttpd on a free loopback port over `root`, with its own segment and logs in `dir`.
+class Server {
+ public:
+  Server(std::string dir, std::string root, std::string shm_name)
+      : dir_(std::move(dir)), root_(std::move(root)), shm_name_(std::move(shm_name)) {
+    access_log_ = dir_ + "/access.log";
+    error_log_ = dir_ + "/error.log";
+  }
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+  ~Server() { stop(); }
+
+  // Starts it with `extra` options and `workers` workers (0: leave --workers and --root out, a
+  // config file sets them); `listen_flags` follow the address ("proxy_protocol"). Waits for the
+  // banner and for every worker to sit in its event loop; sends it no request.
+  void start(const std::vector<std::string>& extra, int workers = 1,
+             const std::string& listen_flags = "") {
+    ASSERT_EQ(::access(kBinary, X_OK), 0) << kBinary << " is not built";
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      bool retry = false;
+      ASSERT_NO_FATAL_FAILURE(try_start(extra, workers, listen_flags, &retry));
+      if (!retry) break;
+      ASSERT_LT(attempt, 4) << "zhttpd could not listen on 5 ports in a row:\n" << error_log();
+    }
+    // Every worker in epoll_wait: ready to take connections (bounded; a slow start only makes
+    // the counted part shorter, which the bounds allow for).
+    const size_t want = workers > 0 ? static_cast<size_t>(workers) : 1;
+    bool ready = eventually(
+        [&] {
+          std::vector<pid_t> ws = child_pids(pid_);
+          if (ws.size() < want) return false;
+          for (pid_t w : ws) {
+            if (wchan(w).rfind("do_epoll_wait", 0) != 0) return false;
+          }
+          return true;
+        },
+        10);
+    EXPECT_TRUE(ready) << "the workers of " << pid_ << " did not reach their loop in 10 s";
+  }
+
+  void stop() {
+    if (pid_ <= 0) return;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      ADD_FAILURE() << "zhttpd " << pid_ << " died during the test: " << describe_status(status)
+                    << "\n"
+                    << error_log();
+    } else {
+      ::kill(pid_, SIGTERM);
+      if (!wait_exit(pid_, 15, &status)) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+        ADD_FAILURE() << "zhttpd " << pid_ << " did not stop within 15 s of SIGTERM";
+      }
+    }
+    pid_ = -1;
+    if (out_ >= 0) ::close(out_);
+    out_ = -1;
+    ::unlink(("/dev/shm/" + shm_name_).c_str());
+  }
+
+  pid_t pid() const { return pid_; }
+  uint16_t port() const { return port_; }
+  const std::string& shm_name() const { return shm_name_; }
+  const std::string& access_log_path() const { return access_log_; }
+  std::string error_log() const { return read_file(error_log_); }
+  std::string access_log() const { return read_file(access_log_); }
+
+  // zhttpstat --json of this server; null on failure (with a test failure).
+  json stats() const {
+    ProgramResult r = run_program({kStat, "--shm-name", shm_name_, "--json"}, 10);
+    if (!r.finished || !exited_with(r.status, 0)) {
+      ADD_FAILURE() << "zhttpstat " << describe_status(r.status) << ": " << r.err;
+      return json();
+    }
+    try {
+      return json::parse(r.out);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "zhttpstat --json is not JSON (" << e.what() << "): " << r.out;
+      return json();
+    }
+  }
+
+  // The "limits" entry of `zone` (an empty object when missing, with a test failure).
+  json zone(const std::string& name = "one") const {
+    json s = stats();
+    if (s.is_object() && s.contains("limits") && s["limits"].is_array()) {
+      for (const json& z : s["limits"]) {
+        if (z.value("zone", "") == name) return z;
+      }
+    }
+    ADD_FAILURE() << "no zone " << name << " in zhttpstat --json: " << s.dump();
+    return json::object();
+  }
+
+  // The first fields (client addresses) of the access log lines, once at least `lines` are
+  // there (it is flushed about once a second; waits at most `seconds`).
+  std::vector<std::string> logged_clients(size_t lines, double seconds = 4) const {
+    std::vector<std::string> clients;
+    eventually(
+        [&] {
+          clients.clear();
+          std::istringstream in(access_log());
+          std::string line;
+          while (std::getline(in, line)) clients.push_back(line.substr(0, line.find(' ')));
+          return clients.size() >= lines;
+        },
+        seconds);
+    return clients;
+  }
+
+ private:
+  void try_start(const std::vector<std::string>& extra, int workers,
+                 const std::string& listen_flags, bool* retry) {
+    *retry = false;
+    ::unlink(error_log_.c_str());
+    uint16_t port = free_loopback_port();
+    ASSERT_NE(port, 0);
+    std::string listen = "127.0.0.1:" + std::to_string(port);
+    if (!listen_flags.empty()) listen += " " + listen_flags;
+    std::vector<std::string> args = {kBinary,     "--listen",    listen,     "--shm-name",
+                                     shm_name_,   "--error-log", error_log_, "--access-log",
+                                     access_log_, "--log-level", "info"};
+    if (workers > 0) {
+      args.insert(args.end(), {"--workers", std::to_string(workers), "--root", root_});
+    }
+    args.insert(args.end(), extra.begin(), extra.end());
+    Spawned s = spawn_program(args, /*capture_stderr=*/false);
+    ASSERT_GT(s.pid, 0) << "cannot start " << kBinary;
+    std::string banner;
+    bool exited = false;
+    auto deadline = after(Clock::now(), 15);
+    while (banner.find('\n') == std::string::npos) {
+      int left = static_cast<int>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+      pollfd p{s.out, POLLIN, 0};
+      if (left <= 0 || ::poll(&p, 1, left) <= 0) break;
+      char chunk[512];
+      ssize_t n = ::read(s.out, chunk, sizeof chunk);
+      if (n <= 0) {
+        exited = true;
+        break;
+      }
+      banner.append(chunk, static_cast<size_t>(n));
+    }
+    if (banner.rfind("zhttpd: serving ", 0) != 0) {
+      ::close(s.out);
+      int status = 0;
+      if (!exited || !wait_exit(s.pid, 10, &status)) {
+        ::kill(s.pid, SIGKILL);
+        ::waitpid(s.pid, &status, 0);
+        FAIL() << "zhttpd printed no banner within 15 s: \"" << banner << "\"\n" << error_log();
+      }
+      std::string log = error_log();
+      if (exited_with(status, 1) && log.find("cannot listen") != std::string::npos) {
+        *retry = true;
+        return;
+      }
+      FAIL() << "zhttpd failed to start: " << describe_status(status) << "\n" << log;
+    }
+    pid_ = s.pid;
+    out_ = s.out;
+    port_ = port;
+  }
+
+  std::string dir_, root_, shm_name_, access_log_, error_log_;
+  pid_t pid_ = -1;
+  int out_ = -1;
+  uint16_t port_ = 0;
+};
+
+// A temporary directory with a document root (index.html), and servers in it.
+class RateLimitFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/zhttpd-rate-limit-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr) << std::strerror(errno);
+    base_ = tmpl;
+    root_ = base_ + "/root";
+    ASSERT_EQ(::mkdir(root_.c_str(), 0755), 0);
+    ASSERT_NO_FATAL_FAILURE(write_file(root_ + "/index.html", "rate limited hello\n"));
+  }
+
+  void TearDown() override {
+    servers_.clear();  // stops them
+    if (!base_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(base_, ec);
+    }
+  }
+
+  // A new server (not started) with its own directory and segment name.
+  Server& server() {
+    static int counter = 0;
+    const std::string n = std::to_string(::getpid()) + "-" + std::to_string(++counter);
+    const std::string dir = base_ + "/server-" + n;
+    EXPECT_EQ(::mkdir(dir.c_str(), 0755), 0);
+    servers_.push_back(std::make_unique<Server>(dir, root_, "zhttpd-rate-limit-test-" + n));
+    return *servers_.back();
+  }
+
+  std::string base_, root_;
+  std::vector<std::unique_ptr<Server>> servers_;
+};
+
+constexpr const char* kRule50 = "zone=one rate=50r/s burst=10 nodelay";
+constexpr const char* kRule1m = "zone=one rate=1r/m burst=0 nodelay";
+
+// wrk -t2 -c20 -d4s against `workers` workers limited to 50 r/s with a burst of 10: the 2xx count
+// within [50 d - 5, 50 d + 11 + 5], and the server's counters agree with the wire.
+void expect_exact_under_wrk(Server& s, int workers) {
+  ASSERT_EQ(::access(kWrk, X_OK), 0) << kWrk << " is missing (Debian package wrk)";
+  ASSERT_NO_FATAL_FAILURE(s.start({"--limit-req", kRule50}, workers));
+  WrkResult w = parse_wrk(run_program(wrk_args(s.port()), 20));
+  ASSERT_TRUE(w.ok) << "wrk did not run to its end:\n" << w.output;
+  EXPECT_EQ(w.output.find("Socket errors:"), std::string::npos) << w.output;
+  const double low = 50 * w.seconds - 5, high = 50 * w.seconds + 11 + 5;
+  EXPECT_GE(static_cast<double>(w.ok_2xx()), low) << w.output;
+  EXPECT_LE(static_cast<double>(w.ok_2xx()), high) << w.output;
+  EXPECT_GT(w.non_2xx, 1000u) << "the load did not exceed the limit:\n" << w.output;
+
+  json z = s.zone();
+  const uint64_t passed = z.value("passed", uint64_t{0});
+  const uint64_t rejected = z.value("rejected", uint64_t{0});
+  std::printf("[ zhttpstat  ] passed %llu, rejected %llu; wrk: %llu 2xx, %llu other in %.2f s\n",
+              static_cast<unsigned long long>(passed), static_cast<unsigned long long>(rejected),
+              static_cast<unsigned long long>(w.ok_2xx()),
+              static_cast<unsigned long long>(w.non_2xx), w.seconds);
+  EXPECT_EQ(passed, w.ok_2xx()) << z.dump() << "\n" << w.output;
+  // wrk counts only the responses it read before its deadline; each of its 20 connections may
+  // have had one more request answered by the server (refused, almost surely) that it dropped.
+  EXPECT_GE(rejected, w.non_2xx) << z.dump() << "\n" << w.output;
+  EXPECT_LE(rejected, w.non_2xx + 20) << z.dump() << "\n" << w.output;
+  EXPECT_EQ(z.value("delayed", uint64_t{1}), 0u) << z.dump();
+  EXPECT_EQ(z.value("dry_run_rejected", uint64_t{1}), 0u) << z.dump();
+  // And the server's own response counters: every refusal is a 429, every pass a 200.
+  json totals = s.stats()["totals"];
+  EXPECT_EQ(totals.value("responses_429", uint64_t{0}), rejected) << totals.dump();
+  EXPECT_EQ(totals.value("responses_2xx", uint64_t{0}), passed) << totals.dump();
+}
+
+using RateLimitAcceptance = RateLimitFixture;
+using RateLimitRefusal = RateLimitFixture;
+using RateLimitRealIp = RateLimitFixture;
+using RateLimitProxyProtocol = RateLimitFixture;
+using RateLimitZone = RateLimitFixture;
+using RateLimitConfig = RateLimitFixture;
+
+// 1. Exactness across workers.
+
+TEST_F(RateLimitAcceptance, TwoWorkersUnderWrkPassTheRateAndCountWhatTheWireSaw) {
+  expect_exact_under_wrk(server(), 2);
+}
+
+TEST_F(RateLimitAcceptance, FourWorkersUnderWrkPassTheRateAndCountWhatTheWireSaw) {
+  expect_exact_under_wrk(server(), 4);
+}
+
+// 3. kill -9 of a random worker every second under load.
+
+TEST_F(RateLimitAcceptance, WorkerKilledEverySecondUnderWrkStillHoldsTheLimit) {
+  ASSERT_EQ(::access(kWrk, X_OK), 0) << kWrk << " is missing (Debian package wrk)";
+  Server& s = server();
+  ASSERT_NO_FATAL_FAILURE(s.start({"--limit-req", kRule50}, 2));
+  Spawned wrk = spawn_program(wrk_args(s.port()), /*capture_stderr=*/true);
+  ASSERT_GT(wrk.pid, 0);
+  const auto began = Clock::now();
+  // The output pipes are read after the run: wrk writes only its summary, at the end.
+  std::mt19937 rng(std::random_device{}());
+  int kills = 0;
+  std::string killed;
+  for (int second = 1; second <= 3; ++second) {
+    std::this_thread::sleep_until(after(began, second));
+    std::vector<pid_t> live;
+    for (pid_t p : child_pids(s.pid())) {
+      if (!process_gone(p)) live.push_back(p);
+    }
+    if (live.empty()) continue;
+    pid_t victim = live[rng() % live.size()];
+    if (::kill(victim, SIGKILL) == 0) {
+      ++kills;
+      killed += " " + std::to_string(victim);
+    }
+  }
+  WrkResult w = parse_wrk(collect(wrk, after(began, 20)));
+  ASSERT_TRUE(w.ok) << "wrk did not run to its end:\n" << w.output;
+  EXPECT_GE(kills, 3) << "killed:" << killed;
+  const double low = 50 * w.seconds - 5, high = 50 * w.seconds + 11 + 5 + 11.0 * kills;
+  EXPECT_GE(static_cast<double>(w.ok_2xx()), low) << "killed:" << killed << "\n" << w.output;
+  EXPECT_LE(static_cast<double>(w.ok_2xx()), high) << "killed:" << killed << "\n" << w.output;
+
+  // The master replaces them and the server keeps serving.
+  std::vector<pid_t> now;
+  EXPECT_TRUE(eventually(
+      [&] {
+        now.clear();
+        for (pid_t p : child_pids(s.pid())) {
+          if (!process_gone(p) && wchan(p).rfind("do_epoll_wait", 0) == 0) now.push_back(p);
+        }
+        return now.size() == 2;
+      },
+      5))
+      << "no 2 serving workers 5 s after the run\n"
+      << s.error_log();
+  Response r = fetch(s.port(), "", 2);
+  EXPECT_TRUE(r.status == 200 || r.status == 429) << "status " << r.status << "\n" << r.head;
+  json z = s.zone();
+  std::printf("[ zhttpstat  ] %d kills (%s); zone %s; wrk: %llu 2xx in %.2f s\n", kills,
+              killed.c_str(), z.dump().c_str(), static_cast<unsigned long long>(w.ok_2xx()),
+              w.seconds);
+  // What the wire saw passed was counted, including by the workers that died (the master folds
+  // their rows).
+  EXPECT_GE(z.value("passed", uint64_t{0}), w.ok_2xx()) << z.dump();
+  EXPECT_GT(z.value("rejected", uint64_t{0}), 0u) << z.dump();
+  EXPECT_LE(z.value("entries", uint64_t{99}), 1u) << z.dump();
+}
+
+// 2. Refusals: 429 (or --limit-req-status) with Retry-After.
+
+void expect_refusals_with_retry_after(Server& s, int expected_status) {
+  // burst + 2 = 12 requests at once on one keep-alive connection: 11 pass, the rest is refused
+  // (they arrive within a few ms; the rate frees one slot every 20 ms).
+  int fd = connect_loopback(s.port());
+  ASSERT_GE(fd, 0);
+  std::string burst;
+  for (int i = 0; i < 12; ++i) burst += request("", "/", /*close=*/false);
+  ASSERT_TRUE(send_all(fd, burst));
+  std::string got;
+  bool closed = false;
+  std::vector<Response> rs;
+  auto deadline = after(Clock::now(), 5);
+  while (rs.size() < 12 && !closed && Clock::now() < deadline) {
+    std::string more = read_until(
+        fd, [](const std::string& g) { return !g.empty(); }, 0.5, &closed);
+    got += more;
+    for (Response& r : parse_responses(&got)) rs.push_back(std::move(r));
+  }
+  ::close(fd);
+  ASSERT_FALSE(rs.empty());
+  int passed = 0, refused = 0;
+  for (size_t i = 0; i < rs.size(); ++i) {
+    const Response& r = rs[i];
+    if (r.status == 200) {
+      ++passed;
+      EXPECT_EQ(refused, 0) << "a 200 after a refusal, response " << i;
+      continue;
+    }
+    ++refused;
+    EXPECT_EQ(r.status, expected_status) << "response " << i << ":\n" << r.head;
+    std::optional<std::string> retry = r.field("Retry-After");
+    ASSERT_TRUE(retry.has_value()) << "response " << i << " has no Retry-After:\n" << r.head;
+    EXPECT_FALSE(retry->empty());
+    EXPECT_EQ(retry->find_first_not_of("0123456789"), std::string::npos) << *retry;
+    EXPECT_GE(std::strtoull(retry->c_str(), nullptr, 10), 1u) << *retry;
+  }
+  EXPECT_EQ(passed, 11) << rs.size() << " responses";
+  EXPECT_GE(refused, 1);
+  // The connection stays usable (or was closed after a refusal): every request got an answer
+  // unless the server closed after refusing.
+  if (!closed) {
+    EXPECT_EQ(rs.size(), 12u);
+  }
+  // And on a fresh connection, refused too (the budget is spent for a while).
+  Response again = fetch(s.port());
+  EXPECT_EQ(again.status, expected_status) << again.head;
+  EXPECT_TRUE(again.field("Retry-After").has_value()) << again.head;
+}
+
+TEST_F(RateLimitRefusal, RefusalsAre429WithRetryAfterInWholeSeconds) {
+  Server& s = server();
+  ASSERT_NO_FATAL_FAILURE(s.start({"--limit-req", kRule50}));
+  expect_refusals_with_retry_after(s, 429);
+  EXPECT_TRUE(eventually(
+      [&] { return s.error_log().find("limiting requests by zone \"one\"") != std::string::npos; },
+      3))
+      << s.error_log();
+}
+
+TEST_F(RateLimitRefusal, LimitReqStatus503RefusesWith503) {
+  Server& s = server();
+  ASSERT_NO_FATAL_FAILURE(s.start({"--limit-req", kRule50, "--limit-req-status", "503"}));
+  expect_refusals_with_retry_after(s, 503);
+}
+
+// 4. The real client address from a trusted X-Forwarded-For.
+
+TEST_F(RateLimitRealIp, FiftyForwardedClientsFromATrustedPeerEachGetTheirOwnBudget) {
+  Server& s = server();
+  ASSERT_NO_FATAL_FAILURE(s.start({"--real-ip-from", "127.0.0.1", "--limit-req", kRule1m}));
+  for (int round = 0; round < 2; ++round) {
+    for (int n = 1; n <= 50; ++n) {
+      const std::string client = "10.0.0." + std::to_string(n);
+      Response r = fetch(s.port(), xff(client));
+      EXPECT_EQ(r.status, round == 0 ? 200 : 429) << client << ", request " << round + 1 << ":\n"
+                                                  << r.head;
+    }
+  }
+  // A chain: the rightmost untrusted hop is the client.
+  Response chain = fetch(s.port(), xff("10.9.9.9, 127.0.0.1"));
+  EXPECT_EQ(chain.status, 200) << chain.head;
+  json z = s.zone();
+  EXPECT_EQ(z.value("passed", uint64_t{0}), 51u) << z.dump();
+  EXPECT_EQ(z.value("rejected", uint64_t{0}), 50u) << z.dump();
+  std::vector<std::string> clients = s.logged_clients(101);
+  ASSERT_EQ(clients.size(), 101u) << s.access_log();
+  for (int n = 1; n <= 50; ++n) EXPECT_EQ(clients[n - 1], "10.0.0." + std::to_string(n));
+  EXPECT_EQ(clients.back(), "10.9.9.9") << s.access_log();
+}
+
+TEST_F(RateLimitRealIp, ForwardedForFromAnUntrustedPeerIsIgnored) {
+  Server& s = server();
+  ASSERT_NO_FATAL_FAILURE(s.start({"--limit-req", kRule1m}));
+  for (int n = 1; n <= 10; ++n) {
+    const std::string client = "10.0.0." + std::to_string(n);
+    Response r = fetch(s.port(), xff(client));
+    EXPECT_EQ(r.status, n == 1 ? 200 : 429) << client << ":\n" << r.head;
+  }
+  Response chain = fetch(s.port(), xff("10.9.9.9, 127.0.0.1"));
+  EXPECT_EQ(chain.status, 429) << chain.head;
+  std::vector<std::string> clients = s.logged_clients(11);
+  ASSERT_EQ(clients.size(), 11u) << s.access_log();
+  for (const std::string& c : clients) EXPECT_EQ(c, "127.0.0.1") << s.access_log();
+}
+
+// 8. IPv6 prefixes (and IPv4-mapped addresses) via a trusted X-Forwarded-For.
+
+TEST_F(RateLimitRealIp, Ipv6SlashSixtyFourSharesABudgetAndMappedIpv4IsIpv4) {
+  Server& s = server();
+  ASSERT_NO_FATAL_FAILURE(s.start(
+      {"--real-ip-from", "127.0.0.1", "--limit-req", "zone=one rate=1r/m nodelay key=addr/64"}));
+  const std::pair<const char*, int> steps[] = {
+      {"2001:db8:1:2::1", 200}, {"2001:db8:1:2::ffff", 429}, {"2001:db8:1:3::1", 200},
+      {"::ffff:10.1.1.1", 200}, {"10.1.1.1", 429},
+  };
+  for (const auto& [client, want] : steps) {
+    Response r = fetch(s.port(), xff(client));
+    EXPECT_EQ(r.status, want) << client << ":\n" << r.head;
+  }
+}
+
+// 13. A key from a request header.
+
+TEST_F(RateLimitRealIp, KeyByHeaderLimitsPerValueAndNotRequestsWithoutIt) {
+  Server& s = server();
+  ASSERT_NO_FATAL_FAILURE(
+      s.start({"--limit-req", "zone=one rate=1r/m nodelay key=header:X-Api-Key"}));
+  const std::pair<const char*, int> steps[] = {
+      {"X-Api-Key: A\r\n", 200},
+      {"X-Api-Key: A\r\n", 429},
+      {"X-Api-Key: B\r\n", 200},
+      {"", 200},
+      {"", 200},
+      {"", 200},
+  };
+  for (const auto& [fields, want] : steps) {
+    Response r = fetch(s.port(), fields);
+    EXPECT_EQ(r.status, want) << "\"" << fields << "\":\n" << r.head;
+  }
+}
+
+// 5. The PROXY protocol on a listener marked proxy_protocol.
+
+TEST_F(RateLimitProxyProtocol, V2AndV1SetTheLimitedAndLoggedAddressAndBadHeadersClose) {
+  Server& s = server();
+  ASSERT_NO_FATAL_FAILURE(s.start({"--limit-req", kRule1m}, 1, "proxy_protocol"));
+  auto via_proxy = [&](const std::string& header) {
+    bool closed = false;
+    std::string got = exchange(s.port(), header + request(), 5, &closed);
+    std::vector<Response> rs = parse_responses(&got);
+    return rs.size() == 1 && closed ? rs[0] : Response{};
+  };
+  Response first = via_proxy(proxy_v2_tcp4("192.0.2.7", "127.0.0.1", 40000, 80));
+  EXPECT_EQ(first.status, 200) << first.head;
+  Response again = via_proxy(proxy_v2_tcp4("192.0.2.7", "127.0.0.1", 40001, 80));
+  EXPECT_EQ(again.status, 429) << again.head;
+  Response other = via_proxy(proxy_v2_tcp4("192.0.2.8", "127.0.0.1", 40002, 80));
+  EXPECT_EQ(other.status, 200) << other.head;
+  Response v1 = via_proxy("PROXY TCP4 192.0.2.9 127.0.0.1 5555 80\r\n");
+  EXPECT_EQ(v1.status, 200) << v1.head;
+
+  // No PROXY header, or a malformed one: closed without a byte.
+  std::string v2_bad_version = proxy_v2_tcp4("192.0.2.10", "127.0.0.1", 40003, 80);
+  v2_bad_version[12] = '\x31';
+  std::string v2_short = proxy_v2_tcp4("192.0.2.11", "127.0.0.1", 40004, 80);
+  v2_short[15] = '\x04';  // 4 address bytes: too few for TCP over IPv4
+  v2_short.resize(16 + 4);
+  std::string v2_bad_family = proxy_v2_tcp4("192.0.2.12", "127.0.0.1", 40005, 80);
+  v2_bad_family[13] = '\x71';
+  const std::pair<const char*, std::string> bad[] = {
+      {"a plain GET", ""},
+      {"a v2 header of version 3", v2_bad_version},
+      {"a v2 header too short for its family", v2_short},
+      {"a v2 header of an unknown family", v2_bad_family},
+      {"a v1 header with a bad address", "PROXY TCP4 192.0.2.300 127.0.0.1 5555 80\r\n"},
+  };
+  for (const auto& [what, header] : bad) {
+    bool closed = false;
+    std::string got = exchange(s.port(), header + request(), 5, &closed);
+    EXPECT_TRUE(closed) << what << ": not closed within 5 s";
+    EXPECT_EQ(got, "") << what << ": answered";
+  }
+
+  std::vector<std::string> clients = s.logged_clients(4);
+  ASSERT_EQ(clients.size(), 4u) << s.access_log();
+  EXPECT_EQ(clients[0], "192.0.2.7");
+  EXPECT_EQ(clients[1], "192.0.2.7");
+  EXPECT_EQ(clients[2], "192.0.2.8");
+  EXPECT_EQ(clients[3], "192.0.2.9");
+  json z = s.zone();
+  EXPECT_EQ(z.value("passed", uint64_t{0}), 3u) << z.dump();
+  EXPECT_EQ(z.value("rejected", uint64_t{0}), 1u) << z.dump();
+}
+
+// 6. Dry run; 7. allow list; 9. table overflow; 10. delay mode; 14. RateLimit fields.
+
+TEST_F(RateLimitZone, DryRunRefusesNothingAndCountsWhatItWouldHave) {
+  Server& s = server();
+  ASSERT_NO_FATAL_FAILURE(s.start({"--limit-req", kRule1m, "--limit-req-dry-run"}));
+  for (int i = 0; i < 5; ++i) {
+    Response r = fetch(s.port());
+    EXPECT_EQ(r.status, 200) << "request " << i << ":\n" << r.head;
+  }
+  json z = s.zone();
+  EXPECT_EQ(z.value("dry_run_rejected", uint64_t{0}), 4u) << z.dump();
+  EXPECT_EQ(z.value("rejected", uint64_t{99}), 0u) << z.dump();
+  EXPECT_EQ(z.value("passed", uint64_t{0}), 1u) << z.dump();
+  EXPECT_TRUE(eventually([&] { return s.error_log().find("dry run") != std::string::npos; }, 3))
+      << s.error_log();
+}
+
+TEST_F(RateLimitZone, AllowListIsNeverLimitedNorStored) {
+  Server& s = server();
+  ASSERT_NO_FATAL_FAILURE(s.start({"--limit-req", kRule1m, "--limit-req-allow", "127.0.0.0/8"}));
+  for (int i = 0; i < 5; ++i) {
+    Response r = fetch(s.port());
+    EXPECT_EQ(r.status, 200) << "request " << i << ":\n" << r.head;
+  }
+  json z = s.zone();
+  EXPECT_EQ(z.value("passed", uint64_t{99}), 0u) << z.dump();
+  EXPECT_EQ(z.value("entries", uint64_t{99}), 0u) << z.dump();
+  EXPECT_EQ(z.value("rejected", uint64_t{99}), 0u) << z.dump();
+}
+
+TEST_F(RateLimitZone, FullTableEvictsAndNeverBlocks) {
+  Server& s = server();
+  ASSERT_NO_FATAL_FAILURE(
+      s.start({"--real-ip-from", "127.0.0.1", "--limit-req", "zone=one rate=1r/m nodelay size=8"}));
+  int passed = 0, refused = 0;
+  std::string other;
+  for (int n = 0; n < 200; ++n) {
+    const std::string client = "10.2." + std::to_string(n / 100) + "." + std::to_string(n % 100);
+    Response r = fetch(s.port(), xff(client), 5);
+    if (r.status == 200) {
+      ++passed;
+    } else if (r.status == 429) {
+      ++refused;
+    } else {
+      other += client + ": status " + std::to_string(r.status) + "\n";
+    }
+  }
+  EXPECT_EQ(other, "");
+  EXPECT_EQ(passed + refused, 200);
+  // Each client is new: a refusal would mean two clients share a slot's budget (allowed, rare).
+  EXPECT_GT(passed, 150) << refused << " refused";
+  json z = s.zone();
+  EXPECT_GT(z.value("evictions", uint64_t{0}), 0u) << z.dump();
+  EXPECT_LE(z.value("entries", uint64_t{99}), 8u) << z.dump();
+  EXPECT_EQ(z.value("passed", uint64_t{0}), static_cast<uint64_t>(passed)) << z.dump();
+  EXPECT_EQ(z.value("rejected", uint64_t{0}), static_cast<uint64_t>(refused)) << z.dump();
+}
+
+TEST_F(RateLimitZone, WithoutNodelayTheBurstIsDelayedNotRefused) {
+  Server& s = server();
+  ASSERT_NO_FATAL_FAILURE(s.start({"--limit-req", "zone=one rate=10r/s burst=5"}));
+  std::vector<int> fds;
+  for (int i = 0; i < 6; ++i) {
+    int fd = connect_loopback(s.port());
+    ASSERT_GE(fd, 0);
+    fds.push_back(fd);
+  }
+  const std::string req = request();
+  const auto sent = Clock::now();
+  for (int fd : fds) EXPECT_TRUE(send_all(fd, req));
+  std::vector<double> done(fds.size(), -1);
+  std::vector<std::string> got(fds.size());
+  std::vector<int> status(fds.size(), 0);
+  auto deadline = after(sent, 5);
+  size_t left = fds.size();
+  while (left > 0 && Clock::now() < deadline) {
+    std::vector<pollfd> ps;
+    for (int fd : fds) ps.push_back({fd, POLLIN, 0});
+    int wait_ms = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+    if (::poll(ps.data(), ps.size(), std::max(wait_ms, 1)) <= 0) continue;
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (done[i] >= 0 || ps[i].revents == 0) continue;
+      char chunk[4096];
+      ssize_t n = ::recv(fds[i], chunk, sizeof chunk, 0);
+      if (n > 0) got[i].append(chunk, static_cast<size_t>(n));
+      std::string copy = got[i];
+      std::vector<Response> rs = parse_responses(&copy);
+      if (!rs.empty() || n <= 0) {
+        done[i] = seconds_since(sent);
+        status[i] = rs.empty() ? 0 : rs[0].status;
+        --left;
+      }
+    }
+  }
+  for (int fd : fds) ::close(fd);
+  double first = 1e9, last = 0;
+  for (size_t i = 0; i < fds.size(); ++i) {
+    EXPECT_EQ(status[i], 200) << "connection " << i << " after " << done[i] << " s:\n" << got[i];
+    if (done[i] >= 0) {
+      first = std::min(first, done[i]);
+      last = std::max(last, done[i]);
+    }
+  }
+  EXPECT_GE(last - first, 0.35) << "first answer after " << first << " s, last after " << last;
+  json z = s.zone();
+  EXPECT_GE(z.value("delayed", uint64_t{0}), 4u) << z.dump();
+  EXPECT_EQ(z.value("rejected", uint64_t{99}), 0u) << z.dump();
+}
+
+TEST_F(RateLimitZone, LimitReqHeadersSendRateLimitPolicyAndRateLimit) {
+  Server& s = server();
+  ASSERT_NO_FATAL_FAILURE(s.start({"--limit-req", kRule50, "--limit-req-headers"}));
+  Response r = fetch(s.port());
+  ASSERT_EQ(r.status, 200) << r.head;
+  std::optional<std::string> policy = r.field("RateLimit-Policy");
+  ASSERT_TRUE(policy.has_value()) << r.head;
+  EXPECT_EQ(*policy, "\"one\";q=11;w=1") << r.head;
+  std::optional<std::string> limit = r.field("RateLimit");
+  ASSERT_TRUE(limit.has_value()) << r.head;
+  EXPECT_EQ(limit->rfind("\"one\";r=", 0), 0u) << *limit;
+}
+
+// 11. The configuration: the file's limit-req list, and the values refused.
+
+TEST_F(RateLimitConfig, ConfigFileListStartsAndTestSaysOk) {
+  const std::string conf = base_ + "/zhttpd.conf";
+  ASSERT_NO_FATAL_FAILURE(write_file(
+      conf, "root = \"" + root_ +
+                "\"\nworkers = 1\n"
+                "limit-req = [\"zone=one rate=50r/s burst=10 nodelay\", \"zone=two rate=5r/s "
+                "key=header:X-Api-Key\"]\n"));
+  ProgramResult t = run_program({kBinary, "-t", "--config", conf});
+  ASSERT_TRUE(t.finished);
+  EXPECT_TRUE(exited_with(t.status, 0)) << describe_status(t.status) << "\n" << t.err;
+  EXPECT_NE(t.out.find("zhttpd: the configuration is ok"), std::string::npos) << t.out << t.err;
+
+  Server& s = server();
+  ASSERT_NO_FATAL_FAILURE(s.start({"--config", conf}, 0));
+  Response r = fetch(s.port());
+  EXPECT_EQ(r.status, 200) << r.head;
+  json one = s.zone("one");
+  json two = s.zone("two");
+  EXPECT_EQ(one.value("passed", uint64_t{0}), 1u) << one.dump();
+  EXPECT_EQ(two.value("passed", uint64_t{99}), 0u) << "no X-Api-Key: not limited " << two.dump();
+}
+
+TEST_F(RateLimitConfig, BadValuesAreRefusedWithExitTwoNamingTheOption) {
+  const std::pair<std::vector<std::string>, const char*> bad[] = {
+      {{"--limit-req", "zone=one rate=0r/s"}, "--limit-req"},
+      {{"--limit-req", "rate=5r/s"}, "--limit-req"},
+      {{"--limit-req", "zone=one rate=5r/s", "--limit-req", "zone=one rate=6r/s"}, "--limit-req"},
+      {{"--limit-req", "zone=one rate=5r/x"}, "--limit-req"},
+      {{"--limit-req", "zone=one rate=5r/s size=4"}, "--limit-req"},
+      {{"--real-ip-from", "10.0.0.0/33"}, "--real-ip-from"},
+      {{"--limit-req-allow", "not-an-address"}, "--limit-req-allow"},
+      {{"--limit-req-status", "200"}, "--limit-req-status"},
+      {{"--listen", "127.0.0.1:1 proxyprotocol"}, "--listen"},
+  };
+  for (const auto& [options, name] : bad) {
+    std::vector<std::string> args = {kBinary, "-t", "--root", root_};
+    args.insert(args.end(), options.begin(), options.end());
+    std::string shown;
+    for (const std::string& o : options) shown += " '" + o + "'";
+    ProgramResult r = run_program(args);
+    ASSERT_TRUE(r.finished) << shown;
+    EXPECT_TRUE(exited_with(r.status, 2)) << shown << ": " << describe_status(r.status) << "\n"
+                                          << r.out << r.err;
+    EXPECT_NE(r.err.find(name), std::string::npos) << shown << ": " << r.err;
+    EXPECT_EQ(r.out.find("is ok"), std::string::npos) << shown << ": " << r.out;
+  }
+}
+
+// 12. Reload: a zone's size= cannot change, its rate can.
+
+TEST_F(RateLimitConfig, ReloadRefusesANewSizeAndTakesANewRate) {
+  const std::string conf = base_ + "/zhttpd.conf";
+  auto config = [&](const std::string& rule) {
+    return "root = \"" + root_ +
+           "\"\nworkers = 1\nreal-ip-from = [\"127.0.0.1\"]\nlimit-req = [\"" + rule + "\"]\n";
+  };
+  ASSERT_NO_FATAL_FAILURE(write_file(conf, config("zone=one rate=1r/m nodelay size=64")));
+  Server& s = server();
+  ASSERT_NO_FATAL_FAILURE(s.start({"--config", conf}, 0));
+  EXPECT_EQ(fetch(s.port(), xff("10.3.0.1")).status, 200);
+  EXPECT_EQ(fetch(s.port(), xff("10.3.0.1")).status, 429);
+
+  // A new size: refused, the old rule still holds.
+  ASSERT_NO_FATAL_FAILURE(write_file(conf, config("zone=one rate=1r/m nodelay size=128")));
+  ASSERT_EQ(::kill(s.pid(), SIGHUP), 0);
+  EXPECT_TRUE(
+      eventually([&] { return s.error_log().find("reload refused") != std::string::npos; }, 5))
+      << s.error_log();
+  EXPECT_NE(s.error_log().find("size="), std::string::npos) << s.error_log();
+  EXPECT_EQ(fetch(s.port(), xff("10.3.0.2")).status, 200);
+  EXPECT_EQ(fetch(s.port(), xff("10.3.0.2")).status, 429);
+  EXPECT_EQ(s.zone().value("slots", uint64_t{0}), 64u);
+
+  // A new rate only: taken. A fresh client then gets its burst of 20.
+  ASSERT_NO_FATAL_FAILURE(write_file(conf, config("zone=one rate=50r/s burst=20 nodelay size=64")));
+  ASSERT_EQ(::kill(s.pid(), SIGHUP), 0);
+  EXPECT_TRUE(eventually(
+      [&] { return s.error_log().find("reloaded: generation 2") != std::string::npos; }, 5))
+      << s.error_log();
+  int client = 0;
+  std::string seen;
+  bool taken = eventually(
+      [&] {
+        const std::string c = "10.3.1." + std::to_string(++client);
+        seen.clear();
+        for (int i = 0; i < 5; ++i) seen += std::to_string(fetch(s.port(), xff(c)).status) + " ";
+        return seen == "200 200 200 200 200 ";
+      },
+      5);
+  EXPECT_TRUE(taken) << "last client " << client << ": " << seen << "\n" << s.error_log();
+  EXPECT_EQ(count_of(s.error_log(), "reload refused"), 1u) << s.error_log();
+}
+
+}  // namespace
+}  // namespace zhttp::test
