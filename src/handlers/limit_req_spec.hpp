@@ -40,7 +40,7 @@ struct LimitReqSpec {
   uint64_t window_s() const;
 };
 
-// False with a one-line reason in *error ("rate=0r/s: the rate must be at least 1").
+// False with a one-line reason in *error ("rate=0r/s: the rate must be 1-1000000000").
 bool parse_limit_req(std::string_view text, LimitReqSpec* out, std::string* error);
 
 // One --limit-conn rule: `zone=NAME max=N [key=addr | key=addr/PREFIX] [size=SLOTS]`, at most N

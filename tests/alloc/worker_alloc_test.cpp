@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +21,7 @@
 #include "../../examples/timers_handler.hpp"
 #include "../integration/socket_util.hpp"
 #include "alloc_counter.hpp"
+#include "handlers/access_stage.hpp"
 #include "handlers/metrics.hpp"
 #include "handlers/static_files.hpp"
 #include "io/worker.hpp"
@@ -96,9 +98,10 @@ struct Batch {
 
 class WorkerAllocations : public ::testing::Test {
  protected:
-  // `access_log`: logs every response there (the worker flushes it once a second).
+  // `access_log`: logs every response there (the worker flushes it once a second). `gate`:
+  // every request passes it first.
   void start(Handler& handler, log::AccessLog* access_log = nullptr,
-             shm::WorkerStats* stats = nullptr) {
+             shm::WorkerStats* stats = nullptr, conn::AccessGate* gate = nullptr) {
     listener_ = listen_loopback(&port_);
     ASSERT_GE(listener_, 0);
     int fds[] = {listener_};
@@ -108,6 +111,7 @@ class WorkerAllocations : public ::testing::Test {
     worker_ = std::make_unique<io::Worker>(config, handler, fds);
     worker_->set_access_log(access_log);
     worker_->set_stats(stats);
+    worker_->set_access_gate(gate);
     thread_ = std::thread([this] { worker_->run(); });
     client_ = connect_loopback(port_);
     ASSERT_GE(client_, 0);
@@ -302,6 +306,79 @@ TEST_F(WorkerAllocations, StreamedRequestBodyAllocatesNothingWhenWarm) {
   std::printf("streamed 64 MiB, allocations: %ld\n", allocations);
   EXPECT_NE(std::strstr(buffer_, "bytes=67108864\n"), nullptr) << buffer_;
   EXPECT_EQ(allocations, 0);
+}
+
+// A GCRA table in private, 64-byte aligned memory.
+struct PrivateRateTable {
+  explicit PrivateRateTable(uint32_t slots)
+      : bytes((shm::RateTable::bytes_for(slots) + 63) / 64 * 64),
+        memory(static_cast<char*>(std::aligned_alloc(64, bytes)), &std::free),
+        table(*shm::RateTable::create(memory.get(), bytes, slots, {0x1234, 0x5678},
+                                      shm::monotonic_us())) {}
+  size_t bytes;
+  std::unique_ptr<char, void (*)(void*)> memory;
+  shm::RateTable table;
+};
+
+// The access stage in front of the handler: the client behind a trusted proxy
+// (X-Forwarded-For from loopback), RateLimit fields, and three zones: one that never refuses,
+// one that refuses every request to its path after the first, one that delays pipelined requests
+// on the worker's timer. Passed, refused (429 + Retry-After) and delayed requests allocate
+// nothing.
+TEST_F(WorkerAllocations, AccessStageAllocatesNothingWhenWarm) {
+  handlers::AccessOptions options;
+  std::string error;
+  for (const char* rule : {"zone=open rate=1000r/m burst=100000 nodelay",
+                           "zone=strict rate=1r/h nodelay path=/hello/limited",
+                           "zone=paced rate=5000r/s burst=100000 path=/hello/paced"}) {
+    handlers::LimitReqSpec spec;
+    ASSERT_TRUE(handlers::parse_limit_req(rule, &spec, &error)) << rule << ": " << error;
+    options.limit_req.push_back(spec);
+  }
+  for (const char* block : {"127.0.0.0/8", "::1"}) {
+    handlers::Cidr cidr;
+    ASSERT_TRUE(handlers::parse_cidr(block, &cidr, &error)) << error;
+    options.real_ip_from.push_back(cidr);
+  }
+  options.limit_req_headers = true;
+  PrivateRateTable tables[3] = {PrivateRateTable(1024), PrivateRateTable(1024),
+                                PrivateRateTable(1024)};
+  static shm::ZoneCounters counters[3];
+  handlers::AccessStage stage(options, {tables[0].table, tables[1].table, tables[2].table},
+                              {&counters[0], &counters[1], &counters[2]}, nullptr);
+  examples::Hello hello;
+  start(hello, nullptr, nullptr, &stage);
+  const std::string forwarded = kHost + "X-Forwarded-For: 203.0.113.7, 127.0.0.1\r\n\r\n";
+  // The strict zone's one request of the hour, before anything is counted.
+  ASSERT_TRUE(send_all(client_, "GET /hello/limited" + forwarded));
+  bool bodiless[] = {false};
+  const char* expect[] = {"HTTP/1.1 200"};
+  ASSERT_EQ(read_responses(client_, buffer_, sizeof buffer_, 1, bodiless, expect), 1);
+  ASSERT_NE(std::strstr(buffer_, ", \"strict\";q=1;w=3600\r\nRateLimit: \"open\";r="), nullptr)
+      << buffer_;
+
+  Batch single[3];
+  single[0].add("GET /hello/world" + forwarded, "HTTP/1.1 200");
+  single[1].add("GET /hello/limited" + forwarded, "HTTP/1.1 429");
+  single[2].add("GET /hello/plain" + kHost + "\r\n", "HTTP/1.1 200");
+  Batch pipelined[1];
+  for (int i = 0; i < 4; ++i) {
+    pipelined[0].add("GET /hello/pipe" + forwarded, "HTTP/1.1 200");
+    pipelined[0].add("GET /hello/limited" + forwarded, "HTTP/1.1 429");
+    pipelined[0].add("GET /hello/paced" + forwarded, "HTTP/1.1 200");
+    pipelined[0].add("GET /hello/paced" + forwarded, "HTTP/1.1 200");
+  }
+  expect_no_allocations(single, 3, 1000);
+  expect_no_allocations(pipelined, 1, 200);
+  // Every zone did its part: the limited path was refused, the paced one was delayed.
+  EXPECT_GT(counters[1].table.refused, 1000u);
+  EXPECT_EQ(counters[1].table.passed, 1u);
+  EXPECT_GT(counters[2].table.delayed, 0u);
+  EXPECT_EQ(counters[0].table.refused, 0u);
+  EXPECT_GT(counters[0].table.passed, 3000u);
+  // Keyed by the forwarded client (203.0.113.7) and by loopback (the plain requests).
+  EXPECT_EQ(tables[0].table.live_entries(shm::monotonic_us()), 2u);
+  EXPECT_EQ(tables[1].table.live_entries(shm::monotonic_us()), 1u);
 }
 
 // Gathers bodies whole and answers their length and the sum of their bytes.

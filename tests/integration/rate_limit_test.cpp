@@ -591,6 +591,7 @@ using RateLimitRealIp = RateLimitFixture;
 using RateLimitProxyProtocol = RateLimitFixture;
 using RateLimitZone = RateLimitFixture;
 using RateLimitConfig = RateLimitFixture;
+using RateLimitConnections = RateLimitFixture;
 
 // 1. Exactness across workers.
 
@@ -1073,6 +1074,101 @@ TEST_F(RateLimitConfig, ReloadRefusesANewSizeAndTakesANewRate) {
       5);
   EXPECT_TRUE(taken) << "last client " << client << ": " << seen << "\n" << s.error_log();
   EXPECT_EQ(count_of(s.error_log(), "reload refused"), 1u) << s.error_log();
+}
+
+// 15. Connection limits: exact across workers, and given back when a worker is killed.
+
+// A keep-alive connection that sent one request and got one response (status 0: none).
+struct HeldConnection {
+  int fd = -1;
+  int status = 0;
+};
+
+HeldConnection hold_one(uint16_t port) {
+  HeldConnection c;
+  c.fd = connect_loopback(port);
+  if (c.fd < 0 || !send_all(c.fd, request("", "/", /*close=*/false))) return c;
+  bool closed = false;
+  std::string got = read_until(
+      c.fd,
+      [](const std::string& b) {
+        std::string copy = b;
+        return !parse_responses(&copy).empty();
+      },
+      5, &closed);
+  std::vector<Response> rs = parse_responses(&got);
+  if (!rs.empty()) c.status = rs[0].status;
+  return c;
+}
+
+TEST_F(RateLimitConnections, AtMostMaxOpenConnectionsPerClientAcrossWorkers) {
+  Server& s = server();
+  ASSERT_NO_FATAL_FAILURE(s.start({"--limit-conn", "zone=c max=3"}, 2));
+  std::vector<HeldConnection> held;
+  for (int i = 0; i < 6; ++i) held.push_back(hold_one(s.port()));
+  int ok = 0, refused = 0;
+  for (const HeldConnection& c : held) {
+    ok += c.status == 200;
+    refused += c.status == 503;
+  }
+  EXPECT_EQ(ok, 3);
+  EXPECT_EQ(refused, 3);
+  json z = s.zone("c");
+  EXPECT_EQ(z.value("kind", ""), "connections") << z.dump();
+  EXPECT_EQ(z.value("passed", uint64_t{0}), 3u) << z.dump();
+  EXPECT_EQ(z.value("rejected", uint64_t{0}), 3u) << z.dump();
+  // Closing one admitted connection gives its place to a new one.
+  for (HeldConnection& c : held) {
+    if (c.status == 200) {
+      ::close(c.fd);
+      c.fd = -1;
+      break;
+    }
+  }
+  EXPECT_TRUE(eventually(
+      [&] {
+        HeldConnection c = hold_one(s.port());
+        bool admitted = c.status == 200;
+        if (admitted)
+          held.push_back(c);
+        else if (c.fd >= 0)
+          ::close(c.fd);
+        return admitted;
+      },
+      3));
+  for (HeldConnection& c : held) {
+    if (c.fd >= 0) ::close(c.fd);
+  }
+}
+
+TEST_F(RateLimitConnections, AWorkerKilledHoldingConnectionsGivesThemBack) {
+  Server& s = server();
+  ASSERT_NO_FATAL_FAILURE(s.start({"--limit-conn", "zone=c max=2"}, 1));
+  HeldConnection a = hold_one(s.port()), b = hold_one(s.port()), c = hold_one(s.port());
+  EXPECT_EQ(a.status, 200);
+  EXPECT_EQ(b.status, 200);
+  EXPECT_EQ(c.status, 503);
+  std::vector<pid_t> workers = child_pids(s.pid());
+  ASSERT_EQ(workers.size(), 1u);
+  ASSERT_EQ(::kill(workers[0], SIGKILL), 0);
+  for (int fd : {a.fd, b.fd, c.fd}) {
+    if (fd >= 0) ::close(fd);
+  }
+  // The respawned worker admits two again: the dead one's counts were cleared by the master.
+  bool respawned = eventually(
+      [&] {
+        std::vector<pid_t> now = child_pids(s.pid());
+        return now.size() == 1 && now[0] != workers[0] &&
+               wchan(now[0]).rfind("do_epoll_wait", 0) == 0;
+      },
+      5);
+  ASSERT_TRUE(respawned) << s.error_log();
+  HeldConnection d = hold_one(s.port()), e = hold_one(s.port());
+  EXPECT_EQ(d.status, 200);
+  EXPECT_EQ(e.status, 200);
+  for (int fd : {d.fd, e.fd}) {
+    if (fd >= 0) ::close(fd);
+  }
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 // would (file segments are read with pread), at a fixed clock. The harness is also the io layer's
 // ConnectionEvents: wakes are recorded and carried out by run_wakes(), posts run at once or wait
 // for run_posts(). A slow reader (read_per_step) takes at most that many bytes per flush().
+// Delays asked by the access stage are recorded and carried out by run_delays() (or refused, as
+// by an io layer that keeps no time, with no_delay_timer).
 #include <gtest/gtest.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -124,6 +126,30 @@ struct ConnectionHarness : ConnectionEvents {
     return true;
   }
 
+  struct Delay {
+    uint32_t generation;
+    uint64_t us;
+  };
+  bool delay(Connection& c, uint32_t generation, uint64_t us) override {
+    EXPECT_EQ(&c, &conn);
+    if (no_delay_timer) return ConnectionEvents::delay(c, generation, us);
+    delays.push_back({generation, us});
+    return true;
+  }
+  // What the io layer does when delay timers expire: on_delay_over() for each recorded delay
+  // (in order), then a flush. Returns how many fired.
+  size_t run_delays() {
+    std::vector<Delay> batch;
+    batch.swap(delays);
+    for (const Delay& d : batch) fire_delay(d);
+    return batch.size();
+  }
+  void fire_delay(const Delay& d) {
+    conn.on_delay_over(d.generation, now);
+    observe();
+    flush();
+  }
+
   // Bytes waiting to be sent (byte segments and the front file), and the most seen so far.
   uint64_t pending_output() const {
     iovec iov[64];
@@ -174,6 +200,8 @@ struct ConnectionHarness : ConnectionEvents {
   bool sync_posts = false;    // posts run inside post() instead of in run_posts()
   bool refuse_posts = false;  // the ring is full
   std::vector<Post> posts;
+  bool no_delay_timer = false;  // delay() refuses: the request is served at once
+  std::vector<Delay> delays;    // asked for and not yet fired
 };
 
 }  // namespace zhttp::conn
