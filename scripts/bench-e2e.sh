@@ -175,20 +175,20 @@ wait_ready() {
 WWW=$TMP/www
 mkdir -p "$WWW" "$TMP/nginx"
 printf 'ok' >"$WWW/ok.txt"
+printf '%099d\n' 0 >"$WWW/100.txt"
+head -c 65536 /dev/urandom >"$WWW/64k.bin"
+chmod 755 "$WWW"
+chmod 644 "$WWW"/*
 mkdir -p "$WWW/lim" "$WWW/ref"
 printf 'ok' >"$WWW/lim/ok.txt"
 printf 'ok' >"$WWW/ref/ok.txt"
 chmod 755 "$WWW/lim" "$WWW/ref"
 chmod 644 "$WWW/lim/ok.txt" "$WWW/ref/ok.txt"
-printf '%099d\n' 0 >"$WWW/100.txt"
-head -c 65536 /dev/urandom >"$WWW/64k.bin"
-chmod 755 "$WWW"
-chmod 644 "$WWW"/*
 declare -A CASE_PATH=(
   [tiny]=/ok.txt [static100]=/100.txt [static64k]=/64k.bin [pipelined16]=/ok.txt
   [limited]=/lim/ok.txt [refused]=/ref/ok.txt
 )
-declare -A CASE_SIZE=([tiny]=2 [static100]=100 [static64k]=65536 [pipelined16]=2)
+declare -A CASE_SIZE=([tiny]=2 [static100]=100 [static64k]=65536 [pipelined16]=2 [limited]=2)
 
 ZPORT=$(pick_port)
 NPORT=$(pick_port "$ZPORT")
@@ -260,9 +260,9 @@ case_port() { if [[ $2 == zhttpd && ($1 == limited || $1 == refused) ]]; then ec
 
 # Each server must serve each case's body exactly.
 for server in "${SERVERS[@]}"; do
-  for c in tiny static100 static64k; do
+  for c in tiny static100 static64k limited; do
     got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 5 \
-      "http://127.0.0.1:${PORT[$server]}${CASE_PATH[$c]}" || true)
+      "http://127.0.0.1:$(case_port "$c" "$server")${CASE_PATH[$c]}" || true)
     [[ $got == "200 ${CASE_SIZE[$c]}" ]] ||
       die "$server answered '$got' for ${CASE_PATH[$c]} (want '200 ${CASE_SIZE[$c]}')"
   done

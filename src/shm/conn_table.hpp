@@ -60,7 +60,7 @@ class ConnTable {
     return attach(const_cast<void*>(region), bytes);
   }
 
-  uint64_t hash(std::string_view key) const { return siphash24(header_->secret, key); }
+  uint64_t hash(std::string_view key) const { return siphash13(header_->secret, key); }
 
   // One more connection of the key for worker `owner` (its stats slot), if the key's total
   // stays at most `max`. kAdmitted sets *handle; kFull: the bucket has no word for this worker.

@@ -14,7 +14,7 @@
 //   bits 43..0   TAT in microseconds since the table's epoch, modulo 2^44 (203 days)
 // Every value a word can hold is a valid final state, and every update is one CAS from one such
 // state to another: a process killed at any instant loses at most its own update, and nothing
-// can wedge. The hash (SipHash-2-4 keyed with the header's secret) picks the bucket with its high
+// can wedge. The hash (SipHash-1-3 keyed with the header's secret) picks the bucket with its high
 // 32 bits and the tag with its low 20.
 //
 // Time base and wrap-around: the 44 stored bits are read relative to now. d = (stored - now) mod
@@ -153,7 +153,7 @@ class RateTable {
     return attach(const_cast<void*>(region), bytes);
   }
 
-  uint64_t hash(std::string_view key) const { return siphash24(header_->secret, key); }
+  uint64_t hash(std::string_view key) const { return siphash13(header_->secret, key); }
 
   // One rule: decides, and on pass/delay charges the key by one CAS (retried when lost). An
   // invalid rule (RateRule::valid() false: the configuration rejects those) passes, writing

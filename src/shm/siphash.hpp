@@ -4,8 +4,10 @@
 // table. Header-only, allocation-free, no exceptions. SipHash-2-4 is the reference variant (its
 // published test vectors are checked in the unit tests); SipHash-1-3 is the faster one that Rust
 // and Python use for their hash tables.
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace zhttp::shm {
@@ -39,8 +41,9 @@ inline void round(uint64_t& v0, uint64_t& v1, uint64_t& v2, uint64_t& v3) {
 }
 
 inline uint64_t load_le64(const unsigned char* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];  // byte order independent of the host
+  uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
   return v;
 }
 
@@ -62,8 +65,9 @@ uint64_t siphash(const SipKey& key, const void* data, size_t len) {
     for (int r = 0; r < C; ++r) round(v0, v1, v2, v3);
     v0 ^= m;
   }
-  uint64_t last = static_cast<uint64_t>(len & 0xff) << 56;
-  for (size_t i = 0; i < (len & 7); ++i) last |= static_cast<uint64_t>(p[whole + i]) << (8 * i);
+  unsigned char tail[8] = {};
+  std::memcpy(tail, p + whole, len & 7);
+  uint64_t last = siphash_detail::load_le64(tail) | static_cast<uint64_t>(len & 0xff) << 56;
   v3 ^= last;
   for (int r = 0; r < C; ++r) round(v0, v1, v2, v3);
   v0 ^= last;
