@@ -981,6 +981,32 @@ TEST_F(RateLimitZone, LimitReqHeadersSendRateLimitPolicyAndRateLimit) {
   EXPECT_EQ(limit->rfind("\"one\";r=", 0), 0u) << *limit;
 }
 
+TEST_F(RateLimitZone, MetricsEndpointHasEveryZoneWithItsLabel) {
+  Server& s = server();
+  ASSERT_NO_FATAL_FAILURE(
+      s.start({"--limit-req", "zone=one rate=1r/m nodelay path=/index.html", "--limit-conn",
+               "zone=c max=100", "--metrics-path", "/metrics"}));
+  auto get = [&](std::string_view path) {
+    bool closed = false;
+    std::string got = exchange(s.port(), request("", path), 5, &closed);
+    std::vector<Response> rs = parse_responses(&got);
+    return rs.size() == 1 ? rs[0] : Response{};
+  };
+  EXPECT_EQ(get("/index.html").status, 200);
+  EXPECT_EQ(get("/index.html").status, 429);
+  Response m = get("/metrics");  // not under the zone's path
+  ASSERT_EQ(m.status, 200) << m.head;
+  EXPECT_NE(m.body.find("zhttpd_limit_requests_total{zone=\"one\",result=\"passed\"} 1\n"),
+            std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("zhttpd_limit_requests_total{zone=\"one\",result=\"rejected\"} 1\n"),
+            std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("zhttpd_limit_entries{zone=\"one\"} 1\n"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("zhttpd_limit_entries{zone=\"c\"}"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("zhttpd_requests_total"), std::string::npos) << m.body;
+}
+
 // 11. The configuration: the file's limit-req list, and the values refused.
 
 TEST_F(RateLimitConfig, ConfigFileListStartsAndTestSaysOk) {
