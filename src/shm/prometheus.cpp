@@ -188,9 +188,25 @@ size_t format_prometheus_limits(const LimitsSnapshot& limits, char* out, size_t 
   };
   w.family("limit_", "requests_total", "counter",
            "Requests a rate limit zone decided, by result (dry_run_rejected: served anyway).");
+  bool connection_zones = false;
   for (size_t z = 0; z < zones; ++z) {
+    if (limits.zones[z].kind == kConnectionZone) {
+      connection_zones = true;
+      continue;
+    }
     for (const auto& r : kResults) {
       zone_sample(w, "requests_total", limits.zones[z].name, r.label, limits.zones[z].*r.field);
+    }
+  }
+  if (connection_zones) {  // --limit-conn zones count connections, not requests
+    w.family("limit_", "connections_total", "counter",
+             "Connections a connection limit zone decided, by result.");
+    for (size_t z = 0; z < zones; ++z) {
+      if (limits.zones[z].kind != kConnectionZone) continue;
+      for (const auto& r : {kResults[0], kResults[2]}) {
+        zone_sample(w, "connections_total", limits.zones[z].name, r.label,
+                    limits.zones[z].*r.field);
+      }
     }
   }
   zone_family(w, limits, zones, "entries", "gauge", "Live keys in the zone's table.",

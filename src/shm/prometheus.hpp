@@ -24,6 +24,9 @@
 // in this order, each declared once (# HELP, # TYPE), then one sample per zone in zone order:
 //   zhttpd_limit_requests_total{zone,result}  counter, result = passed, delayed, rejected,
 //                                             dry_run_rejected (4 samples per zone)
+//   zhttpd_limit_connections_total{zone,result}  counter, result = passed, rejected: the
+//                                             --limit-conn zones (only when there are some;
+//                                             they have no requests_total samples)
 //   zhttpd_limit_entries{zone}                gauge, live keys of the zone's table
 //   zhttpd_limit_slots{zone}                  gauge, words of the zone's table
 //   zhttpd_limit_evictions_total{zone}        counter

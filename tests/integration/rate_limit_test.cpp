@@ -1004,6 +1004,12 @@ TEST_F(RateLimitZone, MetricsEndpointHasEveryZoneWithItsLabel) {
       << m.body;
   EXPECT_NE(m.body.find("zhttpd_limit_entries{zone=\"one\"} 1\n"), std::string::npos) << m.body;
   EXPECT_NE(m.body.find("zhttpd_limit_entries{zone=\"c\"}"), std::string::npos) << m.body;
+  // The connection zone counts connections in its own family: the first and this one (the
+  // second's request was refused before its connection was counted).
+  EXPECT_NE(m.body.find("zhttpd_limit_connections_total{zone=\"c\",result=\"passed\"} 2\n"),
+            std::string::npos)
+      << m.body;
+  EXPECT_EQ(m.body.find("zhttpd_limit_requests_total{zone=\"c\""), std::string::npos) << m.body;
   EXPECT_NE(m.body.find("zhttpd_requests_total"), std::string::npos) << m.body;
 }
 
