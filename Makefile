@@ -11,7 +11,7 @@ LDFLAGS    := $(SANITIZE)
 LDLIBS     := -lev
 
 LIB_SRCS   := $(wildcard src/http/*.cpp src/conn/*.cpp src/handlers/*.cpp src/io/*.cpp src/log/*.cpp \
-                        src/shm/*.cpp)
+                        src/shm/*.cpp src/cli/*.cpp src/proc/*.cpp src/app/*.cpp)
 LIB_OBJS   := $(LIB_SRCS:%.cpp=$(BUILD)/%.o)
 LIB        := $(BUILD)/libzhttp.a
 
@@ -56,9 +56,7 @@ $(LIB): $(LIB_OBJS)
 	@mkdir -p $(@D)
 	ar rcs $@ $^
 
-CLI_SRCS   := $(wildcard src/cli/*.cpp)
-PROC_SRCS  := $(wildcard src/proc/*.cpp)
-$(ZHTTPD): $(BUILD)/src/main.o $(CLI_SRCS:%.cpp=$(BUILD)/%.o) $(PROC_SRCS:%.cpp=$(BUILD)/%.o) $(LIB)
+$(ZHTTPD): $(BUILD)/src/main.o $(LIB)
 	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 # zhttpstat: the read-only companion that prints the shared segment's stats (tools/).
@@ -74,7 +72,7 @@ $(BUILD)/examples/%: $(BUILD)/examples/%.o $(LIB)
 # Libraries one example needs beyond the server's: zlib's crc32.
 $(BUILD)/examples/checksum: EXAMPLE_LIBS := -lz
 
-$(UNIT_BIN): $(UNIT_OBJS) $(CLI_SRCS:%.cpp=$(BUILD)/%.o) $(LIB)
+$(UNIT_BIN): $(UNIT_OBJS) $(LIB)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ -o $@ -lgmock_main -lgmock -lgtest -lpthread $(LDLIBS)
 

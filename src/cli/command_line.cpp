@@ -30,6 +30,7 @@
 #include "handlers/limit_req_spec.hpp"
 #include "io/listener.hpp"
 #include "shm/limits.hpp"
+#include "zhttp/app.hpp"
 
 namespace zhttp::cli {
 namespace {
@@ -442,7 +443,31 @@ Command exit_with(int code) {
   return command;
 }
 
-Command parse(int argc, char** argv, Config* out) {
+// The application's options, into `values` (its defaults first).
+void add_app_options(CLI::App& cli, const AppDeclarations& app,
+                     std::map<std::string, std::string, std::less<>>* values) {
+  const std::string group = "Application";
+  for (const AppDeclarations::Option& o : app.options()) {
+    (*values)[o.name] = o.is_flag ? "false" : o.default_value;
+    std::string& target = (*values)[o.name];
+    if (o.is_flag) {
+      cli.add_flag_callback(
+             "--" + o.name, [&target] { target = "true"; }, o.help)
+          ->group(group);
+      continue;
+    }
+    CLI::Option* option = cli.add_option("--" + o.name, target, o.help)
+                              ->type_name("VALUE")
+                              ->default_str(o.default_value)
+                              ->group(group);
+    if (o.check) {
+      AppDeclarations::Check check = o.check;
+      option->check(CLI::Validator([check](std::string& v) { return check(v); }, ""));
+    }
+  }
+}
+
+Command parse(int argc, char** argv, Config* out, const AppDeclarations* declared) {
   Config c;  // every call starts from the defaults: a reload must not inherit old values
   io::WorkerConfig& w = c.worker;
   ParserLimits& limits = w.connection.parser;
@@ -676,6 +701,8 @@ Command parse(int argc, char** argv, Config* out) {
         ->group(timeouts);
   }
 
+  if (declared != nullptr) add_app_options(app, *declared, &c.app_options);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -746,9 +773,9 @@ Command parse(int argc, char** argv, Config* out) {
 
 }  // namespace
 
-Command parse_command_line(int argc, char** argv, Config* config) {
+Command parse_command_line(int argc, char** argv, Config* config, const AppDeclarations* app) {
   try {
-    return parse(argc, argv, config);
+    return parse(argc, argv, config, app);
   } catch (const std::exception& e) {
     return bad_usage(std::string("cannot parse the command line: ") + e.what());
   } catch (...) {

@@ -1,8 +1,12 @@
 #pragma once
 // Everything the command line (and its config file) decides, as one value.
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
+
+#include "zhttp/app.hpp"
 
 #include "handlers/access_stage.hpp"
 #include "handlers/static_files.hpp"
@@ -33,6 +37,10 @@ struct Config {
   std::vector<std::string> metrics_allow;  // client addresses allowed to scrape; empty: all
 
   std::string config_file;  // what --config named, to read again on reload
+
+  // The embedding application's options (zhttp::AppDeclarations), by name: as given, or their
+  // defaults; flags are "true" or "false".
+  std::map<std::string, std::string, std::less<>> app_options;
 };
 
 // What the command line asks for besides serving.
@@ -44,8 +52,10 @@ struct Command {
   std::string error;   // kExit with 2: that one-line message
 };
 
-// Parses argv (and the --config file). Bad values print one line naming the option on stderr
-// and give Command{kExit, exit_code 2}; never throws.
-Command parse_command_line(int argc, char** argv, Config* config);
+// Parses argv (and the --config file), with the options `app` declares (null: none) in a group
+// of their own. Bad values print one line naming the option on stderr and give
+// Command{kExit, exit_code 2}; never throws.
+Command parse_command_line(int argc, char** argv, Config* config,
+                           const AppDeclarations* app = nullptr);
 
 }  // namespace zhttp::cli

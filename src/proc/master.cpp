@@ -13,12 +13,11 @@
 #include <cstring>
 #include <exception>
 
-#include "handlers/static_files.hpp"
 #include "io/listener.hpp"
 #include "io/worker.hpp"
-#include "proc/limit_zones.hpp"
 #include "proc/pid_file.hpp"
 #include "proc/worker_process.hpp"
+#include "shm/conn_table.hpp"
 #include "shm/limits.hpp"
 
 namespace zhttp::proc {
@@ -27,22 +26,11 @@ namespace {
 constexpr double kStopDeadline = 3.0;  // after a fast stop order, kill what is left
 constexpr double kQuickDeath = 1.0;    // a worker dying younger than this backs off
 constexpr double kMaxBackoff = 10.0;
-constexpr double kSweepEvery = 3600.0;  // seconds between sweeps of the limiter's tables
+constexpr double kMaintainEvery = 3600.0;  // seconds between Program::maintain() calls
 constexpr int kSignals[] = {SIGHUP, SIGQUIT, SIGTERM, SIGINT, SIGUSR1};
 
 Master& master_of(struct ev_loop* loop) {
   return *static_cast<Master*>(ev_userdata(loop));
-}
-
-bool can_append(const std::string& path, std::string* error) {
-  if (path == "off" || path == "stderr" || path.empty()) return true;
-  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    *error = path + ": " + std::strerror(errno);
-    return false;
-  }
-  ::close(fd);
-  return true;
 }
 
 std::string describe_exit(int status) {
@@ -56,40 +44,7 @@ std::string describe_exit(int status) {
 
 }  // namespace
 
-bool validate_config(const cli::Config& config, std::string* error) {
-  try {
-    handlers::StaticFiles files(config.files);  // opens the root, reads the MIME table
-  } catch (const std::exception& e) {
-    *error = e.what();
-    return false;
-  }
-  if (!config.user.empty()) {
-    passwd* pw = ::getpwnam(config.user.c_str());
-    if (pw == nullptr) {
-      *error = "--user: no such user: " + config.user;
-      return false;
-    }
-    // Only root can switch users: otherwise every worker would fail to start, again and again.
-    if (::geteuid() != 0 && pw->pw_uid != ::geteuid()) {
-      *error = "--user: switching to " + config.user + " needs the master to run as root";
-      return false;
-    }
-  }
-  if (!config.group.empty() && ::getgrnam(config.group.c_str()) == nullptr) {
-    *error = "--group: no such group: " + config.group;
-    return false;
-  }
-  return can_append(config.access_log, error) && can_append(config.error_log, error);
-}
-
-uint32_t worker_count(const cli::Config& config) {
-  if (config.workers > 0) return config.workers;
-  long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
-  return cores > 0 ? static_cast<uint32_t>(cores) : 1;
-}
-
-Master::Master(cli::Config config, std::vector<std::string> argv, log::ErrorLog& error_log)
-    : config_(std::move(config)), argv_(std::move(argv)), log_(error_log) {}
+Master::Master(Program& program, log::ErrorLog& error_log) : program_(program), log_(error_log) {}
 
 Master::~Master() {
   for (Child& c : children_) ::close(c.orders_fd);
@@ -99,22 +54,20 @@ Master::~Master() {
 int Master::run() {
   pid_ = ::getpid();
   std::string error;
-  if (!bind_listeners(config_, &serving_fds_, &error)) {
+  if (!bind_listeners(program_.settings(), &serving_fds_, &error)) {
     log_.log(log::Level::kCrit, "%s", error.c_str());
     return 1;
   }
-  std::string name = config_.shm_name.empty()
-                         ? shm::default_segment_name(config_.pid_file, config_.listen.front())
-                         : config_.shm_name;
+  const ProcessSettings& settings = program_.settings();
   try {
     segment_ =
-        shm::Segment::create(name, static_cast<uint64_t>(pid_), limit_regions(config_.access));
-    lay_out_limit_zones(*segment_, config_.access);
+        shm::Segment::create(settings.shm_name, static_cast<uint64_t>(pid_), program_.regions());
+    program_.lay_out(*segment_);
   } catch (const std::exception& e) {
     log_.log(log::Level::kCrit, "%s", e.what());
     return 1;
   }
-  if (!config_.pid_file.empty() && !write_pid_file(config_.pid_file, pid_, &error)) {
+  if (!settings.pid_file.empty() && !write_pid_file(settings.pid_file, pid_, &error)) {
     log_.log(log::Level::kCrit, "cannot write the pid file %s", error.c_str());
     return 1;
   }
@@ -130,30 +83,31 @@ int Master::run() {
   ev_child_start(loop_, &child_watcher_);
   ev_timer_init(&respawn_timer_, on_respawn_timer, 0.1, 0.1);
   ev_timer_init(&stop_deadline_, on_stop_deadline, kStopDeadline, 0);
-  ev_timer_init(&sweep_timer_, on_sweep_timer, kSweepEvery, kSweepEvery);
-  if (!config_.access.limit_req.empty()) ev_timer_start(loop_, &sweep_timer_);
+  ev_timer_init(&maintain_timer_, on_maintain_timer, kMaintainEvery, kMaintainEvery);
+  ev_timer_start(loop_, &maintain_timer_);
 
-  respawn_.assign(worker_count(config_), {});
+  respawn_.assign(settings.workers, {});
   for (uint32_t i = 0; i < respawn_.size(); ++i) spawn(i);
   segment_->header().generation.store(generation_, std::memory_order_relaxed);
   segment_->header().worker_count.store(static_cast<uint32_t>(respawn_.size()),
                                         std::memory_order_relaxed);
   log_.log(log::Level::kNotice, "started: %zu workers, pid %d", respawn_.size(), pid_);
-  for (const std::string& address : config_.listen) {  // on stdout too: scripts wait for it
-    std::printf("zhttpd: serving %s on http://%s/\n", config_.files.root.c_str(), address.c_str());
+  for (const std::string& address : settings.listen) {  // on stdout too: scripts wait for it
+    std::printf("zhttpd: serving %s on http://%s/\n", settings.root.c_str(), address.c_str());
   }
   std::fflush(stdout);
   ev_run(loop_, 0);
 
   log_.log(log::Level::kNotice, "stopped");
-  if (!config_.pid_file.empty()) remove_pid_file(config_.pid_file, pid_);
+  if (!program_.settings().pid_file.empty()) remove_pid_file(program_.settings().pid_file, pid_);
   segment_.reset();  // removes the name
   return 0;
 }
 
 // Keeps the sockets of addresses already bound (a reload must not close them: queued
 // connections would be reset); binds the new ones.
-bool Master::bind_listeners(const cli::Config& config, std::vector<int>* fds, std::string* error) {
+bool Master::bind_listeners(const ProcessSettings& config, std::vector<int>* fds,
+                            std::string* error) {
   std::vector<std::pair<std::string, int>> opened;
   fds->clear();
   for (const std::string& text : config.listen) {
@@ -185,7 +139,7 @@ bool Master::bind_listeners(const cli::Config& config, std::vector<int>* fds, st
 
 void Master::close_unused_listeners() {
   std::vector<std::string> in_use;
-  for (const std::string& text : config_.listen) {
+  for (const std::string& text : program_.settings().listen) {
     io::ListenSpec spec;
     std::string why;
     if (io::parse_listen_spec(text, &spec, &why)) in_use.push_back(spec.address);
@@ -222,8 +176,15 @@ bool Master::spawn(uint32_t index) {
   if (pid == 0) {
     std::vector<int> inherited{pipe_fds[1]};
     for (const Child& c : children_) inherited.push_back(c.orders_fd);
-    run_worker_process(config_, serving_fds_, pipe_fds[0], inherited, static_cast<int>(index) + 1,
-                       pid_, segment_.get(), slot, log_);
+    WorkerSetup setup;
+    setup.listeners = serving_fds_;
+    setup.orders_fd = pipe_fds[0];
+    setup.index = index;
+    setup.generation = generation_;
+    setup.segment = segment_.get();
+    setup.stats_slot = slot;
+    setup.error_log = &log_;
+    run_worker_process(program_, setup, inherited, pid_);
   }
   ::close(pipe_fds[0]);
   if (slot >= 0) segment_->stats().slots[slot].pid.store(pid, std::memory_order_relaxed);
@@ -257,7 +218,16 @@ void Master::retire_stats_slot(uint32_t slot) {
   stats.fold_sequence.fetch_add(1, std::memory_order_acq_rel);
   if (auto* limits = static_cast<shm::LimitsRegion*>(segment_->region(shm::RegionKind::kLimits))) {
     shm::fold_limits(*limits, static_cast<int>(slot));
-    release_worker_connections(*segment_, slot);
+  }
+  const shm::SegmentHeader& h = segment_->header();
+  for (uint32_t i = 0; i < std::min<uint32_t>(h.region_count, shm::kMaxRegions); ++i) {
+    const shm::RegionEntry& e = h.regions[i];
+    if (e.kind != static_cast<uint32_t>(shm::RegionKind::kConnTable)) continue;
+    std::string_view zone(e.name, strnlen(e.name, sizeof e.name));
+    if (auto table =
+            shm::ConnTable::attach(segment_->region(shm::RegionKind::kConnTable, zone), e.bytes)) {
+      table->clear_owner(slot);  // the connections it counted are gone with it
+    }
   }
   for (size_t i = 0; i < std::size(s.counters); ++i) {
     auto& total = stats.retired.counters[i];
@@ -349,22 +319,11 @@ void Master::on_signal(struct ev_loop* loop, ev_signal* w, int) {
 void Master::reload() {
   if (state_ != State::kRunning) return;
   log_.log(log::Level::kNotice, "reloading");
-  cli::Config fresh;
-  std::vector<char*> args;
-  for (std::string& a : argv_) args.push_back(a.data());
-  args.push_back(nullptr);
-  cli::Command command =
-      cli::parse_command_line(static_cast<int>(argv_.size()), args.data(), &fresh);
-  std::string error;
-  if (command.kind != cli::Command::Kind::kServe) {
-    error = command.error.empty() ? "the command line asks for no server" : command.error;
-    log_.log(log::Level::kError, "reload refused: %s; still serving the previous configuration",
-             error.c_str());
-    return;
-  }
+  ProcessSettings next;
   std::vector<int> fds;
-  if (!validate_config(fresh, &error) || !same_limit_zones(*segment_, fresh.access, &error) ||
-      !bind_listeners(fresh, &fds, &error)) {
+  std::string error;
+  if (!program_.prepare_reload(*segment_, &next, &error) || !bind_listeners(next, &fds, &error)) {
+    program_.commit_reload(*segment_, false);
     log_.log(log::Level::kError, "reload refused: %s; still serving the previous configuration",
              error.c_str());
     return;
@@ -376,11 +335,10 @@ void Master::reload() {
       order(c, io::Worker::kOrderDrain);
     }
   }
-  config_ = std::move(fresh);
+  program_.commit_reload(*segment_, true);
   serving_fds_ = std::move(fds);
-  describe_limit_zones(*segment_, config_.access);
   ++generation_;
-  respawn_.assign(worker_count(config_), {});
+  respawn_.assign(program_.settings().workers, {});
   for (uint32_t i = 0; i < respawn_.size(); ++i) spawn(i);
   close_unused_listeners();
   segment_->header().generation.store(generation_, std::memory_order_relaxed);
@@ -412,10 +370,9 @@ void Master::stop() {
   finish_if_done();
 }
 
-// Expired limiter words carry nothing; clearing them keeps a word untouched for months from
-// ever decoding as ahead again (shm/rate_table.hpp).
-void Master::on_sweep_timer(struct ev_loop* loop, ev_timer*, int) {
-  sweep_limit_zones(*master_of(loop).segment_);
+void Master::on_maintain_timer(struct ev_loop* loop, ev_timer*, int) {
+  Master& self = master_of(loop);
+  self.program_.maintain(*self.segment_);
 }
 
 void Master::on_stop_deadline(struct ev_loop* loop, ev_timer*, int) {

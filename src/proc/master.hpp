@@ -11,23 +11,16 @@
 #include <string>
 #include <vector>
 
-#include "cli/config.hpp"
 #include "log/error_log.hpp"
+#include "proc/program.hpp"
 #include "shm/segment.hpp"
 
 namespace zhttp::proc {
 
-// Checks what the command line cannot: the root opens, the user and group exist, the log files
-// can be opened. For `zhttpd -t` and before a reload. False with *error set.
-bool validate_config(const cli::Config& config, std::string* error);
-
-// Workers for a config: its --workers, or one per online core.
-uint32_t worker_count(const cli::Config& config);
-
 class Master {
  public:
-  // `argv` is parsed again on reload (it names the config file, if any).
-  Master(cli::Config config, std::vector<std::string> argv, log::ErrorLog& error_log);
+  // `program` says what to run and reads its configuration again on reload.
+  Master(Program& program, log::ErrorLog& error_log);
   Master(const Master&) = delete;
   Master& operator=(const Master&) = delete;
   ~Master();
@@ -58,9 +51,9 @@ class Master {
   static void on_child(struct ev_loop* loop, ev_child* w, int revents);
   static void on_respawn_timer(struct ev_loop* loop, ev_timer* w, int revents);
   static void on_stop_deadline(struct ev_loop* loop, ev_timer* w, int revents);
-  static void on_sweep_timer(struct ev_loop* loop, ev_timer* w, int revents);
+  static void on_maintain_timer(struct ev_loop* loop, ev_timer* w, int revents);
 
-  bool bind_listeners(const cli::Config& config, std::vector<int>* fds, std::string* error);
+  bool bind_listeners(const ProcessSettings& config, std::vector<int>* fds, std::string* error);
   bool spawn(uint32_t index);
   void child_exited(pid_t pid, int status);
   void reload();
@@ -76,8 +69,7 @@ class Master {
   // Adds an exited worker's counters to the retired totals and frees its slot.
   void retire_stats_slot(uint32_t slot);
 
-  cli::Config config_;
-  std::vector<std::string> argv_;
+  Program& program_;
   log::ErrorLog& log_;
   struct ev_loop* loop_ = nullptr;
   std::map<std::string, int> listeners_;  // address -> socket, kept across reloads
@@ -92,7 +84,7 @@ class Master {
   ev_child child_watcher_{};
   ev_timer respawn_timer_{};
   ev_timer stop_deadline_{};
-  ev_timer sweep_timer_{};
+  ev_timer maintain_timer_{};
 };
 
 }  // namespace zhttp::proc

@@ -11,7 +11,7 @@
 #include "shm/limits.hpp"
 #include "shm/segment.hpp"
 
-namespace zhttp::proc {
+namespace zhttp::app {
 
 // The regions the zones of `access` need: the limits region and one table per zone.
 std::vector<shm::RegionRequest> limit_regions(const handlers::AccessOptions& access);
@@ -44,4 +44,4 @@ std::unique_ptr<handlers::AccessStage> make_access_stage(const handlers::AccessO
                                                          shm::Segment* segment, int stats_slot,
                                                          log::ErrorLog* log);
 
-}  // namespace zhttp::proc
+}  // namespace zhttp::app

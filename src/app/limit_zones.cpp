@@ -1,4 +1,4 @@
-#include "proc/limit_zones.hpp"
+#include "app/limit_zones.hpp"
 
 #include <sys/random.h>
 
@@ -7,7 +7,7 @@
 #include <cstring>
 #include <stdexcept>
 
-namespace zhttp::proc {
+namespace zhttp::app {
 namespace {
 
 template <class Table>
@@ -192,4 +192,4 @@ std::unique_ptr<handlers::AccessStage> make_access_stage(const handlers::AccessO
   return stage;
 }
 
-}  // namespace zhttp::proc
+}  // namespace zhttp::app

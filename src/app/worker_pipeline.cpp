@@ -1,0 +1,106 @@
+#include "app/worker_pipeline.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/app_values.hpp"
+#include "app/limit_zones.hpp"
+#include "handlers/client_address.hpp"
+#include "handlers/metrics.hpp"
+#include "handlers/static_files.hpp"
+#include "io/listener.hpp"
+#include "io/worker.hpp"
+#include "log/access_log.hpp"
+
+namespace zhttp::app {
+namespace {
+
+struct ReopenTarget {
+  log::ErrorLog* error_log;
+  log::AccessLog* access_log;
+};
+
+// The worker's copy of the error log and its access log, both renamed by logrotate.
+void reopen_logs(void* arg) {
+  auto* t = static_cast<ReopenTarget*>(arg);
+  std::string error;
+  if (!t->error_log->reopen(&error)) {
+    t->error_log->log(log::Level::kError, "cannot reopen the error log: %s", error.c_str());
+  }
+  if (!t->access_log->reopen(&error)) {
+    t->error_log->log(log::Level::kError, "cannot reopen the access log: %s", error.c_str());
+  }
+}
+
+std::unique_ptr<handlers::MetricsHandler> make_metrics(const cli::Config& config, Handler& inner,
+                                                       shm::Segment& segment) {
+  std::vector<PeerAddress> allow;
+  for (const std::string& a : config.metrics_allow) {
+    handlers::parse_peer_address(a, &allow.emplace_back());
+  }
+  auto metrics = std::make_unique<handlers::MetricsHandler>(
+      inner, config.metrics_path, std::move(allow), segment.header(), segment.stats());
+  if (shm::LimitsRegion* limits = limits_region(segment)) {
+    ZoneTables tables = zone_tables(segment);
+    metrics->show_limits(limits, std::move(tables.requests), std::move(tables.connections));
+  }
+  return metrics;
+}
+
+}  // namespace
+
+int serve_worker(const cli::Config& config, App* app, const proc::WorkerSetup& setup) {
+  log::ErrorLog& error_log = *setup.error_log;
+  shm::Segment* segment = setup.segment;
+  std::string error;
+
+  handlers::StaticFiles files(config.files);
+  // The application's handler, made here after fork; it answers in front of the files.
+  std::unique_ptr<Handler> own;
+  if (app != nullptr) {
+    AppContext context;
+    context.worker_index_ = setup.index;
+    context.generation_ = setup.generation;
+    context.options_ = &config.app_options;
+    context.word_ = [segment, slot = setup.stats_slot](std::string_view name) {
+      return app_value_word(segment, slot, name);
+    };
+    context.files_ = &files;
+    own = app->make_handler(context);
+  }
+  Handler* content = own ? own.get() : static_cast<Handler*>(&files);
+  std::unique_ptr<handlers::MetricsHandler> metrics;
+  if (!config.metrics_path.empty() && segment != nullptr) {
+    metrics = make_metrics(config, *content, *segment);
+    content = metrics.get();
+  }
+  std::unique_ptr<handlers::AccessStage> access =
+      make_access_stage(config.access, segment, setup.stats_slot, &error_log);
+
+  io::WorkerConfig worker_config = config.worker;
+  worker_config.worker_index = setup.index;
+  io::Worker worker(worker_config, *content, setup.listeners);
+  worker.set_access_gate(access.get());
+  for (size_t i = 0; i < config.listen.size() && i < setup.listeners.size(); ++i) {
+    io::ListenSpec spec;
+    if (io::parse_listen_spec(config.listen[i], &spec, &error) && spec.proxy_protocol) {
+      worker.expect_proxy_protocol_on(setup.listeners[i]);
+    }
+  }
+  log::AccessLog access_log(config.access_log);
+  if (!access_log.open(&error)) {
+    error_log.log(log::Level::kError, "cannot open the access log: %s", error.c_str());
+  }
+  worker.set_access_log(&access_log);
+  if (segment != nullptr && setup.stats_slot >= 0) {
+    worker.set_stats(&segment->stats().slots[setup.stats_slot]);
+  }
+  worker.take_orders_from(setup.orders_fd);
+  ReopenTarget reopen{&error_log, &access_log};
+  worker.on_reopen_logs(reopen_logs, &reopen);
+  worker.run();
+  return 0;
+}
+
+}  // namespace zhttp::app
