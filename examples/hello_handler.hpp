@@ -1,14 +1,19 @@
 #pragma once
 // The handler of the embedding example (http/af's hello world): GET /hello/<who> answers
-// "Hello, <who>!", other paths 404, other methods 405. Allocates nothing per request.
-#include <zhttp/handler.hpp>
+// "<greeting>, <who>!" and counts it, other paths 404, other methods 405. Nothing allocated per
+// request: the answer is formatted on the stack.
+#include <zhttp/app.hpp>
 
+#include <string>
 #include <string_view>
 
 namespace zhttp::examples {
 
 class Hello : public zhttp::Handler {
  public:
+  explicit Hello(std::string greeting = "Hello", zhttp::AppCounter greetings = {})
+      : greeting_(std::move(greeting)), greetings_(greetings) {}
+
   void handle(const zhttp::RequestView& request, zhttp::Response& response) override {
     constexpr std::string_view kPrefix = "/hello/";
     if (request.method() != zhttp::Method::kGet && request.method() != zhttp::Method::kHead) {
@@ -16,21 +21,24 @@ class Hello : public zhttp::Handler {
       return;
     }
     std::string_view path = request.path();
-    if (path.substr(0, kPrefix.size()) != kPrefix || path.size() == kPrefix.size()) {
+    if (!path.starts_with(kPrefix) || path.size() == kPrefix.size()) {
       response.send(404, "text/plain", "not found\n");
       return;
     }
-    // "Hello, <who>!" formatted into a stack buffer: no allocation per request.
-    char text[256];
-    std::string_view who = path.substr(kPrefix.size());
-    if (who.size() > sizeof text - 8) who = who.substr(0, sizeof text - 8);
+    char text[512];
+    std::string_view who = path.substr(kPrefix.size()).substr(0, 256);
     size_t n = 0;
-    for (std::string_view part : {std::string_view("Hello, "), who, std::string_view("!")}) {
-      part.copy(text + n, part.size());
-      n += part.size();
+    for (std::string_view part :
+         {std::string_view(greeting_), std::string_view(", "), who, std::string_view("!")}) {
+      n += part.copy(text + n, sizeof text - n);
     }
     response.send(200, "text/plain", {text, n});
+    greetings_.add();
   }
+
+ private:
+  std::string greeting_;
+  zhttp::AppCounter greetings_;
 };
 
 }  // namespace zhttp::examples

@@ -23,9 +23,8 @@ std::string request(uint16_t port, const std::string& bytes) {
 }
 
 TEST(HelloExample, GreetsRejectsAndStopsOnSigterm) {
-  // Its original command line: the address as the only argument.
   ExampleProcess example;
-  ASSERT_TRUE(example.start("hello", {"{address}"})) << "example did not start listening";
+  ASSERT_TRUE(example.start("hello")) << "example did not start listening";
   uint16_t port = example.port();
 
   std::string hello = request(port, "GET /hello/world HTTP/1.1\r\nHost: t\r\n\r\n");
