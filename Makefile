@@ -148,6 +148,14 @@ clean:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 PREFIX ?= /usr/local
-install: $(ZHTTPD) $(ZHTTPSTAT)
+# The binaries, and the library for embedders: headers, libzhttp.a and zhttp.pc (pkg-config).
+install: $(ZHTTPD) $(ZHTTPSTAT) $(LIB)
 	install -D -m 0755 $(ZHTTPD) $(DESTDIR)$(PREFIX)/bin/zhttpd
 	install -D -m 0755 $(ZHTTPSTAT) $(DESTDIR)$(PREFIX)/bin/zhttpstat
+	install -D -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libzhttp.a
+	install -d $(DESTDIR)$(PREFIX)/include/zhttp
+	install -m 0644 include/zhttp/*.hpp $(DESTDIR)$(PREFIX)/include/zhttp/
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	printf '%s\n' 'prefix=$(PREFIX)' 'Name: zhttp' 'Description: zhttpd as a library: zhttp::run()' \
+	  'Version: 0.1' 'Cflags: -std=c++20 -I$${prefix}/include' \
+	  'Libs: -L$${prefix}/lib -lzhttp -lev -lpthread' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/zhttp.pc
