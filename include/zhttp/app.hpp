@@ -32,6 +32,10 @@
 
 namespace zhttp {
 
+namespace app {
+struct AppContextAccess;  // the server's side, which fills a context in each worker
+}  // namespace app
+
 // A counter of the application in the shared segment: only grows, summed over the workers and
 // never going back across reloads and crashes (the master keeps what exited workers counted).
 // Shown by zhttpstat (in "totals" of --json by its name) and /metrics (zhttpd_app_NAME_total).
@@ -119,7 +123,8 @@ class AppContext {
   // The static files of --root: to answer what the application does not (or null in a test).
   Handler* files() const { return files_; }
 
-  // Filled by the server.
+ private:
+  friend struct app::AppContextAccess;
   uint32_t worker_index_ = 0;
   uint32_t generation_ = 0;
   const std::map<std::string, std::string, std::less<>>* options_ = nullptr;

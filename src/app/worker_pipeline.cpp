@@ -14,6 +14,22 @@
 #include "log/access_log.hpp"
 
 namespace zhttp::app {
+
+struct AppContextAccess {
+  static AppContext make(const cli::Config& config, const proc::WorkerSetup& setup,
+                         Handler* files) {
+    AppContext c;
+    c.worker_index_ = setup.index;
+    c.generation_ = setup.generation;
+    c.options_ = &config.app_options;
+    c.word_ = [segment = setup.segment, slot = setup.stats_slot](std::string_view name) {
+      return app_value_word(segment, slot, name);
+    };
+    c.files_ = files;
+    return c;
+  }
+};
+
 namespace {
 
 struct ReopenTarget {
@@ -58,17 +74,7 @@ int serve_worker(const cli::Config& config, App* app, const proc::WorkerSetup& s
   handlers::StaticFiles files(config.files);
   // The application's handler, made here after fork; it answers in front of the files.
   std::unique_ptr<Handler> own;
-  if (app != nullptr) {
-    AppContext context;
-    context.worker_index_ = setup.index;
-    context.generation_ = setup.generation;
-    context.options_ = &config.app_options;
-    context.word_ = [segment, slot = setup.stats_slot](std::string_view name) {
-      return app_value_word(segment, slot, name);
-    };
-    context.files_ = &files;
-    own = app->make_handler(context);
-  }
+  if (app != nullptr) own = app->make_handler(AppContextAccess::make(config, setup, &files));
   Handler* content = own ? own.get() : static_cast<Handler*>(&files);
   std::unique_ptr<handlers::MetricsHandler> metrics;
   if (!config.metrics_path.empty() && segment != nullptr) {
