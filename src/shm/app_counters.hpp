@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include "shm/stats.hpp"
@@ -16,8 +17,8 @@
 namespace zhttp::shm {
 
 inline constexpr uint32_t kAppCountersVersion = 1;
-inline constexpr size_t kMaxAppValues = 64;        // counters and gauges together
-inline constexpr size_t kAppNameBytes = 48;        // [a-z_][a-z0-9_]*, NUL-terminated
+inline constexpr size_t kMaxAppValues = 64;  // counters and gauges together
+inline constexpr size_t kAppNameBytes = 48;  // [a-z_][a-z0-9_]*, NUL-terminated
 inline constexpr size_t kAppHelpBytes = 128;
 
 enum AppValueKind : uint32_t { kAppCounter = 0, kAppGauge = 1 };
@@ -59,6 +60,38 @@ struct AppCountersRegion {
   }
 };
 
+// What the embedding application declared, for the master to lay out.
+struct AppValueDecl {
+  std::string_view name;  // the caller checks the grammar and that it is no built-in name
+  std::string_view help;  // cut to kAppHelpBytes - 1
+  AppValueKind kind = kAppCounter;
+};
+
+// The master, on the region Segment::create laid out (zeroed) with bytes_for(values.size()):
+// writes the count, names, help texts and kinds. False (nothing written) beyond kMaxAppValues.
+bool lay_out_app_values(AppCountersRegion& region, std::span<const AppValueDecl> values);
+
+// The word a worker with `stats_slot` writes for `value`, or null when there is no such value or
+// the worker has no stats slot (-1 would be the retired row: such a worker counts into a private
+// word, which nobody reads).
+std::atomic<uint64_t>* worker_word(AppCountersRegion& region, int stats_slot, uint32_t value);
+
+// A worker's writes to one of its words: one writer, so a relaxed load and store (no
+// read-modify-write), like Tally. A gauge's word holds an int64_t (two's complement).
+class AppValueWriter {
+ public:
+  explicit AppValueWriter(std::atomic<uint64_t>* word) : word_(word) {}
+  void add(int64_t delta) {
+    word_->store(word_->load(std::memory_order_relaxed) + static_cast<uint64_t>(delta),
+                 std::memory_order_relaxed);
+  }
+  void set(int64_t value) { word_->store(static_cast<uint64_t>(value), std::memory_order_relaxed); }
+  int64_t get() const { return static_cast<int64_t>(word_->load(std::memory_order_relaxed)); }
+
+ private:
+  std::atomic<uint64_t>* word_;
+};
+
 // A consistent sum of every value over the retired row (counters only) and the workers in use.
 struct AppValuesSnapshot {
   struct Value {
@@ -71,11 +104,13 @@ struct AppValuesSnapshot {
   Value values[kMaxAppValues];
 };
 
-// False only when the master kept folding for many tries.
+// Retries while the master folds, like read_stats; false only when it kept folding for many
+// tries. A reader of a mapping it did not create checks bytes_for(value_count) first.
 bool read_app_values(const AppCountersRegion& region, const StatsRegion& stats,
                      AppValuesSnapshot* out);
 
-// The master, inside the stats fold sequence, when the worker with `stats_slot` exited.
+// The master, inside the stats fold sequence, when the worker with `stats_slot` exited: its
+// counters are added to the retired row, then its counters and gauges are zeroed.
 void fold_app_values(AppCountersRegion& region, int stats_slot);
 
 }  // namespace zhttp::shm

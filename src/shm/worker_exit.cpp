@@ -1,0 +1,53 @@
+#include "shm/worker_exit.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "shm/app_counters.hpp"
+#include "shm/conn_table.hpp"
+#include "shm/limits.hpp"
+
+namespace zhttp::shm {
+namespace {
+
+void fold(std::atomic<uint64_t>& total, std::atomic<uint64_t>& from) {
+  total.store(total.load(std::memory_order_relaxed) + from.load(std::memory_order_relaxed),
+              std::memory_order_relaxed);
+  from.store(0, std::memory_order_relaxed);
+}
+
+void clear_connection_tables(Segment& segment, uint32_t stats_slot) {
+  const SegmentHeader& h = segment.header();
+  for (uint32_t i = 0; i < std::min<uint32_t>(h.region_count, kMaxRegions); ++i) {
+    const RegionEntry& e = h.regions[i];
+    if (e.kind != static_cast<uint32_t>(RegionKind::kConnTable)) continue;
+    std::string_view name(e.name, strnlen(e.name, sizeof e.name));
+    if (auto table = ConnTable::attach(segment.region(RegionKind::kConnTable, name), e.bytes)) {
+      table->clear_owner(stats_slot);
+    }
+  }
+}
+
+}  // namespace
+
+void on_worker_exit(Segment& segment, uint32_t stats_slot) {
+  if (stats_slot >= kStatsSlots) return;
+  StatsRegion& stats = segment.stats();
+  WorkerStats& s = stats.slots[stats_slot];
+  const int slot = static_cast<int>(stats_slot);
+  stats.fold_sequence.fetch_add(1, std::memory_order_acq_rel);
+  if (auto* limits = static_cast<LimitsRegion*>(segment.region(RegionKind::kLimits))) {
+    fold_limits(*limits, slot);
+  }
+  clear_connection_tables(segment, stats_slot);
+  if (auto* app = static_cast<AppCountersRegion*>(segment.region(RegionKind::kAppCounters))) {
+    fold_app_values(*app, slot);
+  }
+  for (size_t i = 0; i < std::size(s.counters); ++i) fold(stats.retired.counters[i], s.counters[i]);
+  for (size_t i = 0; i < kLatencyBuckets; ++i) fold(stats.retired.latency[i], s.latency[i]);
+  for (auto& g : s.gauges) g.store(0, std::memory_order_relaxed);
+  s.in_use.store(0, std::memory_order_relaxed);
+  stats.fold_sequence.fetch_add(1, std::memory_order_release);
+}
+
+}  // namespace zhttp::shm
