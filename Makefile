@@ -63,7 +63,7 @@ $(ZHTTPD): $(BUILD)/src/main.o $(LIB)
 TOOL_SRCS  := $(wildcard tools/*.cpp)
 $(ZHTTPSTAT): $(TOOL_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/src/shm/stats.o $(BUILD)/src/shm/segment.o \
               $(BUILD)/src/shm/prometheus.o $(BUILD)/src/shm/limits.o $(BUILD)/src/shm/rate_table.o \
-              $(BUILD)/src/shm/conn_table.o
+              $(BUILD)/src/shm/conn_table.o $(BUILD)/src/shm/segment_view.o $(BUILD)/src/shm/app_counters.o
 	$(CXX) $(LDFLAGS) $^ -o $@ -lncurses -lfmt
 
 $(BUILD)/examples/%: $(BUILD)/examples/%.o $(LIB)

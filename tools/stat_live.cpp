@@ -68,10 +68,12 @@ class Screen {
   explicit Screen(const LiveOptions& options)
       : options_(options), fields_(options.filter.fields()) {}
 
-  // Draws `cur`; `prev` (taken `seconds` earlier) gives the rates, or nullptr on the first frame.
-  // `limits` adds the rate limits rows (none without zones).
-  void draw(const MappedSegment& segment, const shm::StatsSnapshot& cur,
-            const shm::StatsSnapshot* prev, double seconds, const shm::LimitsSnapshot& limits) {
+  // Draws `cur` and `app`; `prev` and `prev_app` (taken `seconds` earlier) give the rates, or
+  // nullptr on the first frame. `limits` adds the rate limits rows (none without zones).
+  void draw(const shm::SegmentView& segment, const shm::StatsSnapshot& cur,
+            const shm::StatsSnapshot* prev, const shm::AppValuesSnapshot& app,
+            const shm::AppValuesSnapshot* prev_app, double seconds,
+            const shm::LimitsSnapshot& limits) {
     ::werase(stdscr);
     line_ = 0;
     const shm::SegmentHeader& h = segment.header();
@@ -109,6 +111,24 @@ class Screen {
         average = fmt::format("{:.1f}", static_cast<double>(v) / since_start);
       }
       put(fmt::format("{:<24} {:>20} {:>14} {:>14}", f.name, v, change, average));
+    }
+
+    if (app.count > 0) {
+      ++line_;
+      put("app values");
+      for (size_t i = 0; i < app.count; ++i) {
+        const shm::AppValuesSnapshot::Value& a = app.values[i];
+        std::string change, average;
+        if (a.kind == shm::kAppCounter) {
+          if (prev_app != nullptr && i < prev_app->count && seconds > 0) {
+            int64_t before = prev_app->values[i].total;
+            double d = a.total >= before ? static_cast<double>(a.total - before) : 0.0;
+            change = fmt::format("{:.1f}", d / seconds);
+          }
+          average = fmt::format("{:.1f}", static_cast<double>(a.total) / since_start);
+        }
+        put(fmt::format("{:<24} {:>20} {:>14} {:>14}", a.name, a.total, change, average));
+      }
     }
 
     if (options_.filter.selects(kLatencyBucketsName)) {
@@ -209,7 +229,7 @@ Wait wait_for_keys(Clock::time_point deadline) {
 
 }  // namespace
 
-int run_live_view(std::unique_ptr<MappedSegment> segment, const LiveOptions& options) {
+int run_live_view(std::unique_ptr<shm::SegmentView> segment, const LiveOptions& options) {
   if (::isatty(STDIN_FILENO) == 0 || ::isatty(STDOUT_FILENO) == 0) {
     std::fputs("zhttpstat: -w needs a terminal on stdin and stdout\n", stderr);
     return kExitUsage;
@@ -231,6 +251,8 @@ int run_live_view(std::unique_ptr<MappedSegment> segment, const LiveOptions& opt
   auto cur = std::make_unique<shm::StatsSnapshot>();
   auto prev = std::make_unique<shm::StatsSnapshot>();
   auto limits = std::make_unique<shm::LimitsSnapshot>();
+  auto app = std::make_unique<shm::AppValuesSnapshot>();
+  auto prev_app = std::make_unique<shm::AppValuesSnapshot>();
   bool have_prev = false;
   Clock::time_point prev_time{};
   Screen view(options);
@@ -240,16 +262,16 @@ int run_live_view(std::unique_ptr<MappedSegment> segment, const LiveOptions& opt
   Clock::time_point next_tick = Clock::now();
 
   for (;;) {
-    MappedSegment::Presence presence = segment->presence();
-    if (presence == MappedSegment::Presence::kGone) {
+    shm::SegmentView::Presence presence = segment->presence();
+    if (presence == shm::SegmentView::Presence::kGone) {
       failure = {kExitNoSegment,
                  "zhttpstat: shared segment " + segment->name() + " is gone (zhttpd stopped)"};
       break;
     }
-    if (presence == MappedSegment::Presence::kReplaced) {
+    if (presence == shm::SegmentView::Presence::kReplaced) {
       // A new server under the same name: follow it (or wait while it is being created).
       Failure why;
-      auto fresh = MappedSegment::open(segment->name(), &why);
+      auto fresh = open_segment(segment->name(), &why);
       if (fresh != nullptr) {
         segment = std::move(fresh);
         have_prev = false;
@@ -259,10 +281,13 @@ int run_live_view(std::unique_ptr<MappedSegment> segment, const LiveOptions& opt
       }
     }
     Clock::time_point now = Clock::now();
-    if (shm::read_stats(segment->stats(), cur.get()) && segment->read_limits(limits.get())) {
+    if (shm::read_stats(segment->stats(), cur.get()) && segment->read_limits(limits.get()) &&
+        segment->read_app_values(app.get())) {
       double seconds = have_prev ? std::chrono::duration<double>(now - prev_time).count() : 0;
-      view.draw(*segment, *cur, have_prev ? prev.get() : nullptr, seconds, *limits);
+      view.draw(*segment, *cur, have_prev ? prev.get() : nullptr, *app,
+                have_prev ? prev_app.get() : nullptr, seconds, *limits);
       std::swap(cur, prev);
+      std::swap(app, prev_app);
       have_prev = true;
       prev_time = now;
     }

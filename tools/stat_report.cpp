@@ -143,6 +143,10 @@ std::string format_table(const Report& report) {
                            : std::string(".");
     out += fmt::format("{:<24} {:>20} {:>14}  {}\n", f.name, v, rate, f.help);
   }
+  if (report.app != nullptr && report.app->count > 0) {
+    out += "\napp values\n";
+    for (const std::string& line : format_app_rows(*report.app, seconds)) out += line + "\n";
+  }
 
   std::vector<Field> columns;
   if (report.filter.empty()) {
@@ -179,6 +183,18 @@ std::string format_table(const Report& report) {
   return out;
 }
 
+std::vector<std::string> format_app_rows(const shm::AppValuesSnapshot& app, double seconds) {
+  std::vector<std::string> lines;
+  for (size_t v = 0; v < app.count; ++v) {
+    const shm::AppValuesSnapshot::Value& a = app.values[v];
+    std::string rate = a.kind == shm::kAppCounter
+                           ? fmt::format("{:.2f}", static_cast<double>(a.total) / seconds)
+                           : std::string(".");
+    lines.push_back(fmt::format("{:<24} {:>20} {:>14}  {}", a.name, a.total, rate, a.help));
+  }
+  return lines;
+}
+
 std::vector<std::string> format_limits_rows(const shm::LimitsSnapshot& limits) {
   if (limits.zone_count == 0) return {};
   std::vector<std::vector<std::string>> table = {{"zone", "passed", "delayed", "rejected",
@@ -213,6 +229,10 @@ std::string format_json(const Report& report) {
 
   Json totals = Json::object();
   put_fields(totals, s.totals, fields, latency);
+  for (size_t v = 0; report.app != nullptr && v < report.app->count; ++v) {
+    const shm::AppValuesSnapshot::Value& a = report.app->values[v];
+    totals[std::string(a.name)] = a.total;
+  }
   doc["totals"] = std::move(totals);
   Json retired = Json::object();
   put_fields(retired, retired_part(s), fields, latency, /*counters_only=*/true);

@@ -1,12 +1,13 @@
 #pragma once
 // What zhttpstat prints from a snapshot: the fields (every counter and gauge of stats.hpp, by
 // their kCounterNames / kGaugeNames names), the -f filter over them, and the one-shot table and
-// JSON renderings, with the rate limiter's zones.
+// JSON renderings, with the rate limiter's zones and the application's values.
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "shm/app_counters.hpp"
 #include "shm/limits.hpp"
 #include "shm/segment.hpp"
 #include "shm/stats.hpp"
@@ -55,12 +56,14 @@ struct Report {
   double now = 0;  // unix seconds
   FieldFilter filter;
   const shm::LimitsSnapshot* limits = nullptr;  // null: no zone (as zone_count 0)
+  const shm::AppValuesSnapshot* app = nullptr;  // null: no app value (as count 0)
 };
 
 // varnishstat -1 style: a title line, then "name value avg/s description" per selected field
-// (the average per second since the master started; "." for gauges), then a blank line and one
-// row per worker (identity columns, then the selected fields, by default a few main ones), then,
-// when there are zones, a blank line, "rate limits" and format_limits_rows.
+// (the average per second since the master started; "." for gauges), then, when the application
+// declared values, a blank line, "app values" and one such line per value (-f does not apply),
+// then a blank line and one row per worker (identity columns, then the selected fields, by default
+// a few main ones), then, when there are zones, a blank line, "rate limits" and format_limits_rows.
 std::string format_table(const Report& report);
 
 // The rate limits table, header first, columns aligned: zone, passed, delayed, rejected,
@@ -69,13 +72,17 @@ std::vector<std::string> format_limits_rows(const shm::LimitsSnapshot& limits);
 
 // One JSON object on one line: version (of this format, 1), timestamp (unix seconds), segment,
 // layout_version, master_pid, start_time, generation, worker_count, then "totals" (field name:
-// number, and latency_buckets), "retired" (the part of the totals from workers that exited:
+// number, and latency_buckets, then each app value by its own name, which -f does not filter),
+// "retired" (the part of the totals from workers that exited:
 // counters and latency_buckets) and "workers" (index, pid, generation, respawns, start_time and
 // the fields of each worker in use). totals = retired + the sum of the workers. Then "limits",
 // always (-f does not apply): one object per zone, [{"zone": name, "passed", "delayed",
 // "rejected", "dry_run_rejected", "entries", "evictions", "slots", "inserts", "cas_retries",
 // "refunds"}, ...], [] without zones.
 std::string format_json(const Report& report);
+
+// "name  value  avg/s  help" lines of the app values (the rate "." for gauges), for the table.
+std::vector<std::string> format_app_rows(const shm::AppValuesSnapshot& app, double seconds);
 
 // "field  description" lines, for --list.
 std::string format_field_list();

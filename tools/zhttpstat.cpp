@@ -14,6 +14,7 @@
 #include "cli/version.hpp"
 #include "shm/prometheus.hpp"
 #include "shm/segment.hpp"
+#include "shm/segment_view.hpp"
 #include "stat_live.hpp"
 #include "stat_report.hpp"
 #include "stat_segment.hpp"
@@ -65,8 +66,9 @@ int run(int argc, char** argv) {
   double interval = 0;
   std::vector<std::string> patterns;
   auto* json_flag = app.add_flag("-j,--json", json, "print one JSON object");
-  auto* prom_flag = app.add_flag("--prometheus", prometheus,
-                                 "print the Prometheus text format (totals and rate limits)");
+  auto* prom_flag =
+      app.add_flag("--prometheus", prometheus,
+                   "print the Prometheus text format (totals, rate limits, app values)");
   auto* watch = app.add_option("-w,--watch", interval, "live view, redrawn every SECONDS (q quits)")
                     ->type_name("SECONDS")
                     ->check(CLI::Range(0.05, 86400.0));
@@ -100,7 +102,7 @@ int run(int argc, char** argv) {
                                        : shm::default_segment_name(
                                              pid_file, listen.empty() ? kDefaultListen : listen);
   stat::Failure failure;
-  std::unique_ptr<stat::MappedSegment> segment = stat::MappedSegment::open(name, &failure);
+  std::unique_ptr<shm::SegmentView> segment = stat::open_segment(name, &failure);
   if (segment == nullptr) return fail(failure.message, failure.exit_code);
 
   if (interval > 0) return stat::run_live_view(std::move(segment), {interval, fields});
@@ -111,22 +113,28 @@ int run(int argc, char** argv) {
                 stat::kExitError);
   }
   auto limits = std::make_unique<shm::LimitsSnapshot>();
-  if (!segment->read_limits(limits.get())) {
+  auto app_values = std::make_unique<shm::AppValuesSnapshot>();
+  if (!segment->read_limits(limits.get()) || !segment->read_app_values(app_values.get())) {
     return fail("zhttpstat: " + name + " kept changing while being read; try again",
                 stat::kExitError);
   }
   if (prometheus) {
-    std::vector<char> text(shm::kPrometheusMaxBytes + shm::kPrometheusLimitsMaxBytes);
+    std::vector<char> text(shm::kPrometheusMaxBytes + shm::kPrometheusLimitsMaxBytes +
+                           shm::kPrometheusAppMaxBytes);
     size_t n = shm::format_prometheus(segment->header(), *snapshot, text.data(), text.size());
-    size_t more = 0;
     if (n > 0 && segment->limits() != nullptr) {
-      more = shm::format_prometheus_limits(*limits, text.data() + n, text.size() - n);
-      if (more == 0) n = 0;
+      size_t more = shm::format_prometheus_limits(*limits, text.data() + n, text.size() - n);
+      n = more == 0 ? 0 : n + more;
+    }
+    if (n > 0 && app_values->count > 0) {
+      size_t more = shm::format_prometheus_app(*app_values, text.data() + n, text.size() - n);
+      n = more == 0 ? 0 : n + more;
     }
     if (n == 0) return fail("zhttpstat: the Prometheus text does not fit", stat::kExitError);
-    std::fwrite(text.data(), 1, n + more, stdout);
+    std::fwrite(text.data(), 1, n, stdout);
   } else {
-    stat::Report report{name, &segment->header(), snapshot.get(), unix_now(), fields, limits.get()};
+    stat::Report report{name,   &segment->header(), snapshot.get(),  unix_now(),
+                        fields, limits.get(),       app_values.get()};
     std::string out = json ? stat::format_json(report) : stat::format_table(report);
     std::fputs(out.c_str(), stdout);
   }

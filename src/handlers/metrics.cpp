@@ -9,8 +9,9 @@
 
 namespace zhttp::handlers {
 
-static_assert(MetricsHandler::kTextBytes >=
-              shm::kPrometheusMaxBytes + shm::kPrometheusLimitsMaxBytes);
+static_assert(MetricsHandler::kTextBytes >= shm::kPrometheusMaxBytes +
+                                                shm::kPrometheusLimitsMaxBytes +
+                                                shm::kPrometheusAppMaxBytes);
 
 MetricsHandler::MetricsHandler(Handler& inner, std::string path, std::vector<PeerAddress> allow,
                                const shm::SegmentHeader& header, const shm::StatsRegion& stats)
@@ -35,6 +36,11 @@ void MetricsHandler::show_limits(const shm::LimitsRegion* limits,
     conn_table_views_[tables_.size() + i] = &conn_tables_[i];
   }
   limits_snapshot_ = std::make_unique<shm::LimitsSnapshot>();
+}
+
+void MetricsHandler::show_app_values(const shm::AppCountersRegion* app) {
+  app_ = app;
+  app_snapshot_ = std::make_unique<shm::AppValuesSnapshot>();
 }
 
 BodyMode MetricsHandler::body_mode(const RequestView& request) {
@@ -77,6 +83,14 @@ void MetricsHandler::handle(const RequestView& request, Response& response) {
       m = shm::format_prometheus_limits(*limits_snapshot_, text_.get() + n, kTextBytes - n);
     }
     n = m == 0 ? 0 : n + m;
+  }
+  if (n != 0 && app_ != nullptr) {
+    if (!shm::read_app_values(*app_, stats_, app_snapshot_.get())) {
+      n = 0;
+    } else if (app_snapshot_->count > 0) {
+      size_t m = shm::format_prometheus_app(*app_snapshot_, text_.get() + n, kTextBytes - n);
+      n = m == 0 ? 0 : n + m;
+    }
   }
   if (n == 0) {
     response.send(503, kTextPlain, "statistics unavailable\n");

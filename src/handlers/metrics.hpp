@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "shm/app_counters.hpp"
 #include "shm/limits.hpp"
 #include "shm/segment.hpp"
 #include "zhttp/handler.hpp"
@@ -24,6 +25,9 @@ class MetricsHandler : public Handler {
   void show_limits(const shm::LimitsRegion* limits, std::vector<shm::RateTable> tables,
                    std::vector<shm::ConnTable> conn_tables);
 
+  // Also expose the application's counters and gauges (null: none), after the limits.
+  void show_app_values(const shm::AppCountersRegion* app);
+
   BodyMode body_mode(const RequestView& request) override;
   void handle(const RequestView& request, Response& response) override;
   // The wrapped handler's exchanges come back to it (the metrics answer is always whole).
@@ -33,7 +37,8 @@ class MetricsHandler : public Handler {
   void on_abort(Response& r, AbortReason why) override { inner_.on_abort(r, why); }
   void on_worker_start(const WorkerContext& w) override { inner_.on_worker_start(w); }
 
-  static constexpr size_t kTextBytes = 64 * 1024;  // the stats and every zone's families
+  // The stats, every zone's and every app value's families.
+  static constexpr size_t kTextBytes = 96 * 1024;
 
  private:
   bool allowed(const PeerAddress& peer) const;
@@ -50,6 +55,8 @@ class MetricsHandler : public Handler {
   std::vector<shm::ConnTable> conn_tables_;
   std::vector<const shm::ConnTable*> conn_table_views_;
   std::unique_ptr<shm::LimitsSnapshot> limits_snapshot_;
+  const shm::AppCountersRegion* app_ = nullptr;
+  std::unique_ptr<shm::AppValuesSnapshot> app_snapshot_;
   std::unique_ptr<char[]> text_;
 };
 

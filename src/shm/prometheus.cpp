@@ -68,6 +68,18 @@ class Writer {
     text(s.substr(from));
   }
 
+  // A # HELP text: backslash and newline escaped, as the format wants.
+  void help_text(std::string_view s) {
+    size_t from = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] != '\\' && s[i] != '\n') continue;
+      text(s.substr(from, i - from));
+      text(s[i] == '\n' ? "\\n" : "\\\\");
+      from = i + 1;
+    }
+    text(s.substr(from));
+  }
+
   // "# HELP <name> <help>\n# TYPE <name> <type>\n"
   void family(std::string_view name, std::string_view suffix, std::string_view type,
               std::string_view help) {
@@ -219,6 +231,33 @@ size_t format_prometheus_limits(const LimitsSnapshot& limits, char* out, size_t 
   zone_family(w, limits, zones, "cas_retries_total", "counter",
               "Compare-and-swap retries on the zone's table (lost to another worker).",
               &ZoneSnapshot::cas_retries);
+  return w.ok() ? static_cast<size_t>(w.pos() - out) : 0;
+}
+
+size_t format_prometheus_app(const AppValuesSnapshot& app, char* out, size_t cap) {
+  Writer w(out, cap);
+  for (size_t v = 0; v < std::min(app.count, kMaxAppValues); ++v) {
+    const AppValuesSnapshot::Value& a = app.values[v];
+    const bool counter = a.kind == kAppCounter;
+    auto metric = [&](std::string_view prefix) {
+      w.text(prefix);
+      w.text("zhttpd_app_");
+      w.text(a.name);
+      w.text(counter ? "_total " : " ");
+    };
+    metric("# HELP ");
+    w.help_text(a.help);
+    w.text("\n");
+    metric("# TYPE ");
+    w.text(counter ? "counter\n" : "gauge\n");
+    metric("");
+    if (counter) {
+      w.u64(static_cast<uint64_t>(a.total));
+    } else {
+      w.i64(a.total);
+    }
+    w.text("\n");
+  }
   return w.ok() ? static_cast<size_t>(w.pos() - out) : 0;
 }
 

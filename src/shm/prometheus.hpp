@@ -33,9 +33,16 @@
 //   zhttpd_limit_cas_retries_total{zone}      counter
 // Without zones the five families are still declared, with no sample (so the output is never
 // empty and 0 always means "does not fit").
+//
+// format_prometheus_app, the application's values (app_counters.hpp), is appended after those
+// (only when the segment has at least one app value). Same rules. One family per value, in
+// declaration order, with its declared help text (backslash and newline escaped):
+//   zhttpd_app_<name>_total                counter
+//   zhttpd_app_<name>                      gauge (may be negative)
 #include <cstddef>
 #include <string_view>
 
+#include "shm/app_counters.hpp"
 #include "shm/limits.hpp"
 #include "shm/segment.hpp"
 #include "shm/stats.hpp"
@@ -91,5 +98,14 @@ inline constexpr size_t kPrometheusLimitsMaxBytes = 2 * 1024 + kMaxZones * 1152;
 // Writes the exposition of `limits` into out[0, cap) and returns the number of bytes written, or
 // 0 when they do not fit. No terminating NUL. Allocates nothing.
 size_t format_prometheus_limits(const LimitsSnapshot& limits, char* out, size_t cap);
+
+// Always enough room for format_prometheus_app's output with kMaxAppValues values (names of
+// kAppNameBytes - 1 characters, help texts of kAppHelpBytes - 1 all escaped, 20-character
+// values: under 500 bytes a value).
+inline constexpr size_t kPrometheusAppMaxBytes = kMaxAppValues * 512;
+
+// Writes the exposition of `app` into out[0, cap) and returns the number of bytes written, or 0
+// when they do not fit or there is no value. No terminating NUL. Allocates nothing.
+size_t format_prometheus_app(const AppValuesSnapshot& app, char* out, size_t cap);
 
 }  // namespace zhttp::shm

@@ -5,8 +5,10 @@
 // version, not ready), the live view under a pseudo-terminal (read back through a small VT100
 // screen model: rates while a counter grows, 'q', SIGTERM, the segment going away), the rate
 // limiter's zones (a limits region and a zone's table in the segment: the JSON "limits", the
-// table's and the live view's "rate limits" rows, the Prometheus families), and finally a real
-// zhttpd found by its --pid-file and by its --listen address.
+// table's and the live view's "rate limits" rows, the Prometheus families), the application's
+// values (a kAppCounters region: "totals" by name, the table's and the live view's "app values",
+// the zhttpd_app_ families), and finally a real zhttpd found by its --pid-file and by its --listen
+// address.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -33,6 +35,7 @@
 #include <vector>
 
 #include "cli/config.hpp"
+#include "shm/app_counters.hpp"
 #include "shm/limits.hpp"
 #include "shm/prometheus.hpp"
 #include "shm/rate_table.hpp"
@@ -1086,6 +1089,95 @@ TEST_F(ZhttpstatLimitsTest, LiveViewShowsTheZones) {
   int status = 0;
   ASSERT_TRUE(view.wait_exit(2, &status));
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe_status(status);
+}
+
+// The application's values: a kAppCounters region with a counter and a gauge, retired totals and
+// the workers of stats slots 0 and 3 (slot 1, not in use, is not counted).
+class ZhttpstatAppTest : public ZhttpstatTest {
+ protected:
+  void SetUp() override {
+    name_ = unique_name();
+    segment_ = shm::Segment::create(
+        name_, static_cast<uint64_t>(::getpid()),
+        {shm::RegionRequest{shm::RegionKind::kAppCounters, shm::kAppCountersVersion,
+                            shm::AppCountersRegion::bytes_for(2), ""}});
+    header().generation.store(2);
+    header().worker_count.store(2);
+    fill_known();
+    auto& app =
+        *static_cast<shm::AppCountersRegion*>(segment_->region(shm::RegionKind::kAppCounters));
+    const shm::AppValueDecl values[] = {{"greetings", "Greetings sent.", shm::kAppCounter},
+                                        {"queue_depth", "Jobs waiting.", shm::kAppGauge}};
+    ASSERT_TRUE(shm::lay_out_app_values(app, values));
+    app.word(-1, 0).store(10);
+    shm::AppValueWriter(shm::worker_word(app, 0, 0)).add(1);
+    shm::AppValueWriter(shm::worker_word(app, 3, 0)).add(1);
+    shm::AppValueWriter(shm::worker_word(app, 1, 0)).add(500);
+    shm::AppValueWriter(shm::worker_word(app, 0, 1)).set(4);
+    shm::AppValueWriter(shm::worker_word(app, 3, 1)).set(-1);
+  }
+};
+
+TEST_F(ZhttpstatAppTest, JsonHasTheValuesInTotalsByName) {
+  Outcome r = run_zhttpstat({"--shm-name", name_, "--json"});
+  ASSERT_EQ(r.exit_code(), 0) << describe_status(r.status) << r.err;
+  Json doc = Json::parse(r.out);
+  EXPECT_EQ(doc["totals"]["requests"], 1030);
+  EXPECT_EQ(doc["totals"]["greetings"], 12) << r.out;
+  EXPECT_EQ(doc["totals"]["queue_depth"], 3) << r.out;
+}
+
+TEST_F(ZhttpstatAppTest, TableHasAnAppValuesSection) {
+  Outcome r = run_zhttpstat({"--shm-name", name_});
+  ASSERT_EQ(r.exit_code(), 0) << describe_status(r.status) << r.err;
+  ASSERT_NE(r.out.find("\napp values\n"), std::string::npos) << r.out;
+  std::vector<std::string> greetings = table_row(r.out, "greetings");
+  ASSERT_EQ(greetings.size(), 5u) << r.out;
+  EXPECT_EQ(greetings[1], "12");
+  EXPECT_GT(std::stod(greetings[2]), 0.0);  // per second since the start
+  EXPECT_EQ(greetings[3] + " " + greetings[4], "Greetings sent.");
+  EXPECT_EQ(table_row(r.out, "queue_depth"),
+            (std::vector<std::string>{"queue_depth", "3", ".", "Jobs", "waiting."}))
+      << r.out;
+}
+
+TEST_F(ZhttpstatAppTest, PrometheusAppendsTheValues) {
+  Outcome r = run_zhttpstat({"--shm-name", name_, "--prometheus"});
+  ASSERT_EQ(r.exit_code(), 0) << describe_status(r.status) << r.err;
+  EXPECT_TRUE(
+      r.out.ends_with("# HELP zhttpd_app_greetings_total Greetings sent.\n"
+                      "# TYPE zhttpd_app_greetings_total counter\n"
+                      "zhttpd_app_greetings_total 12\n"
+                      "# HELP zhttpd_app_queue_depth Jobs waiting.\n"
+                      "# TYPE zhttpd_app_queue_depth gauge\n"
+                      "zhttpd_app_queue_depth 3\n"))
+      << r.out;
+  EXPECT_NE(r.out.find("\nzhttpd_requests_total 1030\n"), std::string::npos) << r.out;
+}
+
+TEST_F(ZhttpstatAppTest, LiveViewShowsTheValues) {
+  LiveView view({"--shm-name", name_, "-w", "0.1"});
+  ASSERT_TRUE(view.started());
+  ASSERT_TRUE(view.until(
+      10, [&] { return !view.row("greetings").empty(); }, [] {}))
+      << view.screen();
+  EXPECT_EQ(view.row("greetings")[1], "12") << view.screen();
+  EXPECT_EQ(view.row("queue_depth"), (std::vector<std::string>{"queue_depth", "3"}))
+      << view.screen();
+  EXPECT_NE(view.screen().find("app values"), std::string::npos) << view.screen();
+  view.type("q");
+  int status = 0;
+  ASSERT_TRUE(view.wait_exit(2, &status));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe_status(status);
+}
+
+TEST_F(ZhttpstatAppTest, TooSmallARegionIsRefused) {
+  header().regions[1].bytes = 16;
+  Outcome r = run_zhttpstat({"--shm-name", name_, "--json"});
+  EXPECT_EQ(r.exit_code(), 5) << describe_status(r.status) << r.err;
+  EXPECT_EQ(r.err, "zhttpstat: " + name_ +
+                       " is not a zhttpd segment (its app counters region of 16 bytes is too "
+                       "small)\n");
 }
 
 TEST_F(ZhttpstatTest, RegionOutsideTheMapping) {

@@ -3,7 +3,10 @@
 // only in +Inf, exact decimal seconds, a buffer too small by any amount (0, nothing written past
 // the end), the worst case within kPrometheusMaxBytes, and a well-formed line grammar. Then the
 // rate limits' exposition (format_prometheus_limits): the exact text for two zones, no zones,
-// too small a buffer, label escaping, the worst case within kPrometheusLimitsMaxBytes.
+// too small a buffer, label escaping, the worst case within kPrometheusLimitsMaxBytes. Then the
+// application's values (format_prometheus_app): the exact text of a counter and a negative
+// gauge, help texts escaped, nothing without values, too small a buffer, the worst case within
+// kPrometheusAppMaxBytes.
 #include "shm/prometheus.hpp"
 
 #include <gtest/gtest.h>
@@ -435,6 +438,75 @@ TEST(PrometheusLimitsTest, WorstCaseFitsInMaxBytes) {
   EXPECT_FALSE(text.empty());
   EXPECT_LE(text.size(), kPrometheusLimitsMaxBytes);
   EXPECT_EQ(lines_of(text).size(), 10 + kMaxZones * 8);
+}
+
+AppValuesSnapshot two_app_values() {
+  AppValuesSnapshot a;
+  a.count = 2;
+  a.values[0] = {.name = "greetings", .help = "Greetings sent.", .kind = kAppCounter, .total = 12};
+  a.values[1] = {.name = "queue_depth", .help = "Jobs waiting.", .kind = kAppGauge, .total = -3};
+  return a;
+}
+
+std::string format_app(const AppValuesSnapshot& a, size_t cap = kPrometheusAppMaxBytes) {
+  std::vector<char> buf(cap);
+  return std::string(buf.data(), format_prometheus_app(a, buf.data(), buf.size()));
+}
+
+TEST(PrometheusAppTest, ExactTextOfACounterAndAGauge) {
+  EXPECT_EQ(format_app(two_app_values()),
+            "# HELP zhttpd_app_greetings_total Greetings sent.\n"
+            "# TYPE zhttpd_app_greetings_total counter\n"
+            "zhttpd_app_greetings_total 12\n"
+            "# HELP zhttpd_app_queue_depth Jobs waiting.\n"
+            "# TYPE zhttpd_app_queue_depth gauge\n"
+            "zhttpd_app_queue_depth -3\n");
+}
+
+TEST(PrometheusAppTest, HelpIsEscaped) {
+  AppValuesSnapshot a;
+  a.count = 1;
+  a.values[0] = {.name = "x", .help = "a\\b\nc \"d\"", .kind = kAppCounter, .total = 0};
+  EXPECT_TRUE(has_line(format_app(a), "# HELP zhttpd_app_x_total a\\\\b\\nc \"d\""))
+      << format_app(a);
+}
+
+TEST(PrometheusAppTest, NoValueWritesNothing) {
+  char buf[16];
+  EXPECT_EQ(format_prometheus_app(AppValuesSnapshot{}, buf, sizeof buf), 0u);
+}
+
+TEST(PrometheusAppTest, TooSmallBufferReturnsZeroAndWritesNothingPastTheEnd) {
+  AppValuesSnapshot a = two_app_values();
+  size_t n = format_app(a).size();
+  ASSERT_GT(n, 0u);
+  std::vector<char> buf(n + 64);
+  for (size_t cap = 0; cap < n; ++cap) {
+    std::fill(buf.begin(), buf.end(), '\x7f');
+    EXPECT_EQ(format_prometheus_app(a, buf.data(), cap), 0u) << "cap " << cap;
+    for (size_t i = cap; i < buf.size(); ++i) ASSERT_EQ(buf[i], '\x7f') << "cap " << cap;
+  }
+  EXPECT_EQ(format_prometheus_app(a, buf.data(), n), n);
+}
+
+// kMaxAppValues values with the longest names, help texts all escaped, and the widest values.
+TEST(PrometheusAppTest, WorstCaseFitsInMaxBytes) {
+  const std::string name(kAppNameBytes - 1, 'n');
+  const std::string help(kAppHelpBytes - 1, '\n');
+  AppValuesSnapshot a;
+  a.count = kMaxAppValues;
+  for (size_t v = 0; v < kMaxAppValues; ++v) {
+    // Counters print as unsigned (20 digits), gauges may be INT64_MIN (20 characters).
+    a.values[v] = {.name = name,
+                   .help = help,
+                   .kind = v % 2 == 0 ? kAppCounter : kAppGauge,
+                   .total = v % 2 == 0 ? -1 : std::numeric_limits<int64_t>::min()};
+  }
+  std::string text = format_app(a);
+  EXPECT_FALSE(text.empty());
+  EXPECT_LE(text.size(), kPrometheusAppMaxBytes);
+  EXPECT_EQ(lines_of(text).size(), 3 * kMaxAppValues);
+  EXPECT_TRUE(has_line(text, "zhttpd_app_" + name + "_total 18446744073709551615"));
 }
 
 }  // namespace
