@@ -22,6 +22,7 @@ TEST(RateTableAllocations, CheckChargeRefundAndEvictAllocateNothing) {
   const RateRule fast = RateRule::nodelay(100, 1'000'000, 5);
   const RateRule slow = RateRule::per(1, 1'000'000, 2, 0);
   char key[32];
+  const uint64_t hot = table->hash("203.0.113.1");
   RateStats stats;
   long checks = 0;
   long allocations = 0;
@@ -32,13 +33,14 @@ TEST(RateTableAllocations, CheckChargeRefundAndEvictAllocateNothing) {
       int n = std::snprintf(key, sizeof key, "10.0.%d.%d", (i / 256) % 256, i % 256);
       uint64_t h = table->hash(std::string_view(key, static_cast<size_t>(n)));
       table->check(h, fast, now, &stats);
+      table->check(hot, slow, now, &stats);  // one key over its budget: the refusal path
       RateLimitRef limits[2] = {{&*table, h, &fast, {}}, {&*table, h ^ 1, &slow, {}}};
       charge_all(limits, now, &stats);
       RateCharge c;
       if (table->charge(h, slow, now, &stats, &c).outcome != RateDecision::kRefuse) {
         table->refund(c, now, &stats);
       }
-      checks += 4;
+      checks += 5;
     }
     table->sweep(now);
     allocations = window.allocations();
