@@ -59,8 +59,12 @@ $(LIB): $(LIB_OBJS)
 $(ZHTTPD): $(BUILD)/src/main.o $(LIB)
 	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-# zhttpstat: the read-only companion that prints the shared segment's stats (tools/).
+# zhttpstat: the read-only companion that prints the shared segment's stats (tools/). It includes
+# only src/shm headers: the release comes from src/cli/version.hpp as a define.
 TOOL_SRCS  := $(wildcard tools/*.cpp)
+ZHTTPD_VERSION := $(shell sed -n 's/.*kVersion = "\(.*\)".*/\1/p' src/cli/version.hpp)
+$(BUILD)/tools/%.o: CXXFLAGS += -DZHTTPD_VERSION='"$(ZHTTPD_VERSION)"'
+$(BUILD)/tools/zhttpstat.o: src/cli/version.hpp
 $(ZHTTPSTAT): $(TOOL_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/src/shm/stats.o $(BUILD)/src/shm/segment.o \
               $(BUILD)/src/shm/prometheus.o $(BUILD)/src/shm/limits.o $(BUILD)/src/shm/rate_table.o \
               $(BUILD)/src/shm/conn_table.o $(BUILD)/src/shm/segment_view.o $(BUILD)/src/shm/app_counters.o

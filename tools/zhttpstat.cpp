@@ -11,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "cli/version.hpp"
 #include "shm/prometheus.hpp"
 #include "shm/segment.hpp"
 #include "shm/segment_view.hpp"
@@ -47,7 +46,7 @@ int run(int argc, char** argv) {
   CLI::App app("zhttpstat: statistics of a running zhttpd, read from its shared segment",
                "zhttpstat");
   app.footer(kFooter);
-  app.set_version_flag("--version", std::string(cli::kVersion));
+  app.set_version_flag("--version", ZHTTPD_VERSION);
 
   std::string shm_name, pid_file, listen;
   auto* by_name = app.add_option("--shm-name", shm_name, "the segment's name (zhttpd --shm-name)")

@@ -12,11 +12,6 @@ shm::AppCountersRegion* region_of(shm::Segment& segment) {
   return static_cast<shm::AppCountersRegion*>(segment.region(shm::RegionKind::kAppCounters));
 }
 
-void copy_text(char* out, size_t room, const std::string& text) {
-  std::memset(out, 0, room);
-  std::memcpy(out, text.data(), std::min(text.size(), room - 1));
-}
-
 bool usable_name(const std::string& name) {
   if (name.empty() || name.size() >= shm::kAppNameBytes) return false;
   if (name[0] >= '0' && name[0] <= '9') return false;
@@ -60,26 +55,21 @@ std::vector<shm::RegionRequest> app_value_regions(
 void lay_out_app_values(shm::Segment& segment, const std::vector<AppDeclarations::Value>& values) {
   shm::AppCountersRegion* region = region_of(segment);
   if (region == nullptr) return;
-  region->value_count = static_cast<uint32_t>(values.size());
-  for (size_t i = 0; i < values.size(); ++i) {
-    copy_text(region->values[i].name, sizeof region->values[i].name, values[i].name);
-    copy_text(region->values[i].help, sizeof region->values[i].help, values[i].help);
-    region->values[i].kind = values[i].is_gauge ? shm::kAppGauge : shm::kAppCounter;
+  std::vector<shm::AppValueDecl> decls;
+  for (const AppDeclarations::Value& v : values) {
+    decls.push_back({v.name, v.help, v.is_gauge ? shm::kAppGauge : shm::kAppCounter});
   }
+  shm::lay_out_app_values(*region, decls);
 }
 
 std::atomic<uint64_t>* app_value_word(shm::Segment* segment, int stats_slot,
                                       std::string_view name) {
-  if (segment == nullptr || stats_slot < 0) return nullptr;
-  shm::AppCountersRegion* region = region_of(*segment);
+  shm::AppCountersRegion* region = segment != nullptr ? region_of(*segment) : nullptr;
   if (region == nullptr) return nullptr;
   for (uint32_t i = 0; i < region->value_count; ++i) {
-    const char* n = region->values[i].name;
-    if (std::string_view(n, strnlen(n, shm::kAppNameBytes)) == name) {
-      return &region->word(stats_slot, i);
-    }
+    if (region->name(i) == name) return shm::worker_word(*region, stats_slot, i);
   }
-  return nullptr;
+  return nullptr;  // undeclared, or a worker without a stats slot: counts nothing
 }
 
 }  // namespace zhttp::app

@@ -61,6 +61,8 @@ std::unique_ptr<handlers::MetricsHandler> make_metrics(const cli::Config& config
     ZoneTables tables = zone_tables(segment);
     metrics->show_limits(limits, std::move(tables.requests), std::move(tables.connections));
   }
+  metrics->show_app_values(
+      static_cast<const shm::AppCountersRegion*>(segment.region(shm::RegionKind::kAppCounters)));
   return metrics;
 }
 

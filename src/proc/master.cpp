@@ -17,8 +17,7 @@
 #include "io/worker.hpp"
 #include "proc/pid_file.hpp"
 #include "proc/worker_process.hpp"
-#include "shm/conn_table.hpp"
-#include "shm/limits.hpp"
+#include "shm/worker_exit.hpp"
 
 namespace zhttp::proc {
 namespace {
@@ -170,7 +169,7 @@ bool Master::spawn(uint32_t index) {
     log_.log(log::Level::kError, "cannot fork worker %u: %s", index, std::strerror(errno));
     ::close(pipe_fds[0]);
     ::close(pipe_fds[1]);
-    if (slot >= 0) retire_stats_slot(static_cast<uint32_t>(slot));
+    if (slot >= 0) shm::on_worker_exit(*segment_, static_cast<uint32_t>(slot));
     return false;
   }
   if (pid == 0) {
@@ -210,44 +209,6 @@ int Master::claim_stats_slot(uint32_t index, uint32_t respawns) {
   return -1;
 }
 
-// The master is the only writer of `retired`, and the worker that wrote the slot is gone. The
-// sequence tells readers to retry meanwhile (see shm::read_stats).
-void Master::retire_stats_slot(uint32_t slot) {
-  shm::StatsRegion& stats = segment_->stats();
-  shm::WorkerStats& s = stats.slots[slot];
-  stats.fold_sequence.fetch_add(1, std::memory_order_acq_rel);
-  if (auto* limits = static_cast<shm::LimitsRegion*>(segment_->region(shm::RegionKind::kLimits))) {
-    shm::fold_limits(*limits, static_cast<int>(slot));
-  }
-  const shm::SegmentHeader& h = segment_->header();
-  for (uint32_t i = 0; i < std::min<uint32_t>(h.region_count, shm::kMaxRegions); ++i) {
-    const shm::RegionEntry& e = h.regions[i];
-    if (e.kind != static_cast<uint32_t>(shm::RegionKind::kConnTable)) continue;
-    std::string_view zone(e.name, strnlen(e.name, sizeof e.name));
-    if (auto table =
-            shm::ConnTable::attach(segment_->region(shm::RegionKind::kConnTable, zone), e.bytes)) {
-      table->clear_owner(slot);  // the connections it counted are gone with it
-    }
-  }
-  for (size_t i = 0; i < std::size(s.counters); ++i) {
-    auto& total = stats.retired.counters[i];
-    total.store(
-        total.load(std::memory_order_relaxed) + s.counters[i].load(std::memory_order_relaxed),
-        std::memory_order_relaxed);
-    s.counters[i].store(0, std::memory_order_relaxed);
-  }
-  for (size_t i = 0; i < shm::kLatencyBuckets; ++i) {
-    auto& total = stats.retired.latency[i];
-    total.store(
-        total.load(std::memory_order_relaxed) + s.latency[i].load(std::memory_order_relaxed),
-        std::memory_order_relaxed);
-    s.latency[i].store(0, std::memory_order_relaxed);
-  }
-  for (auto& g : s.gauges) g.store(0, std::memory_order_relaxed);
-  s.in_use.store(0, std::memory_order_relaxed);
-  stats.fold_sequence.fetch_add(1, std::memory_order_release);
-}
-
 void Master::on_child(struct ev_loop* loop, ev_child* w, int) {
   master_of(loop).child_exited(w->rpid, w->rstatus);
 }
@@ -259,7 +220,7 @@ void Master::child_exited(pid_t pid, int status) {
   Child child = *it;
   children_.erase(it);
   ::close(child.orders_fd);
-  if (child.stats_slot < shm::kStatsSlots) retire_stats_slot(child.stats_slot);
+  shm::on_worker_exit(*segment_, child.stats_slot);  // fold its counters, free what it held
   bool expected = child.retiring || state_ != State::kRunning;
   log_.log(expected ? log::Level::kInfo : log::Level::kError, "worker %u (pid %d) %s", child.index,
            pid, describe_exit(status).c_str());

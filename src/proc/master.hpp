@@ -66,8 +66,6 @@ class Master {
   void close_unused_listeners();
   // The stats slot for a new worker (identity written, counters zero), or -1 if all are taken.
   int claim_stats_slot(uint32_t index, uint32_t respawns);
-  // Adds an exited worker's counters to the retired totals and frees its slot.
-  void retire_stats_slot(uint32_t slot);
 
   Program& program_;
   log::ErrorLog& log_;
