@@ -22,7 +22,7 @@
 #include <thread>
 #include <vector>
 
-#include "example_process.hpp"
+#include "server_process.hpp"
 #include "socket_util.hpp"
 
 namespace zhttp::test {
@@ -233,10 +233,13 @@ void abandon_requests(uint16_t port, int total, const std::function<std::string(
 
 class ExamplesChecksum : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_TRUE(server_.start("checksum")) << "checksum did not start"; }
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(server_.start(ServerOptions::example("checksum")))
+        << "checksum did not start";
+  }
   uint16_t port() const { return server_.port(); }
 
-  ExampleProcess server_;
+  ServerProcess server_{"zhttp-example"};
 };
 
 TEST_F(ExamplesChecksum, ChunkedUploadWithSplitHeadThenContentLengthOnOneConnection) {
@@ -424,10 +427,13 @@ TEST_F(ExamplesChecksum, MemoryStaysFlatOverA256MiBUpload) {
 
 class ExamplesTimers : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_TRUE(server_.start("timers")) << "timers did not start"; }
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(server_.start(ServerOptions::example("timers")))
+        << "timers did not start";
+  }
   uint16_t port() const { return server_.port(); }
 
-  ExampleProcess server_;
+  ServerProcess server_{"zhttp-example"};
 };
 
 TEST_F(ExamplesTimers, HundredConcurrentDelaysAllComeNoSooner) {
@@ -636,7 +642,7 @@ TEST_F(ExamplesTimers, SigtermWithTimersPendingStopsCleanly) {
   ASSERT_NE(first.find("tick 1\n"), std::string::npos) << first;
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the delay has been handled
   int status = server_.stop(SIGTERM, 10);
-  ASSERT_NE(status, ExampleProcess::kStillRunning) << "still running 10 s after SIGTERM";
+  ASSERT_NE(status, ServerProcess::kStillRunning) << "still running 10 s after SIGTERM";
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
   bool closed = false;
@@ -653,10 +659,10 @@ TEST(ExamplesCommandLine, EveryExampleTakesListen) {
     std::vector<std::string> args = form == "--listen"
                                         ? std::vector<std::string>{"--listen", "{address}"}
                                         : std::vector<std::string>{"--listen={address}"};
-    ExampleProcess hello, checksum, timers;
-    ASSERT_TRUE(hello.start("hello", args)) << form;
-    ASSERT_TRUE(checksum.start("checksum", args)) << form;
-    ASSERT_TRUE(timers.start("timers", args)) << form;
+    ServerProcess hello("zhttp-example"), checksum("zhttp-example"), timers("zhttp-example");
+    ASSERT_NO_FATAL_FAILURE(hello.start(ServerOptions::example("hello", args))) << form;
+    ASSERT_NO_FATAL_FAILURE(checksum.start(ServerOptions::example("checksum", args))) << form;
+    ASSERT_NO_FATAL_FAILURE(timers.start(ServerOptions::example("timers", args))) << form;
     OneShotResponse r = get_once(hello.port(), "/hello/world");
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.body, "Hello, world!");
@@ -664,7 +670,7 @@ TEST(ExamplesCommandLine, EveryExampleTakesListen) {
     r = get_once(timers.port(), "/delay?ms=0");
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.body, "ok\n");
-    for (ExampleProcess* p : {&hello, &checksum, &timers}) {
+    for (ServerProcess* p : {&hello, &checksum, &timers}) {
       int status = p->stop(SIGTERM);
       EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }

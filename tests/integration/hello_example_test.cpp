@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "example_process.hpp"
+#include "server_process.hpp"
 #include "socket_util.hpp"
 
 namespace zhttp::test {
@@ -23,8 +23,9 @@ std::string request(uint16_t port, const std::string& bytes) {
 }
 
 TEST(HelloExample, GreetsRejectsAndStopsOnSigterm) {
-  ExampleProcess example;
-  ASSERT_TRUE(example.start("hello")) << "example did not start listening";
+  ServerProcess example("zhttp-example");
+  ASSERT_NO_FATAL_FAILURE(example.start(ServerOptions::example("hello")))
+      << "example did not start listening";
   uint16_t port = example.port();
 
   std::string hello = request(port, "GET /hello/world HTTP/1.1\r\nHost: t\r\n\r\n");

@@ -2,12 +2,11 @@
 // reload (SIGHUP) under load and with a changed or broken config file, graceful (SIGQUIT) and
 // fast (SIGTERM) stop, the death of the master itself, the shared segment's name, log reopening
 // (SIGUSR1), and the -t / -s command line. Every test starts the real binary of this build on a
-// loopback port over a temporary directory; TearDown stops by pid whatever is still running and
-// reaps every master it started.
+// loopback port over a temporary directory (server_process.hpp), which stops whatever still runs
+// at the end of the test.
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -23,7 +22,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <map>
 #include <random>
 #include <set>
@@ -33,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "server_process.hpp"
 #include "shm/segment.hpp"
 #include "socket_util.hpp"
 
@@ -69,29 +68,6 @@ void sleep_for(double seconds) {
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
 }
 
-// Polls `condition` every 10 ms until it holds (true) or `seconds` pass (false).
-template <typename Condition>
-bool eventually(Condition condition, double seconds) {
-  auto deadline = after(Clock::now(), seconds);
-  for (;;) {
-    if (condition()) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-void write_file(const std::string& path, std::string_view content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(content.data(), static_cast<std::streamsize>(content.size()));
-  out.close();
-  ASSERT_TRUE(out.good()) << "cannot write " << path;
-}
-
 bool exists(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
@@ -104,15 +80,6 @@ size_t count_of(std::string_view haystack, std::string_view needle) {
     ++n;
   }
   return n;
-}
-
-std::string describe_status(int status) {
-  if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) {
-    return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
-           ::strsignal(WTERMSIG(status)) + ")";
-  }
-  return "status " + std::to_string(status);
 }
 
 bool exited_zero(int status) {
@@ -134,13 +101,6 @@ bool contains(const std::vector<pid_t>& v, pid_t p) {
   return std::find(v.begin(), v.end(), p) != v.end();
 }
 
-// The command name of process `pid` ("" when gone).
-std::string process_name(pid_t pid) {
-  std::string comm = read_file("/proc/" + std::to_string(pid) + "/comm");
-  while (!comm.empty() && comm.back() == '\n') comm.pop_back();
-  return comm;
-}
-
 // The paths process `pid` has open (targets of /proc/PID/fd/*).
 std::vector<std::string> open_paths(pid_t pid) {
   std::vector<std::string> out;
@@ -156,116 +116,6 @@ std::vector<std::string> open_paths(pid_t pid) {
   return out;
 }
 
-// A started program: its pid and the read ends of its stdout (and stderr when captured).
-struct Spawned {
-  pid_t pid = -1;
-  int out = -1;
-  int err = -1;
-};
-
-// fork + execv of args[0]; stdout (and stderr if `capture_stderr`) into pipes.
-Spawned spawn_program(const std::vector<std::string>& args, bool capture_stderr) {
-  std::vector<std::string> copy = args;
-  std::vector<char*> argv;
-  for (std::string& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int out[2] = {-1, -1}, err[2] = {-1, -1};
-  if (::pipe2(out, O_CLOEXEC) != 0) return {};
-  if (capture_stderr && ::pipe2(err, O_CLOEXEC) != 0) {
-    ::close(out[0]);
-    ::close(out[1]);
-    return {};
-  }
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(out[1], STDOUT_FILENO);
-    if (capture_stderr) ::dup2(err[1], STDERR_FILENO);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  if (capture_stderr) ::close(err[1]);
-  if (pid < 0) {
-    ::close(out[0]);
-    if (capture_stderr) ::close(err[0]);
-    return {};
-  }
-  return Spawned{pid, out[0], err[0]};
-}
-
-// Waits up to `seconds` for child `pid` to exit; true with *status when it did.
-bool wait_exit(pid_t pid, double seconds, int* status) {
-  auto deadline = after(Clock::now(), seconds);
-  for (;;) {
-    pid_t w = ::waitpid(pid, status, WNOHANG);
-    if (w == pid) return true;
-    if (w < 0 && errno != EINTR) return false;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-}
-
-struct ProgramResult {
-  int status = -1;
-  bool finished = false;  // exited within the time allowed (else killed)
-  std::string out, err;
-};
-
-// Runs a short-lived program to its end (killed after `seconds`), capturing its output.
-ProgramResult run_program(const std::vector<std::string>& args, double seconds = 20) {
-  ProgramResult r;
-  Spawned s = spawn_program(args, /*capture_stderr=*/true);
-  if (s.pid < 0) return r;
-  auto deadline = after(Clock::now(), seconds);
-  int fds[2] = {s.out, s.err};
-  std::string* into[2] = {&r.out, &r.err};
-  while ((fds[0] >= 0 || fds[1] >= 0) && Clock::now() < deadline) {
-    pollfd p[2] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
-    int left = static_cast<int>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
-    if (::poll(p, 2, std::max(left, 1)) < 0 && errno != EINTR) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i] < 0 || p[i].revents == 0) continue;
-      char chunk[4096];
-      ssize_t n = ::read(fds[i], chunk, sizeof chunk);
-      if (n > 0) {
-        into[i]->append(chunk, static_cast<size_t>(n));
-      } else if (n == 0 || errno != EINTR) {
-        ::close(fds[i]);
-        fds[i] = -1;
-      }
-    }
-  }
-  for (int fd : fds) {
-    if (fd >= 0) ::close(fd);
-  }
-  double left = std::chrono::duration<double>(deadline - Clock::now()).count();
-  r.finished = wait_exit(s.pid, std::max(left, 0.1), &r.status);
-  if (!r.finished) {
-    ::kill(s.pid, SIGKILL);
-    ::waitpid(s.pid, &r.status, 0);
-  }
-  return r;
-}
-
-// Reads what a pipe holds (its writer has exited), without blocking.
-std::string drain_pipe(int fd) {
-  std::string out;
-  ::fcntl(fd, F_SETFL, O_NONBLOCK);
-  char chunk[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, chunk, sizeof chunk);
-    if (n > 0) {
-      out.append(chunk, static_cast<size_t>(n));
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else {
-      break;
-    }
-  }
-  return out;
-}
-
 std::string random_bytes(size_t n, uint32_t seed) {
   std::mt19937 gen(seed);
   std::string s(n, '\0');
@@ -278,10 +128,12 @@ class MasterProcess : public ::testing::Test {
   static constexpr const char* kBinary = ZHTTP_BUILD_DIR "/zhttpd";
   static constexpr const char* kWrk = "/usr/bin/wrk";
 
+  // The masters run over the helper's directory; it stops whatever still runs at the end of the
+  // test (and checks that it had not died, stops cleanly and takes its workers along), removes
+  // the segment and the directory.
   void SetUp() override {
-    char tmpl[] = "/tmp/zhttpd-master-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr) << std::strerror(errno);
-    base_ = tmpl;
+    ASSERT_FALSE(server_.dir().empty());
+    base_ = server_.dir();
     root_ = base_ + "/root";
     pid_file_ = base_ + "/zhttpd.pid";
     access_log_ = base_ + "/access.log";
@@ -295,128 +147,25 @@ class MasterProcess : public ::testing::Test {
     ASSERT_NO_FATAL_FAILURE(write_file(root_ + "/hello.txt", hello_));
   }
 
-  void TearDown() override {
-    if (wrk_pid_ > 0) {
-      ::kill(wrk_pid_, SIGKILL);
-      ::waitpid(wrk_pid_, nullptr, 0);
-      wrk_pid_ = -1;
-    }
-    for (pid_t m : masters_) {
-      int status = 0;
-      if (::waitpid(m, &status, WNOHANG) == m) {
-        ADD_FAILURE() << "master " << m << " died during the test: " << describe_status(status);
-        continue;
-      }
-      ::kill(m, SIGTERM);
-      if (wait_exit(m, 15, &status)) {
-        EXPECT_TRUE(exited_zero(status))
-            << "master " << m << " after SIGTERM " << describe_status(status);
-      } else {
-        ::kill(m, SIGKILL);
-        ::waitpid(m, &status, 0);
-        ADD_FAILURE() << "master " << m << " did not stop within 15 s of SIGTERM";
-      }
-    }
-    masters_.clear();
-    // Workers die with their master (PR_SET_PDEATHSIG); one left over is killed by its pid.
-    for (pid_t w : workers_seen_) {
-      if (!eventually([&] { return process_gone(w); }, 2) && process_name(w) == "zhttpd") {
-        ADD_FAILURE() << "worker " << w << " outlived its master";
-        ::kill(w, SIGKILL);
-        eventually([&] { return process_gone(w); }, 5);
-      }
-      ::waitpid(w, nullptr, WNOHANG);  // ours only if this process is a subreaper
-    }
-    for (int fd : stdout_fds_) ::close(fd);
-    ::unlink(shm_path_.c_str());  // left by a test that killed its master, or by a failure
-    if (!base_.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(base_, ec);
-    }
-  }
-
   // Starts a master on a free port and waits for its banner and an answer. `workers` 0 leaves
   // --workers out (a config file may set it); `with_root` false leaves --root out.
   void start(int workers, const std::vector<std::string>& extra = {}, bool with_root = true) {
-    ASSERT_EQ(::access(kBinary, X_OK), 0)
-        << kBinary << " is not built (it must come from the same build as this test)";
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      bool retry = false;
-      ASSERT_NO_FATAL_FAILURE(try_start(workers, extra, with_root, &retry));
-      if (!retry) return;
-    }
-    FAIL() << "zhttpd could not listen on 5 ports in a row:\n" << read_file(error_log_);
-  }
-
-  void try_start(int workers, const std::vector<std::string>& extra, bool with_root, bool* retry) {
-    *retry = false;
-    uint16_t port = free_loopback_port();
-    ASSERT_NE(port, 0);
-    std::vector<std::string> args = {kBinary};
-    for (const auto& [option, value] :
-         {std::pair<std::string, std::string>{"--listen", "127.0.0.1:" + std::to_string(port)},
-          {"--pid-file", pid_file_},
-          {"--access-log", access_log_},
-          {"--error-log", error_log_},
-          {"--log-level", "info"},
-          {"--shm-name", shm_name_}}) {
-      args.push_back(option);
-      args.push_back(value);
-    }
-    if (workers > 0) {
-      args.push_back("--workers");
-      args.push_back(std::to_string(workers));
-    }
-    if (with_root) {
-      args.push_back("--root");
-      args.push_back(root_);
-    }
+    std::vector<std::string> args = {"--listen",     "{address}", "--pid-file",  pid_file_,
+                                     "--access-log", access_log_, "--error-log", error_log_,
+                                     "--log-level",  "info",      "--shm-name",  shm_name_};
+    if (workers > 0) args.insert(args.end(), {"--workers", std::to_string(workers)});
+    if (with_root) args.insert(args.end(), {"--root", root_});
     args.insert(args.end(), extra.begin(), extra.end());
-    Spawned s = spawn_program(args, /*capture_stderr=*/false);
-    ASSERT_GT(s.pid, 0) << "cannot start " << kBinary;
-
-    // "zhttpd: serving ..." once it listens and its workers are forked.
-    std::string banner;
-    bool exited = false;
-    auto deadline = after(Clock::now(), 15 * kSlack);
-    while (banner.find('\n') == std::string::npos) {
-      int left = static_cast<int>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
-      pollfd p{s.out, POLLIN, 0};
-      if (left <= 0 || ::poll(&p, 1, left) <= 0) break;
-      char chunk[512];
-      ssize_t n = ::read(s.out, chunk, sizeof chunk);
-      if (n <= 0) {
-        exited = true;
-        break;
-      }
-      banner.append(chunk, static_cast<size_t>(n));
-    }
-    if (banner.rfind("zhttpd: serving ", 0) != 0) {
-      ::close(s.out);
-      int status = 0;
-      if (!exited || !wait_exit(s.pid, 10, &status)) {
-        ::kill(s.pid, SIGKILL);
-        ::waitpid(s.pid, &status, 0);
-        FAIL() << "zhttpd printed no banner within " << 15 * kSlack << " s: \"" << banner << "\"\n"
-               << read_file(error_log_);
-      }
-      std::string log = read_file(error_log_);
-      if (WIFEXITED(status) && WEXITSTATUS(status) == 1 &&
-          log.find("cannot listen") != std::string::npos) {
-        *retry = true;  // the port was taken in the meantime
-        return;
-      }
-      FAIL() << "zhttpd failed to start: " << describe_status(status) << "\n" << log;
-    }
-    masters_.push_back(s.pid);
-    stdout_fds_.push_back(s.out);
-    master_ = s.pid;
-    port_ = port;
-    // And it answers (whatever the status: a config file may point elsewhere).
-    OneShotResponse r = get_once(port_, "/hello.txt", 10 * kSlack);
-    ASSERT_TRUE(r.complete) << "zhttpd does not answer on port " << port_;
+    ServerOptions o = ServerOptions::zhttpd(std::move(args));
+    o.probe_path = "/hello.txt";  // whatever the status: a config file may point elsewhere
+    o.ready_seconds = 15 * kSlack;
+    o.error_log = error_log_;
+    o.shm_name = shm_name_;
+    ASSERT_NO_FATAL_FAILURE(server_.start(std::move(o)));
   }
+
+  pid_t master() const { return server_.pid(); }
+  uint16_t port() const { return server_.port(); }
 
   // The segment file holds a zhttpd header written by the running master.
   void expect_segment_of_master(const std::string& which) {
@@ -427,22 +176,11 @@ class MasterProcess : public ::testing::Test {
     std::memcpy(&magic, segment.data() + offsetof(shm::SegmentHeader, magic), sizeof magic);
     std::memcpy(&owner, segment.data() + offsetof(shm::SegmentHeader, master_pid), sizeof owner);
     EXPECT_EQ(magic, shm::kMagic);
-    EXPECT_EQ(owner, master_) << "the segment is not the master's" << which;
+    EXPECT_EQ(owner, master()) << "the segment is not the master's" << which;
   }
 
-  // The master's children now (zombies included), remembered for TearDown.
-  std::vector<pid_t> workers() {
-    std::vector<pid_t> pids = child_pids(master_);
-    for (pid_t p : pids) {
-      if (!contains(workers_seen_, p)) workers_seen_.push_back(p);
-    }
-    return pids;
-  }
-
-  // Removes a master reaped by the test from the list TearDown stops.
-  void reaped(pid_t master) {
-    masters_.erase(std::remove(masters_.begin(), masters_.end(), master), masters_.end());
-  }
+  // The master's children now (zombies included); the helper checks at the end that they are gone.
+  std::vector<pid_t> workers() { return server_.workers(); }
 
   std::string error_log() const { return read_file(error_log_); }
 
@@ -503,33 +241,25 @@ class MasterProcess : public ::testing::Test {
       args.push_back("-H");
       args.push_back("Connection: close");
     }
-    args.push_back("http://127.0.0.1:" + std::to_string(port_) + "/hello.txt");
-    Spawned s = spawn_program(args, /*capture_stderr=*/true);
+    args.push_back("http://127.0.0.1:" + std::to_string(port()) + "/hello.txt");
+    Spawned s = spawn_program(args);
     ASSERT_GT(s.pid, 0) << "cannot start " << kWrk;
-    wrk_pid_ = s.pid;
     auto began = Clock::now();
     std::string master_died;
     for (int i = 0; i < hups && master_died.empty(); ++i) {
       std::this_thread::sleep_until(after(began, 1.5 + 0.6 * i));
       int status = 0;
-      if (::waitpid(master_, &status, WNOHANG) == master_) {
-        reaped(master_);
+      if (server_.wait_exit(0, &status)) {
         master_died = describe_status(status);
       } else {
-        EXPECT_EQ(::kill(master_, SIGHUP), 0);
+        EXPECT_EQ(::kill(master(), SIGHUP), 0);
       }
     }
-    int status = 0;
-    bool finished = wait_exit(s.pid, 30, &status);
-    if (!finished) {
-      ::kill(s.pid, SIGKILL);
-      ::waitpid(s.pid, &status, 0);
-    }
-    wrk_pid_ = -1;
-    std::string out = drain_pipe(s.out);
-    std::string err = drain_pipe(s.err);
-    ::close(s.out);
-    ::close(s.err);
+    ProgramResult run = collect(s, after(Clock::now(), 30));
+    const bool finished = run.finished;
+    const int status = run.status;
+    const std::string& out = run.out;
+    const std::string& err = run.err;
     const char* mode = keep_alive ? "keep-alive" : "Connection: close";
     std::istringstream lines(out + err);
     std::string line;
@@ -553,13 +283,8 @@ class MasterProcess : public ::testing::Test {
     EXPECT_GT(requests, 1000u) << out;
   }
 
+  ServerProcess server_{"zhttpd-master-test"};
   std::string base_, root_, pid_file_, access_log_, error_log_, shm_name_, shm_path_, hello_;
-  pid_t master_ = -1;
-  uint16_t port_ = 0;
-  std::vector<pid_t> masters_;  // started and not reaped yet
-  std::vector<pid_t> workers_seen_;
-  std::vector<int> stdout_fds_;
-  pid_t wrk_pid_ = -1;
 };
 
 // 1. Pre-forked workers, and the respawn of one that is killed.
@@ -580,7 +305,7 @@ TEST_F(MasterProcess, KilledWorkerIsReplacedWhileRequestsKeepSucceeding) {
   int ok = 0;
   std::string failures;
   auto fetch = [&](int i) {
-    OneShotResponse r = get_once(port_, "/hello.txt?n=" + std::to_string(i), 10 * kSlack);
+    OneShotResponse r = get_once(port(), "/hello.txt?n=" + std::to_string(i), 10 * kSlack);
     if (r.complete && r.status == 200 && r.body == hello_) {
       ++ok;
     } else {
@@ -648,7 +373,7 @@ TEST_F(MasterProcess, TenReloadsUnderWrkLoadLoseNoRequest) {
     }
     previous = now;
   }
-  OneShotResponse r = get_once(port_, "/hello.txt", 10 * kSlack);
+  OneShotResponse r = get_once(port(), "/hello.txt", 10 * kSlack);
   EXPECT_TRUE(r.complete && r.status == 200 && r.body == hello_) << r.head;
 }
 
@@ -663,18 +388,18 @@ TEST_F(MasterProcess, ReloadServesTheNewRootAndRefusesAnInvalidConfig) {
   ASSERT_NO_FATAL_FAILURE(write_file(conf, "root = \"" + a + "\"\nworkers = 2\n"));
   // --workers and --root only in the file: the command line would win over it.
   ASSERT_NO_FATAL_FAILURE(start(0, {"--config", conf}, /*with_root=*/false));
-  OneShotResponse r = get_once(port_, "/which.txt", 10 * kSlack);
+  OneShotResponse r = get_once(port(), "/which.txt", 10 * kSlack);
   ASSERT_TRUE(r.complete && r.status == 200) << r.head;
   EXPECT_EQ(r.body, "site A\n");
   ASSERT_EQ(workers().size(), 2u);
 
   ASSERT_NO_FATAL_FAILURE(write_file(conf, "root = \"" + b + "\"\nworkers = 2\n"));
-  ASSERT_EQ(::kill(master_, SIGHUP), 0);
+  ASSERT_EQ(::kill(master(), SIGHUP), 0);
   EXPECT_TRUE(error_log_has("reloaded: generation 2, 2 workers", 5 * kSlack)) << error_log();
   std::string body;
   EXPECT_TRUE(eventually(
       [&] {
-        OneShotResponse got = get_once(port_, "/which.txt", 10 * kSlack);
+        OneShotResponse got = get_once(port(), "/which.txt", 10 * kSlack);
         body = got.body;
         return got.complete && got.status == 200 && got.body == "site B\n";
       },
@@ -691,13 +416,13 @@ TEST_F(MasterProcess, ReloadServesTheNewRootAndRefusesAnInvalidConfig) {
   for (const std::string& text : invalid) {
     SCOPED_TRACE(text);
     ASSERT_NO_FATAL_FAILURE(write_file(conf, text));
-    ASSERT_EQ(::kill(master_, SIGHUP), 0);
+    ASSERT_EQ(::kill(master(), SIGHUP), 0);
     ++refused;
     EXPECT_TRUE(
         eventually([&] { return count_of(error_log(), "reload refused") == refused; }, 5 * kSlack))
         << error_log();
     for (int i = 0; i < 5; ++i) {
-      OneShotResponse got = get_once(port_, "/which.txt", 10 * kSlack);
+      OneShotResponse got = get_once(port(), "/which.txt", 10 * kSlack);
       EXPECT_TRUE(got.complete && got.status == 200) << got.head;
       EXPECT_EQ(got.body, "site B\n");
     }
@@ -715,10 +440,10 @@ TEST_F(MasterProcess, SigquitLetsASlowDownloadFinishThenCleansUp) {
   ASSERT_NO_FATAL_FAILURE(write_file(root_ + "/big.bin", big));
   ASSERT_NO_FATAL_FAILURE(start(2, {"--drain-timeout", "20"}));
   const std::vector<pid_t> ws = workers();
-  ASSERT_EQ(read_file(pid_file_), std::to_string(master_) + "\n");
+  ASSERT_EQ(read_file(pid_file_), std::to_string(master()) + "\n");
   ASSERT_TRUE(exists(shm_path_)) << shm_path_;
 
-  int fd = connect_loopback(port_, 8192);
+  int fd = connect_loopback(port(), 8192);
   ASSERT_GE(fd, 0);
   ASSERT_TRUE(send_all(fd, "GET /big.bin HTTP/1.1\r\nHost: test\r\n\r\n"));
   // Read slowly: at most 16 KiB every 4 ms (about 2 s for the file).
@@ -735,13 +460,12 @@ TEST_F(MasterProcess, SigquitLetsASlowDownloadFinishThenCleansUp) {
     }
     if (expected != 0 && got.size() >= expected) break;
     if (!quit_sent && got.size() >= 256 * 1024) {
-      ASSERT_EQ(::kill(master_, SIGQUIT), 0);
+      ASSERT_EQ(::kill(master(), SIGQUIT), 0);
       quit_sent = true;
     }
-    if (quit_sent && !exited_early && ::waitpid(master_, &status, WNOHANG) == master_) {
+    if (quit_sent && !exited_early && server_.wait_exit(0, &status)) {
       exited_early = true;
       bytes_at_exit = got.size();
-      reaped(master_);
     }
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, 1000) <= 0) continue;
@@ -766,9 +490,8 @@ TEST_F(MasterProcess, SigquitLetsASlowDownloadFinishThenCleansUp) {
   EXPECT_TRUE(got.compare(head_end + 4, std::string::npos, big) == 0) << "the body differs";
 
   if (!exited_early) {
-    ASSERT_TRUE(wait_exit(master_, 25, &status)) << "the master did not exit after SIGQUIT\n"
-                                                 << error_log();
-    reaped(master_);
+    ASSERT_TRUE(server_.wait_exit(25, &status)) << "the master did not exit after SIGQUIT\n"
+                                                << error_log();
   }
   EXPECT_TRUE(exited_zero(status)) << describe_status(status);
   for (pid_t w : ws) EXPECT_TRUE(process_gone(w)) << "worker " << w;
@@ -785,21 +508,20 @@ TEST_F(MasterProcess, SigtermStopsMasterAndWorkersAtOnce) {
   const std::vector<pid_t> ws = workers();
   ASSERT_EQ(ws.size(), 3u);
   // An idle keep-alive connection and a download nobody reads: neither may hold up the stop.
-  int idle = connect_loopback(port_);
+  int idle = connect_loopback(port());
   ASSERT_GE(idle, 0);
   ASSERT_TRUE(send_all(idle, "GET /hello.txt HTTP/1.1\r\nHost: test\r\n\r\n"));
   auto one = [](const std::string& s) { return count_responses(s) >= 1; };
   ASSERT_EQ(count_responses(read_until(idle, one, 10 * kSlack)), 1);
-  int stalled = connect_loopback(port_, 4096);
+  int stalled = connect_loopback(port(), 4096);
   ASSERT_GE(stalled, 0);
   ASSERT_TRUE(send_all(stalled, "GET /big.bin HTTP/1.1\r\nHost: test\r\n\r\n"));
   sleep_for(0.3);
 
   auto began = Clock::now();
-  ASSERT_EQ(::kill(master_, SIGTERM), 0);
+  ASSERT_EQ(::kill(master(), SIGTERM), 0);
   int status = 0;
-  bool master_gone = wait_exit(master_, 10 * kSlack, &status);
-  if (master_gone) reaped(master_);
+  bool master_gone = server_.wait_exit(10 * kSlack, &status);
   bool all_gone = eventually(
       [&] {
         for (pid_t w : ws) {
@@ -825,15 +547,14 @@ TEST_F(MasterProcess, SigtermStopsMasterAndWorkersAtOnce) {
 
 TEST_F(MasterProcess, KilledMasterTakesItsWorkersAndItsSegmentIsReplaced) {
   ASSERT_NO_FATAL_FAILURE(start(2));
-  const pid_t first = master_;
+  const pid_t first = master();
   const std::vector<pid_t> ws = workers();
   ASSERT_EQ(ws.size(), 2u);
   ASSERT_TRUE(exists(shm_path_));
 
   ASSERT_EQ(::kill(first, SIGKILL), 0);
   int status = 0;
-  ASSERT_TRUE(wait_exit(first, 10, &status));
-  reaped(first);
+  ASSERT_TRUE(server_.wait_exit(10, &status));
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << describe_status(status);
   std::string alive;
   EXPECT_TRUE(eventually(
@@ -850,12 +571,12 @@ TEST_F(MasterProcess, KilledMasterTakesItsWorkersAndItsSegmentIsReplaced) {
   // The dead master left its segment behind; a new one with the same name starts anyway.
   ASSERT_TRUE(exists(shm_path_)) << "expected the killed master's segment to remain";
   ASSERT_NO_FATAL_FAILURE(start(2));
-  ASSERT_NE(master_, first);
+  ASSERT_NE(master(), first);
   std::vector<pid_t> now = workers();
   EXPECT_EQ(now.size(), 2u);
   for (pid_t w : now) EXPECT_FALSE(contains(ws, w));
   ASSERT_NO_FATAL_FAILURE(expect_segment_of_master(" (the new one)"));
-  OneShotResponse r = get_once(port_, "/hello.txt", 10 * kSlack);
+  OneShotResponse r = get_once(port(), "/hello.txt", 10 * kSlack);
   EXPECT_TRUE(r.complete && r.status == 200 && r.body == hello_);
 }
 
@@ -872,10 +593,9 @@ TEST_F(MasterProcess, StaleSegmentFileIsReplacedAndRemovedAtStop) {
   ASSERT_EQ(::stat(shm_path_.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 
-  ASSERT_EQ(::kill(master_, SIGTERM), 0);
+  ASSERT_EQ(::kill(master(), SIGTERM), 0);
   int status = 0;
-  ASSERT_TRUE(wait_exit(master_, 10 * kSlack, &status));
-  reaped(master_);
+  ASSERT_TRUE(server_.wait_exit(10 * kSlack, &status));
   EXPECT_TRUE(exited_zero(status)) << describe_status(status);
   EXPECT_FALSE(exists(shm_path_));
   EXPECT_FALSE(exists(pid_file_));
@@ -888,7 +608,7 @@ TEST_F(MasterProcess, Usr1ReopensTheAccessLogAtItsPath) {
   const std::vector<pid_t> ws = workers();
   ASSERT_EQ(ws.size(), 2u);
   auto fetch = [&](const std::string& tag) {
-    OneShotResponse r = get_once(port_, "/hello.txt?" + tag, 10 * kSlack);
+    OneShotResponse r = get_once(port(), "/hello.txt?" + tag, 10 * kSlack);
     EXPECT_TRUE(r.complete && r.status == 200) << tag << ": " << r.head;
   };
   auto all_in = [](const std::string& path, const char* tag) {
@@ -908,7 +628,7 @@ TEST_F(MasterProcess, Usr1ReopensTheAccessLogAtItsPath) {
 
   const std::string rotated = access_log_ + ".1";
   ASSERT_EQ(::rename(access_log_.c_str(), rotated.c_str()), 0);
-  ASSERT_EQ(::kill(master_, SIGUSR1), 0);
+  ASSERT_EQ(::kill(master(), SIGUSR1), 0);
   // Each worker has the file at the original path open, and the rotated one no longer.
   std::string report;
   EXPECT_TRUE(eventually(
@@ -993,8 +713,8 @@ TEST_F(MasterProcess, WorkersDropToTheUserWhileTheMasterKeepsItsOwn) {
   std::vector<pid_t> pids = workers();
   ASSERT_EQ(pids.size(), 1u);
   EXPECT_EQ(uid_of(pids[0]), 65534ul);
-  EXPECT_EQ(uid_of(master_), 0ul);
-  OneShotResponse r = get_once(port_, "/hello.txt");
+  EXPECT_EQ(uid_of(master()), 0ul);
+  OneShotResponse r = get_once(port(), "/hello.txt");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, hello_);
 }
@@ -1029,15 +749,14 @@ TEST_F(MasterProcess, SignalOptionReloadsAndStopsTheRunningMaster) {
   std::vector<pid_t> now;
   EXPECT_TRUE(only_generation(2, 2, 10 * kSlack, &now)) << children_report();
   for (pid_t w : now) EXPECT_FALSE(contains(ws, w)) << w << " is an old worker";
-  OneShotResponse r = get_once(port_, "/hello.txt", 10 * kSlack);
+  OneShotResponse r = get_once(port(), "/hello.txt", 10 * kSlack);
   EXPECT_TRUE(r.complete && r.status == 200 && r.body == hello_);
 
   ProgramResult stop = run_program({kBinary, "-s", "stop", "--pid-file", pid_file_});
   ASSERT_TRUE(stop.finished);
   EXPECT_TRUE(exited_zero(stop.status)) << describe_status(stop.status) << "\n" << stop.err;
   int status = 0;
-  ASSERT_TRUE(wait_exit(master_, 10 * kSlack, &status)) << "-s stop did not stop the master";
-  reaped(master_);
+  ASSERT_TRUE(server_.wait_exit(10 * kSlack, &status)) << "-s stop did not stop the master";
   EXPECT_TRUE(exited_zero(status)) << describe_status(status);
   for (pid_t w : now) {
     EXPECT_TRUE(eventually([&] { return process_gone(w); }, 5 * kSlack)) << "worker " << w;

@@ -33,6 +33,7 @@
 #include <utility>
 #include <vector>
 
+#include "server_process.hpp"
 #include "socket_util.hpp"
 
 namespace zhttp::test {
@@ -53,29 +54,6 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// Polls `condition` every 10 ms until it holds (true) or `seconds` pass (false).
-template <typename Condition>
-bool eventually(Condition condition, double seconds) {
-  auto deadline = after(Clock::now(), seconds);
-  for (;;) {
-    if (condition()) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-void write_file(const std::string& path, std::string_view content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(content.data(), static_cast<std::streamsize>(content.size()));
-  out.close();
-  ASSERT_TRUE(out.good()) << "cannot write " << path;
-}
-
 size_t count_of(std::string_view haystack, std::string_view needle) {
   size_t n = 0;
   for (size_t at = haystack.find(needle); at != std::string_view::npos;
@@ -83,119 +61,6 @@ size_t count_of(std::string_view haystack, std::string_view needle) {
     ++n;
   }
   return n;
-}
-
-std::string describe_status(int status) {
-  if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) {
-    return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
-           ::strsignal(WTERMSIG(status)) + ")";
-  }
-  return "status " + std::to_string(status);
-}
-
-bool exited_with(int status, int code) {
-  return WIFEXITED(status) && WEXITSTATUS(status) == code;
-}
-
-// The first word of /proc/PID/wchan ("do_epoll_wait" for a worker idle in its loop).
-std::string wchan(pid_t pid) {
-  return read_file("/proc/" + std::to_string(pid) + "/wchan");
-}
-
-// A started program: its pid and the read ends of its stdout (and stderr when captured).
-struct Spawned {
-  pid_t pid = -1;
-  int out = -1;
-  int err = -1;
-};
-
-Spawned spawn_program(const std::vector<std::string>& args, bool capture_stderr) {
-  std::vector<std::string> copy = args;
-  std::vector<char*> argv;
-  for (std::string& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int out[2] = {-1, -1}, err[2] = {-1, -1};
-  if (::pipe2(out, O_CLOEXEC) != 0) return {};
-  if (capture_stderr && ::pipe2(err, O_CLOEXEC) != 0) {
-    ::close(out[0]);
-    ::close(out[1]);
-    return {};
-  }
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(out[1], STDOUT_FILENO);
-    if (capture_stderr) ::dup2(err[1], STDERR_FILENO);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  if (capture_stderr) ::close(err[1]);
-  if (pid < 0) {
-    ::close(out[0]);
-    if (capture_stderr) ::close(err[0]);
-    return {};
-  }
-  return Spawned{pid, out[0], err[0]};
-}
-
-// Waits up to `seconds` for child `pid` to exit; true with *status when it did.
-bool wait_exit(pid_t pid, double seconds, int* status) {
-  auto deadline = after(Clock::now(), seconds);
-  for (;;) {
-    pid_t w = ::waitpid(pid, status, WNOHANG);
-    if (w == pid) return true;
-    if (w < 0 && errno != EINTR) return false;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-}
-
-struct ProgramResult {
-  int status = -1;
-  bool finished = false;  // exited within the time allowed (else killed)
-  std::string out, err;
-};
-
-// Reads both pipes of `s` to their end (or `deadline`), then reaps it (killed past the deadline).
-ProgramResult collect(Spawned s, Clock::time_point deadline) {
-  ProgramResult r;
-  int fds[2] = {s.out, s.err};
-  std::string* into[2] = {&r.out, &r.err};
-  while ((fds[0] >= 0 || fds[1] >= 0) && Clock::now() < deadline) {
-    pollfd p[2] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
-    int left = static_cast<int>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
-    if (::poll(p, 2, std::max(left, 1)) < 0 && errno != EINTR) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i] < 0 || p[i].revents == 0) continue;
-      char chunk[4096];
-      ssize_t n = ::read(fds[i], chunk, sizeof chunk);
-      if (n > 0) {
-        into[i]->append(chunk, static_cast<size_t>(n));
-      } else if (n == 0 || errno != EINTR) {
-        ::close(fds[i]);
-        fds[i] = -1;
-      }
-    }
-  }
-  for (int fd : fds) {
-    if (fd >= 0) ::close(fd);
-  }
-  double left = std::chrono::duration<double>(deadline - Clock::now()).count();
-  r.finished = wait_exit(s.pid, std::max(left, 0.1), &r.status);
-  if (!r.finished) {
-    ::kill(s.pid, SIGKILL);
-    ::waitpid(s.pid, &r.status, 0);
-  }
-  return r;
-}
-
-// Runs a short-lived program to its end (killed after `seconds`), capturing its output.
-ProgramResult run_program(const std::vector<std::string>& args, double seconds = 10) {
-  Spawned s = spawn_program(args, /*capture_stderr=*/true);
-  if (s.pid < 0) return {};
-  return collect(s, after(Clock::now(), seconds));
 }
 
 // ---- HTTP over raw sockets ---------------------------------------------------------------------
@@ -344,72 +209,42 @@ std::vector<std::string> wrk_args(uint16_t port) {
 // ---- one server
 // ----------------------------------------------------------------------------------
 
-// build/zhttpd on a free loopback port over `root`, with its own segment and logs in `dir`.
-class Server {
+// build/zhttpd on a free loopback port over `root`, with its own segment, and its logs in its own
+// directory.
+class Server : public ServerProcess {
  public:
-  Server(std::string dir, std::string root, std::string shm_name)
-      : dir_(std::move(dir)), root_(std::move(root)), shm_name_(std::move(shm_name)) {
-    access_log_ = dir_ + "/access.log";
-    error_log_ = dir_ + "/error.log";
-  }
-  Server(const Server&) = delete;
-  Server& operator=(const Server&) = delete;
-  ~Server() { stop(); }
+  Server(std::string root, std::string shm_name)
+      : ServerProcess("zhttpd-rate-limit-server"),
+        root_(std::move(root)),
+        shm_name_(std::move(shm_name)),
+        access_log_(path("access.log")),
+        error_log_(path("error.log")) {}
 
   // Starts it with `extra` options and `workers` workers (0: leave --workers and --root out, a
   // config file sets them); `listen_flags` follow the address ("proxy_protocol"). Waits for the
-  // banner and for every worker to sit in its event loop; sends it no request.
+  // banner and for every worker to sit in its event loop (bounded; a slow start only makes the
+  // counted part shorter, which the bounds allow for); sends it no request.
   void start(const std::vector<std::string>& extra, int workers = 1,
              const std::string& listen_flags = "") {
-    ASSERT_EQ(::access(kBinary, X_OK), 0) << kBinary << " is not built";
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      bool retry = false;
-      ASSERT_NO_FATAL_FAILURE(try_start(extra, workers, listen_flags, &retry));
-      if (!retry) break;
-      ASSERT_LT(attempt, 4) << "zhttpd could not listen on 5 ports in a row:\n" << error_log();
+    std::string listen = "{address}";
+    if (!listen_flags.empty()) listen += " " + listen_flags;
+    std::vector<std::string> args = {"--listen",    listen,     "--shm-name",   shm_name_,
+                                     "--error-log", error_log_, "--access-log", access_log_,
+                                     "--log-level", "info"};
+    if (workers > 0) {
+      args.insert(args.end(), {"--workers", std::to_string(workers), "--root", root_});
     }
-    // Every worker in epoll_wait: ready to take connections (bounded; a slow start only makes
-    // the counted part shorter, which the bounds allow for).
-    const size_t want = workers > 0 ? static_cast<size_t>(workers) : 1;
-    bool ready = eventually(
-        [&] {
-          std::vector<pid_t> ws = child_pids(pid_);
-          if (ws.size() < want) return false;
-          for (pid_t w : ws) {
-            if (wchan(w).rfind("do_epoll_wait", 0) != 0) return false;
-          }
-          return true;
-        },
-        10);
-    EXPECT_TRUE(ready) << "the workers of " << pid_ << " did not reach their loop in 10 s";
+    args.insert(args.end(), extra.begin(), extra.end());
+    ServerOptions o = ServerOptions::zhttpd(std::move(args));
+    o.ready = ServerOptions::Ready::kNone;
+    o.workers_in_loop = workers > 0 ? static_cast<size_t>(workers) : 1;
+    o.error_log = error_log_;
+    o.shm_name = shm_name_;
+    ASSERT_NO_FATAL_FAILURE(ServerProcess::start(std::move(o)));
   }
 
-  void stop() {
-    if (pid_ <= 0) return;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      ADD_FAILURE() << "zhttpd " << pid_ << " died during the test: " << describe_status(status)
-                    << "\n"
-                    << error_log();
-    } else {
-      ::kill(pid_, SIGTERM);
-      if (!wait_exit(pid_, 15, &status)) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-        ADD_FAILURE() << "zhttpd " << pid_ << " did not stop within 15 s of SIGTERM";
-      }
-    }
-    pid_ = -1;
-    if (out_ >= 0) ::close(out_);
-    out_ = -1;
-    ::unlink(("/dev/shm/" + shm_name_).c_str());
-  }
-
-  pid_t pid() const { return pid_; }
-  uint16_t port() const { return port_; }
   const std::string& shm_name() const { return shm_name_; }
   const std::string& access_log_path() const { return access_log_; }
-  std::string error_log() const { return read_file(error_log_); }
   std::string access_log() const { return read_file(access_log_); }
 
   // zhttpstat --json of this server; null on failure (with a test failure).
@@ -456,63 +291,7 @@ class Server {
   }
 
  private:
-  void try_start(const std::vector<std::string>& extra, int workers,
-                 const std::string& listen_flags, bool* retry) {
-    *retry = false;
-    ::unlink(error_log_.c_str());
-    uint16_t port = free_loopback_port();
-    ASSERT_NE(port, 0);
-    std::string listen = "127.0.0.1:" + std::to_string(port);
-    if (!listen_flags.empty()) listen += " " + listen_flags;
-    std::vector<std::string> args = {kBinary,     "--listen",    listen,     "--shm-name",
-                                     shm_name_,   "--error-log", error_log_, "--access-log",
-                                     access_log_, "--log-level", "info"};
-    if (workers > 0) {
-      args.insert(args.end(), {"--workers", std::to_string(workers), "--root", root_});
-    }
-    args.insert(args.end(), extra.begin(), extra.end());
-    Spawned s = spawn_program(args, /*capture_stderr=*/false);
-    ASSERT_GT(s.pid, 0) << "cannot start " << kBinary;
-    std::string banner;
-    bool exited = false;
-    auto deadline = after(Clock::now(), 15);
-    while (banner.find('\n') == std::string::npos) {
-      int left = static_cast<int>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
-      pollfd p{s.out, POLLIN, 0};
-      if (left <= 0 || ::poll(&p, 1, left) <= 0) break;
-      char chunk[512];
-      ssize_t n = ::read(s.out, chunk, sizeof chunk);
-      if (n <= 0) {
-        exited = true;
-        break;
-      }
-      banner.append(chunk, static_cast<size_t>(n));
-    }
-    if (banner.rfind("zhttpd: serving ", 0) != 0) {
-      ::close(s.out);
-      int status = 0;
-      if (!exited || !wait_exit(s.pid, 10, &status)) {
-        ::kill(s.pid, SIGKILL);
-        ::waitpid(s.pid, &status, 0);
-        FAIL() << "zhttpd printed no banner within 15 s: \"" << banner << "\"\n" << error_log();
-      }
-      std::string log = error_log();
-      if (exited_with(status, 1) && log.find("cannot listen") != std::string::npos) {
-        *retry = true;
-        return;
-      }
-      FAIL() << "zhttpd failed to start: " << describe_status(status) << "\n" << log;
-    }
-    pid_ = s.pid;
-    out_ = s.out;
-    port_ = port;
-  }
-
-  std::string dir_, root_, shm_name_, access_log_, error_log_;
-  pid_t pid_ = -1;
-  int out_ = -1;
-  uint16_t port_ = 0;
+  std::string root_, shm_name_, access_log_, error_log_;
 };
 
 // A temporary directory with a document root (index.html), and servers in it.
@@ -539,9 +318,7 @@ class RateLimitFixture : public ::testing::Test {
   Server& server() {
     static int counter = 0;
     const std::string n = std::to_string(::getpid()) + "-" + std::to_string(++counter);
-    const std::string dir = base_ + "/server-" + n;
-    EXPECT_EQ(::mkdir(dir.c_str(), 0755), 0);
-    servers_.push_back(std::make_unique<Server>(dir, root_, "zhttpd-rate-limit-test-" + n));
+    servers_.push_back(std::make_unique<Server>(root_, "zhttpd-rate-limit-test-" + n));
     return *servers_.back();
   }
 
@@ -609,7 +386,7 @@ TEST_F(RateLimitAcceptance, WorkerKilledEverySecondUnderWrkStillHoldsTheLimit) {
   ASSERT_EQ(::access(kWrk, X_OK), 0) << kWrk << " is missing (Debian package wrk)";
   Server& s = server();
   ASSERT_NO_FATAL_FAILURE(s.start({"--limit-req", kRule50}, 2));
-  Spawned wrk = spawn_program(wrk_args(s.port()), /*capture_stderr=*/true);
+  Spawned wrk = spawn_program(wrk_args(s.port()));
   ASSERT_GT(wrk.pid, 0);
   const auto began = Clock::now();
   // The output pipes are read after the run: wrk writes only its summary, at the end.
@@ -1022,7 +799,7 @@ TEST_F(RateLimitConfig, ConfigFileListStartsAndTestSaysOk) {
                 "\"\nworkers = 1\n"
                 "limit-req = [\"zone=one rate=50r/s burst=10 nodelay\", \"zone=two rate=5r/s "
                 "key=header:X-Api-Key\"]\n"));
-  ProgramResult t = run_program({kBinary, "-t", "--config", conf});
+  ProgramResult t = run_program({kBinary, "-t", "--config", conf}, 10);
   ASSERT_TRUE(t.finished);
   EXPECT_TRUE(exited_with(t.status, 0)) << describe_status(t.status) << "\n" << t.err;
   EXPECT_NE(t.out.find("zhttpd: the configuration is ok"), std::string::npos) << t.out << t.err;
@@ -1054,7 +831,7 @@ TEST_F(RateLimitConfig, BadValuesAreRefusedWithExitTwoNamingTheOption) {
     args.insert(args.end(), options.begin(), options.end());
     std::string shown;
     for (const std::string& o : options) shown += " '" + o + "'";
-    ProgramResult r = run_program(args);
+    ProgramResult r = run_program(args, 10);
     ASSERT_TRUE(r.finished) << shown;
     EXPECT_TRUE(exited_with(r.status, 2)) << shown << ": " << describe_status(r.status) << "\n"
                                           << r.out << r.err;

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "server_process.hpp"
 #include "socket_util.hpp"
 
 namespace zhttp::test {
@@ -37,55 +38,26 @@ std::string run(const std::string& command, int* status) {
 class StatsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/zhttp-stats-XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
+    ASSERT_FALSE(server_.dir().empty());
+    dir_ = server_.dir();
     fs::create_directories(dir_ / "www");
     std::ofstream(dir_ / "www" / "index.html") << "<h1>stats</h1>";
     shm_name_ = "zhttpd-test-stats-" + std::to_string(::getpid());
   }
-  void TearDown() override {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
-    fs::remove_all(dir_);
-  }
+  // Serving once its banner came and a GET / is answered 200 (that request is counted).
   void start(std::vector<std::string> extra = {}) {
-    port_ = free_loopback_port();
-    ASSERT_NE(port_, 0);
-    std::string listen = "127.0.0.1:" + std::to_string(port_);
-    std::string root = (dir_ / "www").string();
-    std::string out = (dir_ / "out").string();
-    std::vector<std::string> args = {"zhttpd",
-                                     "--listen",
-                                     listen,
-                                     "--root",
-                                     root,
-                                     "--workers",
-                                     "2",
-                                     "--shm-name",
-                                     shm_name_,
-                                     "--drain-timeout",
-                                     "2",
-                                     "--error-log",
-                                     (dir_ / "error.log").string()};
+    std::vector<std::string> args = {
+        "--listen",        "{address}", "--root",      (dir_ / "www").string(),
+        "--workers",       "2",         "--shm-name",  shm_name_,
+        "--drain-timeout", "2",         "--error-log", (dir_ / "error.log").string()};
     args.insert(args.end(), extra.begin(), extra.end());
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::freopen(out.c_str(), "w", stdout);
-      ::execv(ZHTTP_BUILD_DIR "/zhttpd", argv.data());
-      ::_exit(127);
-    }
-    // Serving once a request is answered.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    while (get_once(port_, "/", 1).status != 200) {
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "zhttpd did not start";
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    ServerOptions o = ServerOptions::zhttpd(std::move(args));
+    o.probe_path = "/";
+    o.probe_status = 200;
+    o.error_log = (dir_ / "error.log").string();
+    o.shm_name = shm_name_;
+    ASSERT_NO_FATAL_FAILURE(server_.start(std::move(o)));
+    port_ = server_.port();
   }
   Json stats() {
     int status = -1;
@@ -105,9 +77,9 @@ class StatsTest : public ::testing::Test {
     return j;
   }
 
+  ServerProcess server_{"zhttp-stats"};
   fs::path dir_;
   std::string shm_name_;
-  pid_t pid_ = -1;
   uint16_t port_ = 0;
 };
 
@@ -194,12 +166,12 @@ TEST_F(StatsTest, TotalsNeverGoBackAcrossWorkerDeathAndReloads) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   };
-  std::vector<pid_t> workers = child_pids(pid_);
+  std::vector<pid_t> workers = server_.workers();
   ASSERT_EQ(workers.size(), 2u);
   ASSERT_EQ(::kill(workers[0], SIGKILL), 0);
   check_not_lower("after kill -9 of a worker");
   for (int reload = 0; reload < 2; ++reload) {
-    ASSERT_EQ(::kill(pid_, SIGHUP), 0);
+    ASSERT_TRUE(server_.hup());
     for (int i = 0; i < 10; ++i) ASSERT_EQ(get_once(port_, "/").status, 200);
     check_not_lower("after a reload");
   }

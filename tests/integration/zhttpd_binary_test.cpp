@@ -1,6 +1,7 @@
 // The real zhttpd binary of this build, started as a process on a loopback port over a temporary
 // document root, and driven with raw requests (and curl): every test checks the bytes on the
-// wire, and TearDown checks that the server is still alive and stops cleanly on SIGTERM.
+// wire, and at the end the helper (server_process.hpp) checks that the server is still alive and
+// stops cleanly on SIGTERM.
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <netinet/tcp.h>
@@ -28,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "server_process.hpp"
 #include "socket_util.hpp"
 
 namespace zhttp::test {
@@ -276,15 +278,6 @@ std::string get(std::string_view path, std::string_view extra_fields = "") {
          "\r\n";
 }
 
-std::string describe_status(int status) {
-  if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) {
-    return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
-           strsignal(WTERMSIG(status)) + ")";
-  }
-  return "status " + std::to_string(status);
-}
-
 // Output and exit status of a shell command.
 std::string run_command(const std::string& command, int* exit_status) {
   std::string out;
@@ -384,16 +377,8 @@ size_t count_sockets(pid_t pid) {
   return n;
 }
 
-void write_file(const std::string& path, std::string_view content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(content.data(), static_cast<std::streamsize>(content.size()));
-  ASSERT_TRUE(out.good()) << path;
-}
-
 class ZhttpdBinary : public ::testing::Test {
  protected:
-  static constexpr const char* kBinary = ZHTTP_BUILD_DIR "/zhttpd";
-
   // The tree:
   //   base/secret.txt, base/outside/secret.txt   the secret, outside the root
   //   base/root/{index.html,hello.txt,digits.txt,style.css,app.js,pixel.png,big.bin}
@@ -401,9 +386,8 @@ class ZhttpdBinary : public ::testing::Test {
   //   base/root/link-out -> base/secret.txt (absolute), base/root/dir-out -> ../outside,
   //   base/root/dir-abs -> base/outside (absolute)
   void SetUp() override {
-    char tmpl[] = "/tmp/zhttpd-binary-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr) << std::strerror(errno);
-    base_ = tmpl;
+    ASSERT_FALSE(server_.dir().empty());
+    base_ = server_.dir();
     root_ = base_ + "/root";
     std::mt19937_64 rng(std::random_device{}());
     char secret[64];
@@ -440,135 +424,35 @@ class ZhttpdBinary : public ::testing::Test {
     ASSERT_EQ(::symlink((base_ + "/outside").c_str(), (root_ + "/dir-abs").c_str()), 0);
   }
 
-  void TearDown() override {
-    if (pid_ > 0) {
-      int status = 0;
-      pid_t w = ::waitpid(pid_, &status, WNOHANG);
-      if (w == pid_) {
-        ADD_FAILURE() << "zhttpd died during the test: " << describe_status(status);
-      } else {
-        ::kill(pid_, SIGTERM);
-        auto deadline = Clock::now() + std::chrono::seconds(15);
-        while ((w = ::waitpid(pid_, &status, WNOHANG)) == 0 && Clock::now() < deadline) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        if (w != pid_) {
-          ::kill(pid_, SIGKILL);
-          ::waitpid(pid_, &status, 0);
-          ADD_FAILURE() << "zhttpd did not stop within 15 s of SIGTERM";
-        } else {
-          // It handles SIGTERM and returns 0; dying of SIGTERM itself would also be a stop.
-          bool clean = (WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
-                       (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
-          EXPECT_TRUE(clean) << "zhttpd after SIGTERM: " << describe_status(status);
-        }
-      }
-      pid_ = -1;
-    }
-    if (stdout_fd_ >= 0) ::close(stdout_fd_);
-    if (!base_.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(base_, ec);  // does not follow the symlinks
-    }
-  }
-
-  // Starts zhttpd on a free port with `extra` options and waits until it accepts. Retries on
-  // another port when the one picked was taken in the meantime ("cannot listen": exit 1).
+  // Starts zhttpd on a free port with `extra` options and waits until it answers. The helper
+  // tries another port when the one picked was taken in the meantime, and at the end of the test
+  // checks that the server is still alive and stops cleanly on SIGTERM.
   void start(const std::vector<std::string>& extra = {}) {
-    ASSERT_EQ(::access(kBinary, X_OK), 0)
-        << kBinary << " is not built (it must come from the same build as this test)";
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      bool retry = false;
-      ASSERT_NO_FATAL_FAILURE(try_start(extra, &retry));
-      if (!retry) return;
-    }
-    FAIL() << "zhttpd exited with code 1 on 5 ports in a row (its stderr above says why)";
-  }
-
-  void try_start(const std::vector<std::string>& extra, bool* retry) {
-    *retry = false;
-    uint16_t port = 0;
-    int probe = listen_loopback(&port);
-    ASSERT_GE(probe, 0);
-    ::close(probe);
     // One worker: the tests look at the serving process's sockets and CPU in /proc.
-    std::vector<std::string> args = {kBinary,  "--listen", "127.0.0.1:" + std::to_string(port),
-                                     "--root", root_,      "--workers",
-                                     "1"};
+    std::vector<std::string> args = {"--listen", "{address}", "--root", root_, "--workers", "1"};
     args.insert(args.end(), extra.begin(), extra.end());
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-
-    int out[2];
-    ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      ::dup2(out[1], STDOUT_FILENO);
-      ::execv(kBinary, argv.data());
-      ::_exit(127);
-    }
-    ::close(out[1]);
-
-    // "zhttpd: serving ..." once listening.
-    std::string banner;
-    bool exited = false;  // its stdout closed: it is exiting
-    auto deadline = Clock::now() + std::chrono::seconds(15);
-    while (banner.find('\n') == std::string::npos) {
-      pollfd p{out[0], POLLIN, 0};
-      if (::poll(&p, 1, ms_left(deadline)) <= 0) break;
-      char chunk[512];
-      ssize_t n = ::read(out[0], chunk, sizeof chunk);
-      if (n <= 0) {
-        exited = true;
-        break;
-      }
-      banner.append(chunk, static_cast<size_t>(n));
-    }
-    if (banner.rfind("zhttpd: serving ", 0) != 0) {
-      ::close(out[0]);
-      int status = 0;
-      if (!exited) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, &status, 0);
-        FAIL() << "zhttpd printed no banner within 15 s: \"" << banner << "\"";
-      }
-      ::waitpid(pid, &status, 0);
-      if (WIFEXITED(status) && WEXITSTATUS(status) == 1) {  // port taken: try another
-        *retry = true;
-        return;
-      }
-      FAIL() << "zhttpd failed to start: " << describe_status(status);
-    }
-    pid_ = pid;
-    port_ = port;
-    stdout_fd_ = out[0];
-    // And it accepts: a connection is answered.
-    Client c(port_);
-    ASSERT_TRUE(c.ok()) << "zhttpd does not accept on port " << port_;
-    ASSERT_TRUE(c.send(get("/hello.txt")));
-    auto r = c.read_response(false, 10);
-    ASSERT_TRUE(r.has_value()) << "zhttpd does not answer";
-    ASSERT_EQ(r->status, 200);
+    ServerOptions o = ServerOptions::zhttpd(std::move(args));
+    o.probe_path = "/hello.txt";
+    o.probe_status = 200;
+    // It handles SIGTERM and returns 0; dying of SIGTERM itself would also be a stop.
+    o.sigterm_death_is_clean = true;
+    ASSERT_NO_FATAL_FAILURE(server_.start(std::move(o)));
   }
 
   // The one worker process of the master (its only child).
-  pid_t worker_pid() const {
+  pid_t worker_pid() {
     auto deadline = Clock::now() + std::chrono::seconds(5);
     do {
-      std::ifstream children("/proc/" + std::to_string(pid_) + "/task/" + std::to_string(pid_) +
-                             "/children");
-      pid_t child = -1;
-      if (children >> child && child > 0) return child;
+      std::vector<pid_t> children = server_.workers();
+      if (!children.empty() && children[0] > 0) return children[0];
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     } while (Clock::now() < deadline);
     ADD_FAILURE() << "the master has no worker";
-    return pid_;
+    return server_.pid();
   }
 
   std::string url(std::string_view path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
+    return "http://127.0.0.1:" + std::to_string(port()) + std::string(path);
   }
   // curl without any proxy from the environment, bounded in time.
   std::string curl(const std::string& options, std::string_view path, int* exit_status) const {
@@ -578,23 +462,24 @@ class ZhttpdBinary : public ::testing::Test {
 
   // One request on a fresh connection; the response, or nullopt.
   std::optional<HttpResponse> fetch(const std::string& request, bool head_request = false) {
-    Client c(port_);
+    Client c(port());
     if (!c.ok() || !c.send(request)) return std::nullopt;
     return c.read_response(head_request);
   }
 
+  pid_t pid() const { return server_.pid(); }
+  uint16_t port() const { return server_.port(); }
+
+  ServerProcess server_{"zhttpd-binary-test"};
   std::string base_, root_, secret_, hidden_secret_;
   std::string index_html_, hello_, digits_, sub_index_, png_, big_;
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
-  int stdout_fd_ = -1;
 };
 
 // 1. GET and HEAD, Content-Type, a large file.
 
 TEST_F(ZhttpdBinary, HeadThenGetOfTheIndexOnOneConnection) {
   ASSERT_NO_FATAL_FAILURE(start());
-  Client c(port_);
+  Client c(port());
   ASSERT_TRUE(c.ok());
   ASSERT_TRUE(c.send("HEAD / HTTP/1.1\r\nHost: test\r\n\r\n"));
   auto head = c.read_response(/*head_request=*/true);
@@ -634,7 +519,7 @@ TEST_F(ZhttpdBinary, ContentTypeByExtension) {
       {"/style.css", "text/css", &css},           {"/app.js", "", &js},
       {"/pixel.png", "image/png", &png_},
   };
-  Client c(port_);  // all on one keep-alive connection
+  Client c(port());  // all on one keep-alive connection
   for (const Case& k : cases) {
     SCOPED_TRACE(k.path);
     ASSERT_TRUE(c.send(get(k.path)));
@@ -660,7 +545,7 @@ TEST_F(ZhttpdBinary, ContentTypeByExtension) {
 
 TEST_F(ZhttpdBinary, OneMebibyteFileArrivesByteIdentical) {
   ASSERT_NO_FATAL_FAILURE(start());
-  Client c(port_);
+  Client c(port());
   for (int round = 0; round < 2; ++round) {  // twice on one connection: the stream stays framed
     SCOPED_TRACE(round);
     ASSERT_TRUE(c.send(get("/big.bin")));
@@ -678,7 +563,7 @@ TEST_F(ZhttpdBinary, OneMebibyteFileArrivesByteIdentical) {
 
 TEST_F(ZhttpdBinary, ConditionalRequests) {
   ASSERT_NO_FATAL_FAILURE(start());
-  Client c(port_);  // one connection: a 304 with a stray body would break the next response
+  Client c(port());  // one connection: a 304 with a stray body would break the next response
   ASSERT_TRUE(c.send(get("/hello.txt")));
   auto first = c.read_response();
   ASSERT_TRUE(first.has_value());
@@ -783,7 +668,7 @@ TEST_F(ZhttpdBinary, CurlGetHeadRangeAndConditional) {
 
 TEST_F(ZhttpdBinary, ByteRanges) {
   ASSERT_NO_FATAL_FAILURE(start());
-  Client c(port_);
+  Client c(port());
   ASSERT_TRUE(c.send(get("/digits.txt")));
   auto plain = c.read_response();
   ASSERT_TRUE(plain.has_value());
@@ -835,7 +720,7 @@ TEST_F(ZhttpdBinary, ByteRanges) {
 
 TEST_F(ZhttpdBinary, HundredSequentialRequestsOnOneConnection) {
   ASSERT_NO_FATAL_FAILURE(start());
-  Client c(port_);
+  Client c(port());
   ASSERT_TRUE(c.ok());
   for (int i = 0; i < 100; ++i) {
     SCOPED_TRACE(i);
@@ -861,7 +746,7 @@ TEST_F(ZhttpdBinary, Http10WithoutKeepAliveAndConnectionCloseAreClosed) {
   for (const std::string& request : {std::string("GET /hello.txt HTTP/1.0\r\n\r\n"),
                                      get("/hello.txt", "Connection: close\r\n")}) {
     SCOPED_TRACE(request);
-    Client c(port_);
+    Client c(port());
     ASSERT_TRUE(c.send(request));
     auto r = c.read_response();
     ASSERT_TRUE(r.has_value());
@@ -911,7 +796,7 @@ TEST_F(ZhttpdBinary, FiftyPipelinedRequestsAnsweredInOrder) {
         break;
     }
   }
-  Client c(port_);
+  Client c(port());
   ASSERT_TRUE(c.ok());
   ASSERT_EQ(::send(c.fd(), batch.data(), batch.size(), MSG_NOSIGNAL),
             static_cast<ssize_t>(batch.size()));
@@ -942,7 +827,7 @@ TEST_F(ZhttpdBinary, SlowHeadGets408WhileOthersAreServedPromptly) {
   // 150 bytes at one per 100 ms would take 15 s: the head never completes in time.
   const std::string head =
       "GET /hello.txt HTTP/1.1\r\nHost: slow\r\nX-Padding: " + std::string(100, 'a') + "\r\n\r\n";
-  Client slow(port_, 0, /*nodelay=*/true);
+  Client slow(port(), 0, /*nodelay=*/true);
   ASSERT_TRUE(slow.ok());
 
   std::vector<double> latencies;
@@ -960,7 +845,7 @@ TEST_F(ZhttpdBinary, SlowHeadGets408WhileOthersAreServedPromptly) {
       normal = std::thread([&] {
         for (int i = 0; i < 5 && slow_active; ++i) {
           auto t = Clock::now();
-          Client c(port_);
+          Client c(port());
           std::optional<HttpResponse> r;
           if (c.ok() && c.send(get("/hello.txt"))) r = c.read_response(false, 5);
           latencies.push_back(seconds_since(t));
@@ -1006,7 +891,7 @@ TEST_F(ZhttpdBinary, MoreSlowHeadsThanRequestBuffersNeitherStarveOthersNorSpin) 
   std::vector<std::unique_ptr<Client>> slow;
   slow.reserve(kSlow);
   for (size_t i = 0; i < kSlow; ++i) {
-    slow.push_back(std::make_unique<Client>(port_));
+    slow.push_back(std::make_unique<Client>(port()));
     ASSERT_TRUE(slow.back()->ok()) << "connect #" << i;
     ASSERT_TRUE(slow.back()->send("GET /hello.txt HTTP/1.1\r\n")) << "send #" << i;  // no end
   }
@@ -1024,7 +909,7 @@ TEST_F(ZhttpdBinary, MoreSlowHeadsThanRequestBuffersNeitherStarveOthersNorSpin) 
                            << kSlow << " incomplete heads open (a busy loop)";
 
   auto t = Clock::now();
-  Client fresh(port_);
+  Client fresh(port());
   ASSERT_TRUE(fresh.send(get("/hello.txt")));
   auto r = fresh.read_response(false, 2);
   const double took = seconds_since(t);
@@ -1062,7 +947,7 @@ std::string many_big_requests(int n) {
 
 TEST_F(ZhttpdBinary, ClientThatNeverReadsDoesNotDelayOthers) {
   ASSERT_NO_FATAL_FAILURE(start());
-  Client hog(port_, /*rcvbuf=*/65536);
+  Client hog(port(), /*rcvbuf=*/65536);
   ASSERT_TRUE(hog.ok());
   ASSERT_TRUE(hog.send(many_big_requests(64)));  // 64 MiB of answers it never reads
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -1070,7 +955,7 @@ TEST_F(ZhttpdBinary, ClientThatNeverReadsDoesNotDelayOthers) {
   for (int i = 0; i < 5; ++i) {
     SCOPED_TRACE(i);
     auto t = Clock::now();
-    Client c(port_);
+    Client c(port());
     ASSERT_TRUE(c.send(get("/hello.txt")));
     auto r = c.read_response(false, 5);
     double took = seconds_since(t);
@@ -1080,7 +965,7 @@ TEST_F(ZhttpdBinary, ClientThatNeverReadsDoesNotDelayOthers) {
   }
   // A large file to another client still streams while the hog is stuck.
   auto t = Clock::now();
-  Client c(port_);
+  Client c(port());
   ASSERT_TRUE(c.send(get("/big.bin")));
   auto big = c.read_response(false, 5);
   ASSERT_TRUE(big.has_value());
@@ -1088,7 +973,7 @@ TEST_F(ZhttpdBinary, ClientThatNeverReadsDoesNotDelayOthers) {
   EXPECT_LT(seconds_since(t), 2.0);
 
   // The hog is still connected and really stuck: bytes wait unread, far fewer than asked for.
-  EXPECT_TRUE(process_holds_connection(worker_pid(), port_, hog.local_port()));
+  EXPECT_TRUE(process_holds_connection(worker_pid(), port(), hog.local_port()));
   int pending = 0;
   ASSERT_EQ(::ioctl(hog.fd(), FIONREAD, &pending), 0);
   EXPECT_GT(pending, 0);
@@ -1097,11 +982,11 @@ TEST_F(ZhttpdBinary, ClientThatNeverReadsDoesNotDelayOthers) {
 
 TEST_F(ZhttpdBinary, StalledClientIsClosedAfterTheWriteTimeout) {
   ASSERT_NO_FATAL_FAILURE(start({"--write-timeout", "2"}));
-  Client hog(port_, /*rcvbuf=*/65536);
+  Client hog(port(), /*rcvbuf=*/65536);
   ASSERT_TRUE(hog.ok());
   ASSERT_TRUE(hog.send(many_big_requests(64)));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  ASSERT_TRUE(process_holds_connection(worker_pid(), port_, hog.local_port()))
+  ASSERT_TRUE(process_holds_connection(worker_pid(), port(), hog.local_port()))
       << "the connection is gone before it could stall";
   // Others are still served while it stalls.
   auto t = Clock::now();
@@ -1111,11 +996,11 @@ TEST_F(ZhttpdBinary, StalledClientIsClosedAfterTheWriteTimeout) {
   EXPECT_LT(seconds_since(t), 1.0);
 
   const auto stall = Clock::now();
-  while (process_holds_connection(worker_pid(), port_, hog.local_port()) &&
+  while (process_holds_connection(worker_pid(), port(), hog.local_port()) &&
          seconds_since(stall) < 12) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  EXPECT_FALSE(process_holds_connection(worker_pid(), port_, hog.local_port()))
+  EXPECT_FALSE(process_holds_connection(worker_pid(), port(), hog.local_port()))
       << "the stalled connection is still open after 12 s with --write-timeout 2";
   // Reading now ends in a close (or reset) well before the 64 MiB asked for.
   uint64_t bytes = 0;
@@ -1175,7 +1060,7 @@ TEST_F(ZhttpdBinary, TraversalAndEscapingSymlinksNeverLeakOutsideTheRoot) {
   };
   for (const std::string& target : targets) {
     SCOPED_TRACE(target);
-    Client c(port_);
+    Client c(port());
     ASSERT_TRUE(c.ok());
     ASSERT_TRUE(c.send("GET " + target + " HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"));
     EXPECT_TRUE(c.read_until_closed(5)) << "not closed";
@@ -1242,7 +1127,7 @@ TEST_F(ZhttpdBinary, TenThousandIdleKeepAliveConnections) {
     const size_t first = idle.size();
     const size_t last = std::min(count, first + kBatch);
     for (size_t i = first; i < last; ++i) {
-      idle.push_back(std::make_unique<Client>(port_));
+      idle.push_back(std::make_unique<Client>(port()));
       ASSERT_TRUE(idle.back()->ok()) << "connect #" << i << ": " << std::strerror(errno);
       ASSERT_TRUE(idle.back()->send(get("/hello.txt"))) << "send #" << i;
     }
@@ -1292,15 +1177,15 @@ TEST_F(ZhttpdBinary, TenThousandIdleKeepAliveConnections) {
 TEST_F(ZhttpdBinary, SigquitFinishesResponsesInFlightClosesIdleAndExits) {
   // An idle keep-alive connection is closed only when the drain time is over.
   ASSERT_NO_FATAL_FAILURE(start({"--drain-timeout", "3"}));
-  Client idle(port_);
+  Client idle(port());
   ASSERT_TRUE(idle.send(get("/hello.txt")));
   ASSERT_TRUE(idle.read_response().has_value());
 
   // A reader part-way through 4 MiB of responses when the drain starts.
-  Client busy(port_, /*rcvbuf=*/65536);
+  Client busy(port(), /*rcvbuf=*/65536);
   ASSERT_TRUE(busy.send(many_big_requests(4)));
   ASSERT_TRUE(busy.read_at_least(100000, 5));
-  ASSERT_EQ(::kill(pid_, SIGQUIT), 0);
+  ASSERT_EQ(::kill(pid(), SIGQUIT), 0);
 
   EXPECT_TRUE(busy.read_until_closed(10)) << "the busy connection never closed";
   EXPECT_TRUE(idle.read_until_closed(5)) << "an idle connection outlived the drain";
@@ -1319,13 +1204,7 @@ TEST_F(ZhttpdBinary, SigquitFinishesResponsesInFlightClosesIdleAndExits) {
   idle.close();
 
   int status = 0;
-  pid_t w = 0;
-  auto t = Clock::now();
-  while ((w = ::waitpid(pid_, &status, WNOHANG)) == 0 && seconds_since(t) < 10) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_EQ(w, pid_) << "zhttpd did not exit within 10 s of SIGQUIT";
-  pid_ = -1;
+  ASSERT_TRUE(server_.wait_exit(10, &status)) << "zhttpd did not exit within 10 s of SIGQUIT";
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe_status(status);
 }
 
@@ -1347,7 +1226,7 @@ TEST_F(ZhttpdBinary, OtherMethodsGet405WithAllow) {
   };
   for (const std::string& request : requests) {
     SCOPED_TRACE(request);
-    Client c(port_);
+    Client c(port());
     // A GET follows on the same connection: either it is answered in turn (the refused
     // request's body was framed and skipped) or the 405 announced a close and nothing follows.
     ASSERT_TRUE(c.send(request + get("/hello.txt")));
@@ -1393,7 +1272,7 @@ TEST_F(ZhttpdBinary, MalformedRequestsGet400AndCloseWhileOthersAreServed) {
   };
   for (const std::string& bad : cases) {
     SCOPED_TRACE(bad);
-    Client c(port_);
+    Client c(port());
     ASSERT_TRUE(c.ok());
     ASSERT_TRUE(c.send(bad + smuggled));
     auto r = c.read_response();
@@ -1419,7 +1298,7 @@ TEST_F(ZhttpdBinary, MalformedRequestsGet400AndCloseWhileOthersAreServed) {
 TEST_F(ZhttpdBinary, PostWithATenKilobyteBodyGets405AndTheNextRequestIsAnswered) {
   ASSERT_NO_FATAL_FAILURE(start());
   const std::string body(10000, 'p');
-  Client c(port_);
+  Client c(port());
   ASSERT_TRUE(c.send("POST /hello.txt HTTP/1.1\r\nHost: test\r\nContent-Length: 10000\r\n\r\n"));
   ASSERT_TRUE(c.send(body.substr(0, 3000)));
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the rest in a later read
@@ -1447,7 +1326,7 @@ TEST_F(ZhttpdBinary, GetWithAMalformedChunkedBodyGets400AndClose) {
   };
   for (const std::string& body : bodies) {
     SCOPED_TRACE(body);
-    Client c(port_);
+    Client c(port());
     ASSERT_TRUE(
         c.send("GET /hello.txt HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n" +
                body + smuggled));
@@ -1489,7 +1368,7 @@ TEST_F(ZhttpdBinary, PipelinedRequestsWithBodiesOfEveryKindGetOneAnswerEachInOrd
   for (const Case& k : cases) all += k.request;
   for (size_t step : {all.size(), size_t{7}}) {
     SCOPED_TRACE("written in pieces of " + std::to_string(step));
-    Client c(port_, 0, true);
+    Client c(port(), 0, true);
     for (size_t at = 0; at < all.size(); at += step) ASSERT_TRUE(c.send(all.substr(at, step)));
     for (const Case& k : cases) {
       SCOPED_TRACE(k.request);
@@ -1506,7 +1385,7 @@ TEST_F(ZhttpdBinary, PipelinedRequestsWithBodiesOfEveryKindGetOneAnswerEachInOrd
 // never comes, and the next bytes it sends must not be taken for one.
 TEST_F(ZhttpdBinary, RefusedBodyWithExpectContinueIsAnsweredAndClosed) {
   ASSERT_NO_FATAL_FAILURE(start());
-  Client c(port_);
+  Client c(port());
   ASSERT_TRUE(
       c.send("POST /hello.txt HTTP/1.1\r\nHost: test\r\nExpect: 100-continue\r\nContent-Length: "
              "5\r\n\r\n"));
@@ -1521,7 +1400,7 @@ TEST_F(ZhttpdBinary, RefusedBodyWithExpectContinueIsAnsweredAndClosed) {
 TEST_F(ZhttpdBinary, BodyPastMaxDiscardBytesIsAnsweredThenClosed) {
   ASSERT_NO_FATAL_FAILURE(start({"--max-discard-bytes", "1000"}));
   {
-    Client c(port_);  // the length says too much at once: not read at all
+    Client c(port());  // the length says too much at once: not read at all
     ASSERT_TRUE(c.send("POST /hello.txt HTTP/1.1\r\nHost: test\r\nContent-Length: 5000\r\n\r\n" +
                        std::string(5000, 'x') + get("/hello.txt")));
     auto r = c.read_response();
@@ -1532,7 +1411,7 @@ TEST_F(ZhttpdBinary, BodyPastMaxDiscardBytesIsAnsweredThenClosed) {
     EXPECT_EQ(c.unread(), "");
   }
   {
-    Client c(port_);  // chunked: found out while reading
+    Client c(port());  // chunked: found out while reading
     std::string chunks;
     for (int i = 0; i < 10; ++i) chunks += "c8\r\n" + std::string(200, 'y') + "\r\n";
     ASSERT_TRUE(
