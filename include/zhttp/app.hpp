@@ -114,6 +114,11 @@ class AppContext {
  public:
   uint32_t worker_index() const { return worker_index_; }  // 0 .. workers - 1
   uint32_t generation() const { return generation_; }      // 1, then one more per reload
+  // The worker's libev loop, for the application's own timers and sockets (it runs once the
+  // handler is made; Handler::on_worker_start() gets it too).
+  struct ev_loop* loop() const {
+    return loop_;
+  }
   // An option's value as given (or its default); "" for an unknown name.
   const std::string& option(std::string_view name) const;
   bool flag(std::string_view name) const { return option(name) == "true"; }
@@ -127,6 +132,7 @@ class AppContext {
   friend struct app::AppContextAccess;
   uint32_t worker_index_ = 0;
   uint32_t generation_ = 0;
+  struct ev_loop* loop_ = nullptr;
   const std::map<std::string, std::string, std::less<>>* options_ = nullptr;
   std::function<std::atomic<uint64_t>*(std::string_view)> word_;
   Handler* files_ = nullptr;

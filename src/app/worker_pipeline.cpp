@@ -1,6 +1,9 @@
 #include "app/worker_pipeline.hpp"
 
+#include <ev.h>
+
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -17,8 +20,9 @@ namespace zhttp::app {
 
 struct AppContextAccess {
   static AppContext make(const cli::Config& config, const proc::WorkerSetup& setup,
-                         Handler* files) {
+                         struct ev_loop* loop, Handler* files) {
     AppContext c;
+    c.loop_ = loop;
     c.worker_index_ = setup.index;
     c.generation_ = setup.generation;
     c.options_ = &config.app_options;
@@ -76,7 +80,17 @@ int serve_worker(const cli::Config& config, App* app, const proc::WorkerSetup& s
   handlers::StaticFiles files(config.files);
   // The application's handler, made here after fork; it answers in front of the files.
   std::unique_ptr<Handler> own;
-  if (app != nullptr) own = app->make_handler(AppContextAccess::make(config, setup, &files));
+  // The worker's loop exists before the handler, so that the application can use it there.
+  struct ev_loop* loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV);
+  if (loop == nullptr) throw std::runtime_error("cannot create the event loop");
+  if (app != nullptr) {
+    try {
+      own = app->make_handler(AppContextAccess::make(config, setup, loop, &files));
+    } catch (...) {
+      ev_loop_destroy(loop);
+      throw;
+    }
+  }
   Handler* content = own ? own.get() : static_cast<Handler*>(&files);
   std::unique_ptr<handlers::MetricsHandler> metrics;
   if (!config.metrics_path.empty() && segment != nullptr) {
@@ -88,7 +102,7 @@ int serve_worker(const cli::Config& config, App* app, const proc::WorkerSetup& s
 
   io::WorkerConfig worker_config = config.worker;
   worker_config.worker_index = setup.index;
-  io::Worker worker(worker_config, *content, setup.listeners);
+  io::Worker worker(worker_config, *content, setup.listeners, loop);
   worker.set_access_gate(access.get());
   for (size_t i = 0; i < config.listen.size() && i < setup.listeners.size(); ++i) {
     io::ListenSpec spec;

@@ -21,6 +21,10 @@ constexpr int kReadsPerEvent = 4;     // fairness between busy connections
 constexpr double kShedAfter = 1.0;    // see shed_oldest_head()
 constexpr size_t kMaxSendfileChunk = size_t{1} << 30;
 
+struct ev_loop* new_loop() {
+  return ev_loop_new(static_cast<unsigned>(EVBACKEND_EPOLL) | static_cast<unsigned>(EVFLAG_NOENV));
+}
+
 Worker& worker_of(struct ev_loop* loop) {
   return *static_cast<Worker*>(ev_userdata(loop));
 }
@@ -33,10 +37,10 @@ uint64_t monotonic_ns() {
 
 }  // namespace
 
-Worker::Worker(const WorkerConfig& config, Handler& handler, std::span<const int> listeners)
+Worker::Worker(const WorkerConfig& config, Handler& handler, std::span<const int> listeners,
+               struct ev_loop* loop)
     : config_(config),
-      loop_(ev_loop_new(static_cast<unsigned>(EVBACKEND_EPOLL) |
-                        static_cast<unsigned>(EVFLAG_NOENV))),
+      loop_(loop != nullptr ? loop : new_loop()),
       input_pool_(config.input_buffer_bytes, config.max_busy_connections),
       output_pool_(config.output_buffer_bytes, config.max_busy_connections),
       exchanges_(config.max_busy_connections),

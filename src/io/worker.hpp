@@ -39,7 +39,9 @@ struct WorkerConfig {
 
 class Worker : private conn::ResponseObserver, private conn::ConnectionEvents {
  public:
-  Worker(const WorkerConfig& config, Handler& handler, std::span<const int> listeners);
+  // `loop`: one made for it beforehand (ev_loop_new), which it takes over; null: its own.
+  Worker(const WorkerConfig& config, Handler& handler, std::span<const int> listeners,
+         struct ev_loop* loop = nullptr);
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
   ~Worker();
