@@ -81,7 +81,7 @@ int serve_worker(const cli::Config& config, App* app, const proc::WorkerSetup& s
   // The application's handler, made here after fork; it answers in front of the files.
   std::unique_ptr<Handler> own;
   // The worker's loop exists before the handler, so that the application can use it there.
-  struct ev_loop* loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV);
+  struct ev_loop* loop = io::Worker::new_loop();
   if (loop == nullptr) throw std::runtime_error("cannot create the event loop");
   if (app != nullptr) {
     try {

@@ -21,10 +21,6 @@ constexpr int kReadsPerEvent = 4;     // fairness between busy connections
 constexpr double kShedAfter = 1.0;    // see shed_oldest_head()
 constexpr size_t kMaxSendfileChunk = size_t{1} << 30;
 
-struct ev_loop* new_loop() {
-  return ev_loop_new(static_cast<unsigned>(EVBACKEND_EPOLL) | static_cast<unsigned>(EVFLAG_NOENV));
-}
-
 Worker& worker_of(struct ev_loop* loop) {
   return *static_cast<Worker*>(ev_userdata(loop));
 }
@@ -36,6 +32,10 @@ uint64_t monotonic_ns() {
 }
 
 }  // namespace
+
+struct ev_loop* Worker::new_loop() {
+  return ev_loop_new(static_cast<unsigned>(EVBACKEND_EPOLL) | static_cast<unsigned>(EVFLAG_NOENV));
+}
 
 Worker::Worker(const WorkerConfig& config, Handler& handler, std::span<const int> listeners,
                struct ev_loop* loop)

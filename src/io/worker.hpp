@@ -39,7 +39,9 @@ struct WorkerConfig {
 
 class Worker : private conn::ResponseObserver, private conn::ConnectionEvents {
  public:
-  // `loop`: one made for it beforehand (ev_loop_new), which it takes over; null: its own.
+  // The kind of loop a worker runs (epoll), for a caller that needs it before the worker.
+  static struct ev_loop* new_loop();
+  // `loop`: one made for it beforehand (new_loop()), which it takes over; null: its own.
   Worker(const WorkerConfig& config, Handler& handler, std::span<const int> listeners,
          struct ev_loop* loop = nullptr);
   Worker(const Worker&) = delete;

@@ -73,15 +73,6 @@ bool exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-size_t count_of(std::string_view haystack, std::string_view needle) {
-  size_t n = 0;
-  for (size_t at = haystack.find(needle); at != std::string_view::npos;
-       at = haystack.find(needle, at + needle.size())) {
-    ++n;
-  }
-  return n;
-}
-
 bool exited_zero(int status) {
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }

@@ -54,15 +54,6 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-size_t count_of(std::string_view haystack, std::string_view needle) {
-  size_t n = 0;
-  for (size_t at = haystack.find(needle); at != std::string_view::npos;
-       at = haystack.find(needle, at + needle.size())) {
-    ++n;
-  }
-  return n;
-}
-
 // ---- HTTP over raw sockets ---------------------------------------------------------------------
 
 struct Response {

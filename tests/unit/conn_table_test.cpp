@@ -18,29 +18,14 @@
 #include <thread>
 #include <vector>
 
+#include "shared_mapping.hpp"
+
 namespace zhttp::shm {
 namespace {
 
 using Outcome = ConnTable::Outcome;
 
-class SharedBytes {
- public:
-  explicit SharedBytes(size_t bytes) : bytes_(bytes) {
-    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    base_ = p == MAP_FAILED ? nullptr : p;
-  }
-  ~SharedBytes() {
-    if (base_ != nullptr) munmap(base_, bytes_);
-  }
-  SharedBytes(const SharedBytes&) = delete;
-  SharedBytes& operator=(const SharedBytes&) = delete;
-  void* get() const { return base_; }
-  size_t size() const { return bytes_; }
-
- private:
-  size_t bytes_;
-  void* base_;
-};
+using SharedBytes = test::SharedMapping;
 
 struct Fixture {
   explicit Fixture(uint32_t slots)

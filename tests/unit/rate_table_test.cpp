@@ -24,30 +24,15 @@
 
 #include "shm/siphash.hpp"
 
+#include "shared_mapping.hpp"
+
 namespace zhttp::shm {
 namespace {
 
 constexpr uint64_t kSecond = 1'000'000;
 
 // An anonymous shared mapping: forked children share it with the parent.
-class SharedMap {
- public:
-  explicit SharedMap(size_t bytes) : bytes_(bytes) {
-    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    base_ = p == MAP_FAILED ? nullptr : p;
-  }
-  ~SharedMap() {
-    if (base_ != nullptr) munmap(base_, bytes_);
-  }
-  SharedMap(const SharedMap&) = delete;
-  SharedMap& operator=(const SharedMap&) = delete;
-  void* get() const { return base_; }
-  size_t size() const { return bytes_; }
-
- private:
-  size_t bytes_;
-  void* base_;
-};
+using SharedMap = test::SharedMapping;
 
 constexpr SipKey kSecret{0x0123456789abcdefULL, 0xfedcba9876543210ULL};
 
