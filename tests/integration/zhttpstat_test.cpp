@@ -41,6 +41,7 @@
 #include "shm/rate_table.hpp"
 #include "shm/segment.hpp"
 #include "shm/stats.hpp"
+#include "server_process.hpp"
 #include "socket_util.hpp"
 
 namespace zhttp::test {
@@ -1201,56 +1202,20 @@ class ZhttpstatServerTest : public ::testing::Test {
     std::ofstream(dir_ + "/index.html") << "hello\n";
   }
   void TearDown() override {
-    for (pid_t pid : servers_) {
-      ::kill(pid, SIGTERM);
-      int status = 0;
-      wait_exit(pid, 10, &status);
-    }
+    servers_.clear();  // each stops its server with a deadline
     std::filesystem::remove_all(dir_);
   }
 
   // Starts zhttpd with one worker on a free port plus `extra`; returns the port (0 on failure).
+  // It sends it no request: the test counts them.
   uint16_t start(const std::vector<std::string>& extra) {
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      uint16_t port = 0;
-      int probe = listen_loopback(&port);
-      if (probe < 0) return 0;
-      ::close(probe);
-      std::vector<std::string> args = {kZhttpd,  "--listen", "127.0.0.1:" + std::to_string(port),
-                                       "--root", dir_,       "--workers",
-                                       "1"};
-      args.insert(args.end(), extra.begin(), extra.end());
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      int out[2];
-      if (::pipe2(out, O_CLOEXEC) != 0) return 0;
-      pid_t pid = ::fork();
-      if (pid == 0) {
-        ::dup2(out[1], STDOUT_FILENO);
-        ::execv(kZhttpd, argv.data());
-        ::_exit(127);
-      }
-      ::close(out[1]);
-      std::string banner;
-      auto deadline = Clock::now() + std::chrono::seconds(15);
-      while (banner.find('\n') == std::string::npos && ms_left(deadline) > 0) {
-        pollfd p{out[0], POLLIN, 0};
-        if (::poll(&p, 1, ms_left(deadline)) <= 0) break;
-        char chunk[512];
-        ssize_t n = ::read(out[0], chunk, sizeof chunk);
-        if (n <= 0) break;
-        banner.append(chunk, static_cast<size_t>(n));
-      }
-      ::close(out[0]);
-      if (banner.rfind("zhttpd: serving ", 0) == 0) {
-        servers_.push_back(pid);
-        return port;
-      }
-      int status = 0;
-      wait_exit(pid, 5, &status);  // port taken (exit 1): try another
-    }
-    return 0;
+    servers_.push_back(std::make_unique<ServerProcess>("zhttpstat-test-server"));
+    std::vector<std::string> args = {"--listen", "{address}", "--root", dir_, "--workers", "1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    ServerOptions o = ServerOptions::zhttpd(args);
+    o.ready = ServerOptions::Ready::kNone;
+    servers_.back()->start(o);
+    return servers_.back()->running() ? servers_.back()->port() : 0;
   }
 
   // One GET / on a fresh connection, answered.
@@ -1279,7 +1244,7 @@ class ZhttpstatServerTest : public ::testing::Test {
   }
 
   std::string dir_;
-  std::vector<pid_t> servers_;
+  std::vector<std::unique_ptr<ServerProcess>> servers_;
 };
 
 TEST_F(ZhttpstatServerTest, FindsTheServerByItsPidFileAndByItsListenAddress) {
@@ -1296,7 +1261,7 @@ TEST_F(ZhttpstatServerTest, FindsTheServerByItsPidFileAndByItsListenAddress) {
   int64_t pid = 0;
   in >> pid;
   EXPECT_EQ(a["master_pid"], pid);
-  EXPECT_EQ(a["master_pid"], servers_[0]);
+  EXPECT_EQ(a["master_pid"], servers_[0]->pid());
   EXPECT_GE(a["generation"].get<int>(), 1);
   EXPECT_EQ(a["worker_count"], 1);
   // The request above is counted once its worker recorded it.
@@ -1312,7 +1277,7 @@ TEST_F(ZhttpstatServerTest, FindsTheServerByItsPidFileAndByItsListenAddress) {
 
   Json b = stats_of({"--listen", "127.0.0.1:" + std::to_string(without)});
   ASSERT_TRUE(b.is_object());
-  EXPECT_EQ(b["master_pid"], servers_[1]);
+  EXPECT_EQ(b["master_pid"], servers_[1]->pid());
 }
 
 }  // namespace
