@@ -35,13 +35,13 @@
 #include <vector>
 
 #include "cli/config.hpp"
+#include "server_process.hpp"
 #include "shm/app_counters.hpp"
 #include "shm/limits.hpp"
 #include "shm/prometheus.hpp"
 #include "shm/rate_table.hpp"
 #include "shm/segment.hpp"
 #include "shm/stats.hpp"
-#include "server_process.hpp"
 #include "socket_util.hpp"
 
 namespace zhttp::test {
@@ -1158,11 +1158,15 @@ TEST_F(ZhttpstatAppTest, PrometheusAppendsTheValues) {
 TEST_F(ZhttpstatAppTest, LiveViewShowsTheValues) {
   LiveView view({"--shm-name", name_, "-w", "0.1"});
   ASSERT_TRUE(view.started());
+  // Rows may be caught half drawn: wait for both whole.
   ASSERT_TRUE(view.until(
-      10, [&] { return !view.row("greetings").empty(); }, [] {}))
-      << view.screen();
-  EXPECT_EQ(view.row("greetings")[1], "12") << view.screen();
-  EXPECT_EQ(view.row("queue_depth"), (std::vector<std::string>{"queue_depth", "3"}))
+      10,
+      [&] {
+        std::vector<std::string> g = view.row("greetings");
+        return g.size() >= 2 && g[1] == "12" &&
+               view.row("queue_depth") == std::vector<std::string>{"queue_depth", "3"};
+      },
+      [] {}))
       << view.screen();
   EXPECT_NE(view.screen().find("app values"), std::string::npos) << view.screen();
   view.type("q");
