@@ -56,7 +56,7 @@ class ResponseWriter {
   ResponseWriter& date(std::string_view imf_fixdate);
   ResponseWriter& content_length(uint64_t n);
   ResponseWriter& connection_close();
-  ResponseWriter& connection_keep_alive();       // for HTTP/1.0 clients that asked for it
+  ResponseWriter& connection_keep_alive();  // for HTTP/1.0 clients that asked for it
   // Whole "Name: value\r\n" lines formatted (and checked) by the caller, e.g. fields an
   // access stage adds to every response.
   ResponseWriter& field_lines(std::string_view lines);

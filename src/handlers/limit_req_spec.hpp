@@ -1,6 +1,6 @@
 #pragma once
-// The rate limiter's rules. One --limit-req rule, parsed from its text (the same string on the command line and in the
-// config file's `limit-req = [...]`):
+// The rate limiter's rules. One --limit-req rule, parsed from its text (the same string on the
+// command line and in the config file's `limit-req = [...]`):
 //   zone=NAME rate=N{r/s|r/m|r/h} [burst=B] [nodelay | delay=D]
 //   [key=addr | key=addr/PREFIX | key=header:NAME] [path=PREFIX] [size=SLOTS]
 // nginx's meaning: B requests beyond the rate are accepted from idle; without nodelay they are

@@ -14,10 +14,15 @@
 #include <string>
 #include <vector>
 
+#include "address_test_util.hpp"
 #include "zhttp/parser.hpp"
 
 namespace zhttp::handlers {
 namespace {
+
+using test::addr;
+using test::cidr;
+using test::text_of;
 
 using conn::AccessVerdict;
 
@@ -44,38 +49,6 @@ LimitReqSpec spec(std::string_view text) {
   return s;
 }
 
-Cidr cidr(std::string_view text) {
-  Cidr c;
-  std::string error;
-  EXPECT_TRUE(parse_cidr(text, &c, &error)) << text << ": " << error;
-  return c;
-}
-
-PeerAddress addr(std::string_view text) {
-  PeerAddress a;
-  EXPECT_TRUE(parse_address(text, &a)) << text;
-  return a;
-}
-
-std::string text_of(const PeerAddress& a) {
-  char buf[kMaxAddressText];
-  return std::string(buf, format_address(a, buf));
-}
-
-// A parsed request head and the view on it.
-struct Parsed {
-  explicit Parsed(std::string path, std::string fields = "")
-      : text("GET " + path + " HTTP/1.1\r\nHost: x\r\n" + fields + "\r\n") {
-    ParseResult r = parse_request(text, ParserLimits{}, request, headers);
-    EXPECT_EQ(r.status, ParseStatus::kComplete) << text;
-    view = RequestView(request, text.data(), {});
-  }
-  std::string text;
-  Header headers[16];
-  Request request;
-  RequestView view;
-};
-
 // An access stage over one table per --limit-req rule of `options`.
 struct StageFixture {
   explicit StageFixture(AccessOptions o, uint32_t slots = 64) : options(std::move(o)) {
@@ -93,7 +66,7 @@ struct StageFixture {
   // response in *fields.
   AccessVerdict admit(std::string path, std::string_view peer, std::string headers = "",
                       std::string* fields = nullptr, PeerAddress* peer_out = nullptr) {
-    Parsed p(std::move(path), std::move(headers));
+    test::ParsedRequest p(std::move(path), std::move(headers));
     PeerAddress a = addr(peer);
     char extra[conn::kExtraFieldBytes];
     std::memset(extra, '#', sizeof extra);
@@ -242,7 +215,7 @@ TEST(AccessStageLimit, Ipv6SlashSixtyFourKeepsIpv4Whole) {
 
 TEST(AccessStageLimit, ClientWithoutAnAddressIsNotLimited) {
   StageFixture f(one_zone("zone=one rate=1r/m nodelay"));
-  Parsed p("/");
+  test::ParsedRequest p("/");
   for (int i = 0; i < 5; ++i) {
     PeerAddress none;
     char extra[conn::kExtraFieldBytes];
@@ -408,7 +381,7 @@ TEST(AccessStageFields, FieldsThatDoNotFitAreLeftOut) {
   AccessOptions o = one_zone("zone=one rate=20r/s burst=10 nodelay");
   o.limit_req_headers = true;
   StageFixture f(o);
-  Parsed p("/");
+  test::ParsedRequest p("/");
   PeerAddress peer = addr("192.0.2.1");
   char small[20];
   AccessVerdict v = f.stage->admit(p.view, &peer, small);

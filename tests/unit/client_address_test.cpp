@@ -9,21 +9,15 @@
 #include <initializer_list>
 #include <string>
 
+#include "address_test_util.hpp"
 #include "zhttp/parser.hpp"
 
 namespace zhttp::handlers {
 namespace {
 
-PeerAddress addr(std::string_view text) {
-  PeerAddress a;
-  EXPECT_TRUE(parse_address(text, &a)) << text;
-  return a;
-}
-
-std::string text_of(const PeerAddress& a) {
-  char buf[kMaxAddressText];
-  return std::string(buf, format_address(a, buf));
-}
+using test::addr;
+using test::cidr;
+using test::text_of;
 
 PeerAddress raw_v6(std::initializer_list<int> bytes) {
   PeerAddress a;
@@ -44,13 +38,6 @@ CidrSet set_of(std::initializer_list<const char*> cidrs) {
   return s;
 }
 
-Cidr cidr(std::string_view text) {
-  Cidr c;
-  std::string error;
-  EXPECT_TRUE(parse_cidr(text, &c, &error)) << text << ": " << error;
-  return c;
-}
-
 std::string cidr_error(std::string_view text) {
   Cidr c;
   std::string error;
@@ -58,22 +45,9 @@ std::string cidr_error(std::string_view text) {
   return error;
 }
 
-// A parsed request head and the view on it.
-struct Parsed {
-  explicit Parsed(std::string fields) : text("GET / HTTP/1.1\r\nHost: x\r\n" + fields + "\r\n") {
-    ParseResult r = parse_request(text, ParserLimits{}, request, headers);
-    EXPECT_EQ(r.status, ParseStatus::kComplete) << text;
-    view = RequestView(request, text.data(), {});
-  }
-  std::string text;
-  Header headers[16];
-  Request request;
-  RequestView view;
-};
-
 std::string client(const char* peer, const std::string& fields, const CidrSet& trusted,
                    std::string_view header = "X-Forwarded-For") {
-  Parsed p(fields);
+  test::ParsedRequest p("/", fields);
   return text_of(forwarded_client(addr(peer), p.view, header, trusted));
 }
 
