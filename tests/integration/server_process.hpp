@@ -153,6 +153,8 @@ inline Spawned spawn_program(const std::vector<std::string>& args) {
   }
   pid_t pid = ::fork();
   if (pid == 0) {
+    int null = ::open("/dev/null", O_RDONLY);  // never the test's terminal
+    ::dup2(null, STDIN_FILENO);
     ::dup2(out[1], STDOUT_FILENO);
     ::dup2(err[1], STDERR_FILENO);
     ::execv(argv[0], argv.data());

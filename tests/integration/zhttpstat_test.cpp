@@ -62,33 +62,6 @@ constexpr size_t idx(Gauge g) {
   return static_cast<size_t>(g);
 }
 
-int ms_left(Clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-  return left.count() > 0 ? static_cast<int>(left.count()) : 0;
-}
-
-std::string describe_status(int status) {
-  if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return std::string("signal ") + strsignal(WTERMSIG(status));
-  return "status " + std::to_string(status);
-}
-
-// Waits up to `seconds` for `pid`; -1 (and the child killed) when it is still running.
-int wait_exit(pid_t pid, double seconds, int* status) {
-  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                     std::chrono::duration<double>(seconds));
-  for (;;) {
-    pid_t r = ::waitpid(pid, status, WNOHANG);
-    if (r == pid) return 0;
-    if (Clock::now() >= deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, status, 0);
-      return -1;
-    }
-    ::usleep(10000);
-  }
-}
-
 struct Outcome {
   int status = -1;
   std::string out;
@@ -102,48 +75,8 @@ Outcome run_zhttpstat(const std::vector<std::string>& args,
   std::vector<std::string> all = wrapper;
   all.push_back(kZhttpstat);
   all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  Outcome run;
-  int out[2], err[2];
-  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return run;
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int null = ::open("/dev/null", O_RDONLY);
-    ::dup2(null, STDIN_FILENO);
-    ::dup2(out[1], STDOUT_FILENO);
-    ::dup2(err[1], STDERR_FILENO);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  ::close(err[1]);
-  auto deadline = Clock::now() + std::chrono::seconds(20);
-  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-  std::string* sinks[2] = {&run.out, &run.err};
-  int open_fds = 2;
-  while (open_fds > 0 && ms_left(deadline) > 0) {
-    if (::poll(fds, 2, ms_left(deadline)) <= 0) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      char buf[65536];
-      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-      if (n <= 0) {
-        ::close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      } else {
-        sinks[i]->append(buf, static_cast<size_t>(n));
-      }
-    }
-  }
-  for (pollfd& p : fds) {
-    if (p.fd >= 0) ::close(p.fd);
-  }
-  wait_exit(pid, 5, &run.status);
-  return run;
+  ProgramResult r = run_program(all, 20);
+  return Outcome{r.status, r.out, r.err};
 }
 
 std::vector<std::string> lines_of(const std::string& s) {
