@@ -26,6 +26,7 @@ enum class RegionKind : uint32_t {
   kRateTable = 3,    // one zone's RateTable (rate_table.hpp), named after its zone
   kConnTable = 4,    // one --limit-conn zone's ConnTable (conn_table.hpp), named after its zone
   kAppCounters = 5,  // the embedding application's counters and gauges (app_counters.hpp)
+  kCache = 6,        // the shared response cache (cache_store.hpp)
 };
 
 inline constexpr size_t kMaxRegions = 40;

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "shm/app_counters.hpp"
+#include "shm/cache_store.hpp"
 #include "shm/conn_table.hpp"
 #include "shm/limits.hpp"
 #include "shm/rate_table.hpp"
@@ -168,6 +169,36 @@ TEST(WorkerExitBareTest, SegmentWithOnlyStatsAndATableNeverLaidOut) {
   EXPECT_EQ(w.in_use.load(), 0u);
   EXPECT_EQ(w.get(Gauge::kConnectionsIdle), 0u);
   EXPECT_EQ(segment->stats().retired.get(Counter::kRequests), 4u);
+}
+
+// A worker killed while storing into the cache: its claimed slot and its lease go back, another
+// worker's lease stays.
+TEST(WorkerExitCacheTest, ResetsTheCacheSlotAndLeasesADeadWorkerHeld) {
+  const size_t bytes = 1 << 20;
+  auto segment = Segment::create(unique_name(), static_cast<uint64_t>(::getpid()),
+                                 {{RegionKind::kCache, kCacheStoreVersion, bytes, ""}});
+  ASSERT_NE(segment, nullptr);
+  std::optional<CacheStore> cache =
+      CacheStore::create(segment->region(RegionKind::kCache), bytes, SipKey{7, 8});
+  ASSERT_TRUE(cache);
+  const uint64_t now = 1'000'000;
+  CacheStats stats;
+  const uint64_t a = cache->hash("/a"), b = cache->hash("/b");
+  ASSERT_EQ(cache->try_lease(a, kGone, now, now + 5'000'000, &stats), LeaseResult::kAcquired);
+  ASSERT_EQ(cache->try_lease(b, kStays, now, now + 5'000'000, &stats), LeaseResult::kAcquired);
+  CacheMeta meta;
+  meta.stored_us = now;
+  meta.expires_us = now + 1'000'000;
+  meta.stale_until_us = meta.expires_us;
+  ASSERT_GE(cache->store_abandoned_for_test(a, "/a", meta, "head", "body", kGone, now, 1), 0);
+  ASSERT_EQ(cache->writing_slots(), 1u);
+  segment->stats().slots[kGone].in_use.store(1);
+
+  on_worker_exit(*segment, kGone);
+  EXPECT_EQ(cache->writing_slots(), 0u);
+  EXPECT_EQ(cache->lease_holder(a, now), -1);
+  EXPECT_EQ(cache->lease_holder(b, now), static_cast<int>(kStays));
+  EXPECT_EQ(cache->try_lease(a, kStays, now, now + 5'000'000, &stats), LeaseResult::kAcquired);
 }
 
 }  // namespace
