@@ -133,8 +133,9 @@ struct CacheHit {
 enum class CacheStoreResult : uint8_t { kStored, kTooBig, kBusy };
 enum class LeaseResult : uint8_t { kAcquired, kBusy, kNoRoom };
 
-// One caller's counters (single writer).
-struct CacheStats {
+// One caller's counters (single writer): the store's, then the cache stage's (which the store
+// never touches). A row of the cache counters region is one of these.
+struct alignas(64) CacheStats {
   Tally lookups;
   Tally hits;        // fresh
   Tally stale_hits;  // stale, returned as such
@@ -150,7 +151,13 @@ struct CacheStats {
   Tally lease_grants;
   Tally lease_waits;  // kBusy answers
   Tally lease_no_room;
+  // The cache stage's.
+  Tally bypasses;         // requests neither looked up nor stored (method, credentials, no-store)
+  Tally uncacheable;      // answers to a lookup that could not be stored (policy, size, kind)
+  Tally coalesced_waits;  // requests that waited for another one's fill
+  Tally lock_timeouts;    // of which the fill did not come within --cache-lock-timeout
 };
+static_assert(sizeof(CacheStats) == 192);
 
 // Where a slot's state stands (tests, zhttpstat).
 struct CacheSlotState {
