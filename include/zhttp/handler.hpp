@@ -87,6 +87,23 @@ class RequestView {
 
 class Response;
 
+// What a stage wrapping a handler (the shared response cache) attaches to a Response to see
+// how it ends. It is detached before either call, and both come while the head is still open:
+// the tap may add fields with Response::header(), or (on_whole) answer in the handler's place.
+class ResponseTap {
+ public:
+  // A whole response in hand (send(), body(), body_static(), no_body()): `fields` are the
+  // handler's own field lines as formatted ("Name: value\r\n"...: no Date, framing or
+  // connection fields), `body` all of its body. True when the tap answered instead (through
+  // status()... on the same response), false to let the handler's answer go on.
+  virtual bool on_whole(Response& response, std::string_view fields, std::string_view body) = 0;
+  // Any other answer: a file or a stream.
+  virtual void on_other(Response& response) = 0;
+
+ protected:
+  ~ResponseTap() = default;
+};
+
 // A handle on one exchange that is safe to keep after handle() returned, and to copy. It names
 // the connection and the exchange's generation: once the response is complete, the client went
 // away, the handler timed out or the connection was reused, the reference is dead and refuses
@@ -132,6 +149,18 @@ class Response {
   void file(int fd, uint64_t offset, uint64_t length);
   void file_shared(int fd, uint64_t offset, uint64_t length);
   void no_body();  // e.g. 304, 204; other statuses get "Content-Length: 0"
+  // Whole field lines as header() formats them ("Name: value\r\n"...), e.g. a stored head
+  // replayed by the cache; checked like header()'s.
+  Response& header_lines(std::string_view lines);
+
+  // The handler's own freshness for a shared cache in front of it: this answer may be reused
+  // for `seconds` (Cache-Control max-age and s-maxage take precedence).
+  void cache_for(uint32_t seconds) { cache_for_s_ = static_cast<int64_t>(seconds); }
+  int64_t cache_for() const { return cache_for_s_; }  // -1: not said
+
+  // A wrapping stage's tap (see ResponseTap); null to detach. Cleared for every new exchange.
+  void tap(ResponseTap* tap) { tap_ = tap; }
+  ResponseTap* tap() const { return tap_; }
 
   // Answer after handle() returns, through the reference (from a timer, a socket, or another
   // thread with post()). Also what a handler keeps to feed a streamed response.
@@ -182,15 +211,21 @@ class Response {
   void send_file(int fd, uint64_t offset, uint64_t length, bool owned);
   bool start_stream(Framing framing, uint64_t length);
   void complete();
+  // The tap's turn before a whole answer is committed: true when it answered instead.
+  bool tapped_whole(std::string_view body);
+  void tapped_other();
 
   conn::Connection* conn_ = nullptr;
   RequestView request_;
   ResponseWriter writer_{nullptr, 0};
   void* user_ = nullptr;
+  ResponseTap* tap_ = nullptr;
+  int64_t cache_for_s_ = -1;
   uint64_t body_bytes_ = 0;
   uint64_t stream_left_ = 0;  // Framing::kLength: bytes still to write
   uint32_t generation_ = 0;
   uint16_t status_ = 0;
+  uint16_t fields_at_ = 0;  // where the handler's fields begin in the head (after Date)
   State state_ = State::kNone;
   Framing framing_ = Framing::kLength;
   bool deferred_ = false;

@@ -68,6 +68,8 @@ void Response::begin(conn::Connection* connection, const RequestView& request,
   request_ = request;
   writer_ = ResponseWriter(nullptr, 0);
   user_ = nullptr;
+  tap_ = nullptr;
+  cache_for_s_ = -1;
   body_bytes_ = stream_left_ = 0;
   generation_ = generation;
   status_ = 0;
@@ -98,6 +100,7 @@ Response& Response::status(uint16_t code) {
   status_ = code;
   state_ = State::kHead;
   writer_.status_line(code).date(conn_->ctx_.dates, conn_->now_);
+  fields_at_ = static_cast<uint16_t>(writer_.size());
   return *this;
 }
 
@@ -123,6 +126,26 @@ Response& Response::header(std::string_view name, uint64_t value) {
   return *this;
 }
 
+Response& Response::header_lines(std::string_view lines) {
+  if (head_in_place()) writer_.field_lines(lines);
+  return *this;
+}
+
+bool Response::tapped_whole(std::string_view body) {
+  if (tap_ == nullptr || !usable() || !head_in_place()) return false;
+  ResponseTap* tap = tap_;
+  tap_ = nullptr;
+  std::string_view fields(writer_.data() + fields_at_, writer_.size() - fields_at_);
+  return tap->on_whole(*this, fields, body);
+}
+
+void Response::tapped_other() {
+  if (tap_ == nullptr || !usable() || !head_in_place()) return;
+  ResponseTap* tap = tap_;
+  tap_ = nullptr;
+  tap->on_other(*this);
+}
+
 // Framing and connection headers and the blank line: the head is ready to be committed.
 bool Response::finish_head(uint64_t content_length, bool has_length) {
   if (!usable() || !head_in_place()) return false;
@@ -144,12 +167,14 @@ void Response::complete() {
 }
 
 void Response::body(std::string_view bytes) {
+  if (tapped_whole(bytes)) return;
   if (!finish_head(bytes.size(), true)) return;
   if (!head_only_) writer_.body(bytes);
   if (writer_.ok() && conn_->out_.commit(writer_.size())) complete();
 }
 
 void Response::body_static(std::string_view bytes) {
+  if (tapped_whole(bytes)) return;
   if (!finish_head(bytes.size(), true)) return;
   conn::OutputQueue& out = conn_->out_;
   if (!out.commit(writer_.size())) return;
@@ -168,6 +193,7 @@ void Response::send_file(int fd, uint64_t offset, uint64_t length, bool owned) {
   auto release = [&] {
     if (owned) ::close(fd);
   };
+  tapped_other();
   if (!finish_head(length, true)) {
     release();
     return;
@@ -204,6 +230,7 @@ void Response::send_file(int fd, uint64_t offset, uint64_t length, bool owned) {
 
 void Response::no_body() {
   // 1xx, 204 and 304 carry no Content-Length; anything else states its empty body.
+  if (tapped_whole({})) return;
   bool bodiless = status_ < 200 || status_ == 204 || status_ == 304;
   if (finish_head(0, !bodiless) && conn_->out_.commit(writer_.size())) complete();
 }
@@ -231,6 +258,7 @@ bool Response::stream(uint64_t content_length) {
 
 bool Response::start_stream(Framing framing, uint64_t length) {
   if (state_ != State::kHead) return false;
+  tapped_other();
   framing_ = framing;
   if (framing == Framing::kChunked) writer_.header("Transfer-Encoding", "chunked");
   if (!finish_head(length, framing == Framing::kLength)) return false;

@@ -540,7 +540,7 @@ LeaseResult CacheStore::try_lease(uint64_t key_hash, uint32_t worker, uint64_t n
         ++stats->lease_no_room;
         return LeaseResult::kNoRoom;
       }
-      if (lease_owner(w) == owner) return LeaseResult::kAcquired;  // already ours
+      // Held, even by this worker: one of its own requests is computing the key.
       ++stats->lease_waits;
       return LeaseResult::kBusy;
     }

@@ -48,9 +48,9 @@
 // Leases (request coalescing): one word per lease, direct-mapped by the key hash (low 32 bits):
 //   bits 63..48 tag (hash bits 15..0), 47..36 owner (worker + 1), 35..0 deadline in ms of
 //   CLOCK_MONOTONIC modulo 2^36 (live while 0 < deadline - now < 2^35 modulo 2^36)
-// try_lease CASes a free or expired word: kAcquired (you compute), kBusy (another worker is
-// computing this key: wait), kNoRoom (the word holds another key's live lease: compute without
-// coalescing).
+// try_lease CASes a free or expired word: kAcquired (you compute), kBusy (another request,
+// of this worker or another, is computing this key: wait), kNoRoom (the word holds another key's
+// live lease: compute without coalescing).
 //
 // Counters are per caller (CacheStats, the caller's own slot). Nothing here allocates, locks or
 // throws, except create() and attach() which only check and lay out.

@@ -1,0 +1,144 @@
+#include "handlers/cache_entry.hpp"
+
+#include <cstring>
+
+namespace zhttp::handlers {
+namespace {
+
+char lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+bool equal_nocase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+// Calls take(name, value, whole line) for each "Name: value\r\n" line.
+template <class Take>
+void for_each_line(std::string_view lines, Take take) {
+  while (!lines.empty()) {
+    size_t end = lines.find("\r\n");
+    size_t next = end == lines.npos ? lines.size() : end + 2;
+    std::string_view line = lines.substr(0, end == lines.npos ? lines.size() : end);
+    size_t colon = line.find(':');
+    if (colon != line.npos) {
+      std::string_view value = line.substr(colon + 1);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+        value.remove_prefix(1);
+      }
+      take(line.substr(0, colon), value, lines.substr(0, next));
+    }
+    lines.remove_prefix(next);
+  }
+}
+
+struct Writer {
+  std::span<char> out;
+  size_t n = 0;
+  bool ok = true;
+  void put(std::string_view s) {
+    if (!ok || s.size() > out.size() - n) {
+      ok = false;
+      return;
+    }
+    std::memcpy(out.data() + n, s.data(), s.size());
+    n += s.size();
+  }
+};
+
+}  // namespace
+
+size_t cache_key(const RequestView& request, std::span<char> out) {
+  std::string_view host = request.header(HeaderId::kHost);
+  std::string_view target = request.target();
+  if (host.size() + 1 + target.size() > out.size()) return 0;
+  for (size_t i = 0; i < host.size(); ++i) out[i] = lower(host[i]);
+  out[host.size()] = '\n';
+  std::memcpy(out.data() + host.size() + 1, target.data(), target.size());
+  return host.size() + 1 + target.size();
+}
+
+ResponseFields scan_fields(std::string_view lines) {
+  ResponseFields f;
+  auto first = [](std::string_view* slot, std::string_view value) {
+    if (slot->data() == nullptr) *slot = value;
+  };
+  for_each_line(lines, [&](std::string_view name, std::string_view value, std::string_view) {
+    if (equal_nocase(name, "cache-control")) {
+      first(&f.cache_control, value);
+    } else if (equal_nocase(name, "vary")) {
+      first(&f.vary, value);
+    } else if (equal_nocase(name, "etag")) {
+      first(&f.etag, value);
+    } else if (equal_nocase(name, "last-modified")) {
+      first(&f.last_modified, value);
+    } else if (equal_nocase(name, "age")) {
+      first(&f.age, value);
+    } else if (equal_nocase(name, "set-cookie")) {
+      f.set_cookie = true;
+    }
+  });
+  return f;
+}
+
+size_t build_entry_head(EntryPreamble preamble, std::span<const std::string_view> vary_names,
+                        const RequestView& request, std::string_view fields, std::span<char> out) {
+  Writer w{out};
+  w.put({reinterpret_cast<const char*>(&preamble), sizeof preamble});
+  for (std::string_view name : vary_names) {
+    w.put(name);
+    w.put(":");
+    w.put(request.header(name));
+    w.put("\n");
+  }
+  if (!w.ok || w.n - sizeof preamble > UINT16_MAX) return 0;
+  uint16_t vary_bytes = static_cast<uint16_t>(w.n - sizeof preamble);
+  std::memcpy(out.data() + offsetof(EntryPreamble, vary_bytes), &vary_bytes, sizeof vary_bytes);
+  for_each_line(fields, [&](std::string_view name, std::string_view, std::string_view line) {
+    if (!equal_nocase(name, "age")) w.put(line);
+  });
+  return w.ok ? w.n : 0;
+}
+
+bool parse_entry_head(std::string_view head, StoredHead* out) {
+  if (head.size() < sizeof(EntryPreamble)) return false;
+  std::memcpy(&out->preamble, head.data(), sizeof(EntryPreamble));
+  head.remove_prefix(sizeof(EntryPreamble));
+  if (out->preamble.vary_bytes > head.size()) return false;
+  out->vary = head.substr(0, out->preamble.vary_bytes);
+  out->fields = head.substr(out->preamble.vary_bytes);
+  return true;
+}
+
+bool vary_matches(std::string_view vary, const RequestView& request) {
+  while (!vary.empty()) {
+    size_t end = vary.find('\n');
+    if (end == vary.npos) return false;
+    std::string_view line = vary.substr(0, end);
+    size_t colon = line.find(':');
+    if (colon == line.npos) return false;
+    if (request.header(line.substr(0, colon)) != line.substr(colon + 1)) return false;
+    vary.remove_prefix(end + 1);
+  }
+  return true;
+}
+
+size_t not_modified_fields(std::string_view fields, std::span<char> out) {
+  static constexpr std::string_view kKept[] = {"etag", "cache-control",    "expires",
+                                               "vary", "content-location", "last-modified"};
+  size_t n = 0;
+  for_each_line(fields, [&](std::string_view name, std::string_view, std::string_view line) {
+    bool kept = false;
+    for (std::string_view k : kKept) kept = kept || equal_nocase(name, k);
+    if (!kept || line.size() > out.size() - n) return;
+    std::memcpy(out.data() + n, line.data(), line.size());
+    n += line.size();
+  });
+  return n;
+}
+
+}  // namespace zhttp::handlers
