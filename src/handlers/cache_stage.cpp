@@ -356,7 +356,7 @@ void CacheStage::purge(const RequestView& request, Response& response) {
     response.send(403, "text/plain", "purge not allowed from this address\n");
     return;
   }
-  if (request.target() == "*") {
+  if (request.target() == "/*") {  // everything (as nginx's "PURGE /prefix*", root only)
     store_.purge_all(stats_);
     response.send(200, "text/plain", "purged all\n");
     return;

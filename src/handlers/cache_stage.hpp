@@ -7,7 +7,7 @@
 // deferred and are answered from the new entry, served stale where the entry allows it, or run
 // uncached once --cache-lock-timeout has passed. A response that could not be stored is
 // remembered for a few seconds (an empty entry of status 0), so that requests do not queue
-// behind it. PURGE from --cache-purge-allow removes one URL ("PURGE *": everything); a
+// behind it. PURGE from --cache-purge-allow removes one URL ("PURGE /*": everything); a
 // successful POST, PUT, PATCH or DELETE removes its URL's entry. Every answer it touches carries
 // Cache-Status (RFC 9211), every hit Age. Nothing here allocates once its pools are warm.
 #include <ev.h>
