@@ -193,6 +193,21 @@ bool lay_out(const CacheGeometry& g, size_t bytes, CacheStoreHeader* h) {
   return offset <= bytes;
 }
 
+// Every lease, CLOCK hand and slot word zero: no lease, every slot state 0 (even) and empty.
+void zero_words(const CacheStoreHeader& h, char* base) {
+  auto* leases = reinterpret_cast<std::atomic<uint64_t>*>(base + h.leases_offset);
+  for (uint32_t i = 0; i < h.geometry.leases; ++i) new (leases + i) std::atomic<uint64_t>(0);
+  for (uint32_t c = 0; c < h.classes; ++c) {
+    const CacheClassInfo& info = h.cls[c];
+    auto* hands = reinterpret_cast<std::atomic<uint32_t>*>(base + info.hands_offset);
+    for (uint32_t s = 0; s < info.sets; ++s) new (hands + s) std::atomic<uint32_t>(0);
+    char* slots = base + info.slots_offset;
+    for (size_t w = 0; w < size_t{info.slots} * info.slot_bytes / 8; ++w) {
+      new (slots + w * 8) std::atomic<uint64_t>(0);
+    }
+  }
+}
+
 }  // namespace
 
 uint32_t CacheGeometry::classes() const {
@@ -204,6 +219,22 @@ uint32_t CacheGeometry::classes() const {
 uint32_t CacheGeometry::max_entry() const {
   const uint32_t n = classes();
   return n == 0 ? 0 : class_data[n - 1];
+}
+
+CacheGeometry CacheGeometry::for_max_entry(uint32_t max_entry) {
+  CacheGeometry g;
+  const uint32_t top = static_cast<uint32_t>(align_up(max_entry));
+  uint32_t n = 0;
+  for (uint32_t below : {1024u, 4096u}) {
+    if (below < top) g.class_data[n++] = below;
+  }
+  g.class_data[n++] = top;
+  constexpr uint32_t kShares[][3] = {{100}, {40, 60}, {25, 25, 50}};
+  for (uint32_t c = 0; c < kCacheMaxClasses; ++c) {
+    if (c >= n) g.class_data[c] = 0;
+    g.class_share[c] = c < n ? kShares[n - 1][c] : 0;
+  }
+  return g;
 }
 
 size_t CacheStore::bytes_for(const CacheGeometry& g, uint32_t sets) {
@@ -220,7 +251,7 @@ size_t CacheStore::bytes_for(const CacheGeometry& g, uint32_t sets) {
 }
 
 std::optional<CacheStore> CacheStore::create(void* region, size_t bytes, SipKey secret,
-                                             const CacheGeometry& g) {
+                                             const CacheGeometry& g, bool region_is_zero) {
   if (region == nullptr || reinterpret_cast<uintptr_t>(region) % kAlign != 0) return std::nullopt;
   CacheStoreHeader probe{};
   if (!lay_out(g, bytes, &probe)) return std::nullopt;
@@ -233,18 +264,7 @@ std::optional<CacheStore> CacheStore::create(void* region, size_t bytes, SipKey 
   h->bytes = bytes;  // the layout's input: attach() recomputes it from this
   h->epoch.store(1, std::memory_order_relaxed);
   char* base = static_cast<char*>(region);
-  auto* leases = reinterpret_cast<std::atomic<uint64_t>*>(base + h->leases_offset);
-  for (uint32_t i = 0; i < g.leases; ++i) new (leases + i) std::atomic<uint64_t>(0);
-  for (uint32_t c = 0; c < h->classes; ++c) {
-    const CacheClassInfo& info = h->cls[c];
-    auto* hands = reinterpret_cast<std::atomic<uint32_t>*>(base + info.hands_offset);
-    for (uint32_t s = 0; s < info.sets; ++s) new (hands + s) std::atomic<uint32_t>(0);
-    // Every word of every slot zero: state 0 (even), empty.
-    char* slots = base + info.slots_offset;
-    for (size_t w = 0; w < size_t{info.slots} * info.slot_bytes / 8; ++w) {
-      new (slots + w * 8) std::atomic<uint64_t>(0);
-    }
-  }
+  if (!region_is_zero) zero_words(*h, base);
   std::atomic_thread_fence(std::memory_order_release);
   return CacheStore(h, base);
 }

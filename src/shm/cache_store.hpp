@@ -85,6 +85,9 @@ struct CacheGeometry {
   uint32_t class_share[kCacheMaxClasses] = {25, 25, 50, 0};
 
   static constexpr CacheGeometry standard() { return CacheGeometry{}; }
+  // The standard geometry cut at `max_entry` (rounded up to 64), the top class: the 1 KiB and
+  // 4 KiB classes below it where smaller, shares 25/25/50 (three classes), 40/60 or 100.
+  static CacheGeometry for_max_entry(uint32_t max_entry);
   uint32_t classes() const;
   uint32_t max_entry() const;  // the largest class's data size
 };
@@ -174,8 +177,11 @@ class CacheStore {
   static size_t bytes_for(const CacheGeometry& g, uint32_t sets);
   // The master: lays out the store in `region` (64-byte aligned), every slot empty, no lease.
   // nullopt when the geometry is invalid or the region too small for one set per class.
+  // `region_is_zero`: the region is known to hold only zero bytes (a fresh segment), so only the
+  // header is written: zeroing every slot word would touch every page of the region at start.
   static std::optional<CacheStore> create(void* region, size_t bytes, SipKey secret,
-                                          const CacheGeometry& g = CacheGeometry::standard());
+                                          const CacheGeometry& g = CacheGeometry::standard(),
+                                          bool region_is_zero = false);
   // A store create() laid out: magic, version and the layout checked against `bytes`.
   static std::optional<CacheStore> attach(void* region, size_t bytes);
   static std::optional<const CacheStore> attach_read_only(const void* region, size_t bytes) {

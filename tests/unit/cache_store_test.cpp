@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "shared_mapping.hpp"
 #include "shm/rate_table.hpp"  // monotonic_us
@@ -72,6 +74,92 @@ TEST(CacheStore, LayoutOfTheStandardGeometryIn64MiB) {
   EXPECT_FALSE(CacheStore::create(map.get(), 4096, SipKey{}).has_value());
   static_cast<uint64_t*>(map.get())[0] ^= 1;  // magic
   EXPECT_FALSE(CacheStore::attach(map.get(), bytes).has_value());
+}
+
+TEST(CacheStore, GeometryForAMaxEntry) {
+  struct Case {
+    uint32_t max_entry;
+    std::vector<uint32_t> data, share;
+  };
+  const Case cases[] = {
+      {16384, {1024, 4096, 16384}, {25, 25, 50}},  // the standard one
+      {1024, {1024}, {100}},
+      {1000, {1024}, {100}},  // rounded up to 64
+      {2000, {1024, 2048}, {40, 60}},
+      {4096, {1024, 4096}, {40, 60}},
+      {4097, {1024, 4096, 4160}, {25, 25, 50}},
+      {1 << 20, {1024, 4096, 1 << 20}, {25, 25, 50}},
+  };
+  for (const Case& c : cases) {
+    const CacheGeometry g = CacheGeometry::for_max_entry(c.max_entry);
+    ASSERT_EQ(g.classes(), c.data.size()) << c.max_entry;
+    for (uint32_t i = 0; i < kCacheMaxClasses; ++i) {
+      EXPECT_EQ(g.class_data[i], i < c.data.size() ? c.data[i] : 0) << c.max_entry << " " << i;
+      EXPECT_EQ(g.class_share[i], i < c.share.size() ? c.share[i] : 0) << c.max_entry << " " << i;
+    }
+    EXPECT_EQ(g.max_entry(), c.data.back());
+    EXPECT_EQ(g.ways, CacheGeometry::standard().ways);
+    EXPECT_EQ(g.leases, CacheGeometry::standard().leases);
+    test::SharedMapping map(CacheStore::bytes_for(g, 1));
+    auto store = CacheStore::create(map.get(), map.size(), SipKey{1, 2}, g);
+    ASSERT_TRUE(store.has_value()) << c.max_entry;
+    EXPECT_EQ(store->max_entry(), c.data.back());
+  }
+  const CacheGeometry standard = CacheGeometry::standard();
+  const CacheGeometry same = CacheGeometry::for_max_entry(16384);
+  EXPECT_EQ(std::memcmp(&standard, &same, sizeof same), 0);
+}
+
+// Pages of the mapping in memory (a shared mapping's pages come into being when first touched).
+size_t resident_pages(const test::SharedMapping& map) {
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> in((map.size() + page - 1) / page);
+  if (::mincore(map.get(), map.size(), in.data()) != 0) return SIZE_MAX;
+  size_t n = 0;
+  for (unsigned char v : in) n += v & 1;
+  return n;
+}
+
+// A fresh segment is all zero: create() then writes the header only, touching almost no page.
+TEST(CacheStore, CreateOnARegionKnownZeroWritesOnlyTheHeader) {
+  const size_t bytes = size_t{64} << 20;
+  test::SharedMapping map(bytes);
+  ASSERT_EQ(resident_pages(map), 0u);
+  auto store = CacheStore::create(map.get(), bytes, SipKey{1, 2}, CacheGeometry::standard(),
+                                  /*region_is_zero=*/true);
+  ASSERT_TRUE(store.has_value());
+  EXPECT_LE(resident_pages(map), 1u);     // the header's page
+  EXPECT_EQ(store->live_entries(1), 0u);  // reads every slot's words: all zero, all empty
+  EXPECT_EQ(store->writing_slots(), 0u);
+  CacheStats stats;
+  const uint64_t h = store->hash("/z");
+  EXPECT_EQ(store->try_lease(h, 0, 1, 1'000'000, &stats), LeaseResult::kAcquired);
+  EXPECT_EQ(store->store(h, "/z", meta_until(1000, 1000), "H", "B", 0, 1, &stats),
+            CacheStoreResult::kStored);
+  char buffer[64];
+  EXPECT_EQ(store->lookup(h, "/z", 2, buffer, &stats).body, "B");
+  ASSERT_TRUE(CacheStore::attach(map.get(), bytes).has_value());
+}
+
+// Without the promise, every word is zeroed: a region full of garbage becomes an empty store.
+TEST(CacheStore, CreateZeroesARegionThatWasUsedBefore) {
+  const CacheGeometry g = small_geometry();
+  test::SharedMapping map(CacheStore::bytes_for(g, 2));
+  std::memset(map.get(), 0xa5, map.size());
+  auto store = CacheStore::create(map.get(), map.size(), SipKey{1, 2}, g);
+  ASSERT_TRUE(store.has_value());
+  EXPECT_EQ(store->live_entries(1), 0u);
+  EXPECT_EQ(store->writing_slots(), 0u);
+  EXPECT_EQ(store->live_leases(1), 0u);
+  for (uint32_t c = 0; c < store->classes(); ++c) {
+    for (uint32_t i = 0; i < store->class_info(c).slots; ++i) {
+      ASSERT_TRUE(store->slot_state(c, i).empty);
+      ASSERT_EQ(store->slot_state(c, i).sequence, 0u);
+    }
+  }
+  CacheStats stats;
+  char buffer[64];
+  EXPECT_EQ(store->lookup(store->hash("/a"), "/a", 1, buffer, &stats).state, CacheState::kMiss);
 }
 
 TEST(CacheStore, StoreAndLookupRoundTripInEachClass) {
