@@ -21,7 +21,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "cli/config.hpp"
@@ -29,6 +29,7 @@
 #include "handlers/client_address.hpp"
 #include "handlers/limit_req_spec.hpp"
 #include "io/listener.hpp"
+#include "shm/cache_store.hpp"
 #include "shm/limits.hpp"
 #include "zhttp/app.hpp"
 
@@ -70,6 +71,29 @@ std::string range_text(uint64_t min, uint64_t max) {
   return std::to_string(min) + "-" + std::to_string(max);
 }
 
+// Bytes: plain decimal digits, optionally followed by k, m or g (KiB, MiB, GiB; either case).
+Number parse_bytes(std::string_view s, uint64_t* out) {
+  unsigned shift = 0;
+  if (!s.empty()) {
+    const char unit = static_cast<char>(s.back() | 0x20);
+    shift = unit == 'k' ? 10 : unit == 'm' ? 20 : unit == 'g' ? 30 : 0;
+    if (shift != 0) s.remove_suffix(1);
+  }
+  const Number parsed = parse_whole(s, out);
+  if (parsed != Number::kOk) return parsed;
+  if (*out > std::numeric_limits<uint64_t>::max() >> shift) return Number::kTooBig;
+  *out <<= shift;
+  return Number::kOk;
+}
+
+// Bytes as the largest unit that divides them exactly: 1048576 -> "1m", 1000 -> "1000".
+std::string bytes_text(uint64_t n) {
+  for (const auto& [shift, unit] : {std::pair{30, "g"}, std::pair{20, "m"}, std::pair{10, "k"}}) {
+    if (n != 0 && n % (uint64_t{1} << shift) == 0) return std::to_string(n >> shift) + unit;
+  }
+  return std::to_string(n);
+}
+
 // A whole number in [min, max].
 CLI::Validator whole_number(uint64_t min, uint64_t max) {
   return CLI::Validator(
@@ -97,6 +121,50 @@ CLI::Validator positive_seconds() {
           return "value " + shown(value) + " is not a number of seconds";
         }
         if (d <= 0) return "value " + value + " is not above 0 seconds";
+        return {};
+      },
+      "");
+}
+
+// A number of bytes in [min, max] (parse_bytes).
+CLI::Validator byte_size(uint64_t min, uint64_t max) {
+  return CLI::Validator(
+      [min, max](std::string& value) -> std::string {
+        uint64_t n = 0;
+        Number parsed = parse_bytes(value, &n);
+        if (parsed == Number::kNotNumber) {
+          return "value " + shown(value) + " is not a size (bytes, or with a k, m or g suffix)";
+        }
+        if (parsed == Number::kTooBig || n < min || n > max) {
+          return "value " + value + " is out of range " + bytes_text(min) + "-" + bytes_text(max);
+        }
+        value = std::to_string(n);
+        return {};
+      },
+      "");
+}
+
+// Milliseconds in [min, max]: plain, or with an "ms" or "s" suffix.
+CLI::Validator milliseconds(uint64_t min, uint64_t max) {
+  return CLI::Validator(
+      [min, max](std::string& value) -> std::string {
+        std::string_view digits = value;
+        uint64_t scale = 1;
+        if (digits.ends_with("ms")) {
+          digits.remove_suffix(2);
+        } else if (digits.ends_with('s')) {
+          digits.remove_suffix(1);
+          scale = 1000;
+        }
+        uint64_t n = 0;
+        Number parsed = parse_whole(digits, &n);
+        if (parsed == Number::kNotNumber) {
+          return "value " + shown(value) + " is not a number of milliseconds (or seconds, \"5s\")";
+        }
+        if (parsed == Number::kTooBig || n > max / scale || n * scale < min || n * scale > max) {
+          return "value " + value + " is out of range " + range_text(min, max) + " ms";
+        }
+        value = std::to_string(n * scale);
         return {};
       },
       "");
@@ -230,6 +298,21 @@ std::string check_field_name(const std::string& value) {
   return {};
 }
 
+// Each text as a CIDR (already checked by check_cidr), after `out`'s. False with *error naming
+// `option`.
+bool parse_cidrs(const std::vector<std::string>& texts, std::string_view option,
+                 std::vector<handlers::Cidr>* out, std::string* error) {
+  for (const std::string& text : texts) {
+    handlers::Cidr cidr;
+    if (!handlers::parse_cidr(text, &cidr, error)) {
+      *error = std::string(option) + ": " + *error;
+      return false;
+    }
+    out->push_back(cidr);
+  }
+  return true;
+}
+
 // The access stage's options, from their checked texts. False with *error.
 bool build_access(const std::vector<std::string>& limit_req,
                   const std::vector<std::string>& limit_conn, const std::vector<std::string>& allow,
@@ -274,19 +357,21 @@ bool build_access(const std::vector<std::string>& limit_req,
              " zones (--limit-conn ones included)";
     return false;
   }
-  for (const auto& [texts, out, name] :
-       {std::tuple{&allow, &access->limit_req_allow, "--limit-req-allow"},
-        std::tuple{&real_ip_from, &access->real_ip_from, "--real-ip-from"}}) {
-    for (const std::string& text : *texts) {
-      handlers::Cidr cidr;
-      if (!handlers::parse_cidr(text, &cidr, error)) {
-        *error = std::string(name) + ": " + *error;
-        return false;
-      }
-      out->push_back(cidr);
-    }
-  }
-  return true;
+  return parse_cidrs(allow, "--limit-req-allow", &access->limit_req_allow, error) &&
+         parse_cidrs(real_ip_from, "--real-ip-from", &access->real_ip_from, error);
+}
+
+// --cache-size against the smallest store --cache-max-entry allows (0 is no cache). False with
+// *error.
+bool check_cache_size(const handlers::CacheOptions& cache, std::string* error) {
+  const uint64_t least =
+      shm::CacheStore::bytes_for(shm::CacheGeometry::for_max_entry(cache.max_entry), 1);
+  if (!cache.enabled() || cache.size_bytes >= least) return true;
+  const uint64_t least_k = (least + 1023) / 1024;
+  *error = "--cache-size: value " + bytes_text(cache.size_bytes) + " is below the " +
+           std::to_string(least_k) + "k a cache of --cache-max-entry " +
+           bytes_text(cache.max_entry) + " needs (0 turns the cache off)";
+  return false;
 }
 
 CLI::Validator existing_directory() {
@@ -676,6 +761,46 @@ Command parse(int argc, char** argv, Config* out, const AppDeclarations* declare
       ->capture_default_str()
       ->group(access);
 
+  const std::string cache = "Shared response cache";
+  std::vector<std::string> cache_purge_allow;
+  app.add_option("--cache-size", c.cache.size_bytes,
+                 "bytes of shared memory for cached responses, with k, m or g (0: no cache)")
+      ->type_name("SIZE")
+      ->transform(byte_size(0, uint64_t{1} << 40))
+      ->default_str("64m")
+      ->group(cache);
+  app.add_option("--cache-max-entry", c.cache.max_entry,
+                 "largest cached entry: key, stored head and body (1k-1m)")
+      ->type_name("SIZE")
+      ->transform(byte_size(1024, 1 << 20))
+      ->default_str("16k")
+      ->group(cache);
+  app.add_option("--cache-lock-timeout", c.cache.lock_timeout_ms,
+                 "milliseconds a request waits for another one filling its entry (or \"5s\")")
+      ->type_name("MS")
+      ->transform(milliseconds(1, 600000))
+      ->capture_default_str()
+      ->group(cache);
+  app.add_option("--cache-max-stale", c.cache.max_stale_s,
+                 "most seconds of stale-while-revalidate / stale-if-error honoured")
+      ->type_name("SECONDS")
+      ->transform(whole_number(0, 31536000))
+      ->capture_default_str()
+      ->group(cache);
+  app.add_flag("--cache-authorization", c.cache.allow_authorization,
+               "also cache answers to requests with Authorization (when the response allows)")
+      ->group(cache);
+  app.add_flag("--cache-cookie", c.cache.allow_cookie,
+               "also cache answers to requests with a Cookie")
+      ->group(cache);
+  app.add_option("--cache-purge-allow", cache_purge_allow,
+                 "client addresses allowed to send PURGE (repeatable; default: none)")
+      ->type_name("CIDR")
+      ->check(check_cidr)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false)
+      ->group(cache);
+
   const std::string timeouts = "Timeouts";
   struct Timeout {
     const char* name;
@@ -744,10 +869,11 @@ Command parse(int argc, char** argv, Config* out, const AppDeclarations* declare
   if (test_config && !signal.empty()) {
     return bad_usage("--signal: cannot be combined with --test-config");
   }
-  std::string access_error;
-  if (!build_access(limit_req, limit_conn, limit_req_allow, real_ip_from, &c.access,
-                    &access_error)) {
-    return bad_usage(access_error);
+  std::string error;
+  if (!build_access(limit_req, limit_conn, limit_req_allow, real_ip_from, &c.access, &error) ||
+      !parse_cidrs(cache_purge_allow, "--cache-purge-allow", &c.cache.purge_allow, &error) ||
+      !check_cache_size(c.cache, &error)) {
+    return bad_usage(error);
   }
 
   for (size_t i = 0; i < std::size(kLogLevels); ++i) {

@@ -9,6 +9,7 @@
 #include "zhttp/app.hpp"
 
 #include "handlers/access_stage.hpp"
+#include "handlers/cache_options.hpp"
 #include "handlers/static_files.hpp"
 #include "io/worker.hpp"
 
@@ -22,6 +23,7 @@ struct Config {
   handlers::StaticFilesOptions files;
   io::WorkerConfig worker;
   handlers::AccessOptions access;  // --limit-req..., --real-ip-...
+  handlers::CacheOptions cache;    // --cache-...
 
   std::string pid_file;  // "" = none
   std::string shm_name;  // "" = derived from the pid file path (or the first listen address)

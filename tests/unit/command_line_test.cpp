@@ -1,12 +1,15 @@
-// parse_command_line: defaults, each option, the config file and its precedence, -t and -s,
+// parse_command_line: defaults, each option (the cache's sizes and times with their units), the
+// config file and its precedence, -t and -s,
 // one-line errors naming the option (exit code 2), --help and --version.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli/config.hpp"
@@ -101,6 +104,14 @@ TEST(CommandLine, Defaults) {
   EXPECT_EQ(c.error_log, "stderr");
   EXPECT_EQ(c.log_level, LogLevel::kNotice);
   EXPECT_EQ(c.config_file, "");
+  EXPECT_EQ(c.cache.size_bytes, uint64_t{64} << 20);
+  EXPECT_TRUE(c.cache.enabled());
+  EXPECT_EQ(c.cache.max_entry, 16384u);
+  EXPECT_EQ(c.cache.lock_timeout_ms, 5000u);
+  EXPECT_EQ(c.cache.max_stale_s, 60u);
+  EXPECT_FALSE(c.cache.allow_authorization);
+  EXPECT_FALSE(c.cache.allow_cookie);
+  EXPECT_TRUE(c.cache.purge_allow.empty());
 }
 
 TEST(CommandLine, EachOptionSetsItsField) {
@@ -359,6 +370,76 @@ TEST(CommandLine, ParsingAgainRereadsTheFileAndStartsFromDefaults) {
   EXPECT_EQ(second.config.files.index, "index.html");
 }
 
+TEST(CommandLine, CacheOptions) {
+  const Parsed p = parse({"--cache-size", "1g", "--cache-max-entry", "1m", "--cache-lock-timeout",
+                          "250", "--cache-max-stale", "0", "--cache-authorization",
+                          "--cache-cookie", "--cache-purge-allow", "127.0.0.1",
+                          "--cache-purge-allow", "10.1.2.3/8", "--cache-purge-allow", "::1"});
+  expect_serve(p);
+  const handlers::CacheOptions& c = p.config.cache;
+  EXPECT_EQ(c.size_bytes, uint64_t{1} << 30);
+  EXPECT_EQ(c.max_entry, 1u << 20);
+  EXPECT_EQ(c.lock_timeout_ms, 250u);
+  EXPECT_EQ(c.max_stale_s, 0u);
+  EXPECT_TRUE(c.allow_authorization);
+  EXPECT_TRUE(c.allow_cookie);
+  ASSERT_EQ(c.purge_allow.size(), 3u);
+  EXPECT_EQ(c.purge_allow[0].family, AF_INET);
+  EXPECT_EQ(c.purge_allow[0].prefix, 32);
+  EXPECT_EQ(c.purge_allow[1].prefix, 8);
+  EXPECT_EQ(c.purge_allow[1].bytes[0], 10);
+  EXPECT_EQ(c.purge_allow[1].bytes[1], 0);  // host bits cleared
+  EXPECT_EQ(c.purge_allow[2].family, AF_INET6);
+}
+
+TEST(CommandLine, CacheSizesTakeSuffixesAndTimeoutsSeconds) {
+  const std::pair<const char*, uint64_t> sizes[] = {
+      {"0", 0},          {"300k", 300 << 10}, {"300K", 300 << 10},  {"64m", 64 << 20},
+      {"64M", 64 << 20}, {"2G", 2ull << 30},  {"1048576", 1 << 20}, {"010m", 10 << 20}};
+  for (const auto& [text, bytes] : sizes) {
+    const Parsed p = parse({"--cache-size", text});
+    expect_serve(p);
+    EXPECT_EQ(p.config.cache.size_bytes, bytes) << text;
+    EXPECT_EQ(p.config.cache.enabled(), bytes != 0) << text;
+  }
+  for (const auto& [text, bytes] : {std::pair{"1k", 1024u}, std::pair{"2000", 2000u}}) {
+    const Parsed p = parse({"--cache-max-entry", text, "--cache-size", "1m"});
+    expect_serve(p);
+    EXPECT_EQ(p.config.cache.max_entry, bytes) << text;
+  }
+  const std::pair<const char*, uint32_t> timeouts[] = {
+      {"1", 1}, {"750ms", 750}, {"5s", 5000}, {"600s", 600000}, {"600000", 600000}};
+  for (const auto& [text, ms] : timeouts) {
+    const Parsed p = parse({"--cache-lock-timeout", text});
+    expect_serve(p);
+    EXPECT_EQ(p.config.cache.lock_timeout_ms, ms) << text;
+  }
+}
+
+TEST(CommandLine, CacheOptionsFromTheConfigFile) {
+  TempFile file(
+      "cache-size = \"32m\"\n"
+      "cache-max-entry = 4096\n"
+      "cache-lock-timeout = \"2s\"\n"
+      "cache-max-stale = 30\n"
+      "cache-cookie = true\n"
+      "cache-purge-allow = [\"127.0.0.1\", \"10.0.0.0/8\"]\n");
+  const Parsed p = parse({"--config", file.path()});
+  expect_serve(p);
+  const handlers::CacheOptions& c = p.config.cache;
+  EXPECT_EQ(c.size_bytes, uint64_t{32} << 20);
+  EXPECT_EQ(c.max_entry, 4096u);
+  EXPECT_EQ(c.lock_timeout_ms, 2000u);
+  EXPECT_EQ(c.max_stale_s, 30u);
+  EXPECT_TRUE(c.allow_cookie);
+  EXPECT_FALSE(c.allow_authorization);
+  EXPECT_EQ(c.purge_allow.size(), 2u);
+  TempFile off("cache-size = 0\n");
+  const Parsed none = parse({"--config", off.path()});
+  expect_serve(none);
+  EXPECT_FALSE(none.config.cache.enabled());
+}
+
 TEST(CommandLine, TestConfig) {
   Parsed p = parse({"-t"});
   EXPECT_EQ(p.command.kind, Command::Kind::kTestConfig);
@@ -478,6 +559,28 @@ TEST(CommandLine, BadValuesPrintOneLineNamingTheOption) {
        "zhttpd: --config: cannot read /nonexistent/zhttpd.toml: No such file or directory"},
       {{"--config", "/tmp"}, "zhttpd: --config: cannot read /tmp: is a directory"},
       {{"--root", "a\nb"}, "--root: directory does not exist: a?b"},
+      {{"--cache-size", "64x"}, "zhttpd: --cache-size: value 64x is not a size"},
+      {{"--cache-size", "-1"}, "zhttpd: --cache-size: value -1 is not a size"},
+      {{"--cache-size", "m"}, "zhttpd: --cache-size: value m is not a size"},
+      {{"--cache-size", "1.5m"}, "zhttpd: --cache-size: value 1.5m is not a size"},
+      {{"--cache-size", "2000g"}, "zhttpd: --cache-size: value 2000g is out of range 0-1024g"},
+      {{"--cache-size", "99999999999999999999"}, "zhttpd: --cache-size: value 9999"},
+      {{"--cache-size", "17179869184g"}, "zhttpd: --cache-size: value 17179869184g is out of"},
+      {{"--cache-size", "100k"},
+       "zhttpd: --cache-size: value 100k is below the 266k a cache of --cache-max-entry 16k "
+       "needs (0 turns the cache off)"},
+      {{"--cache-size", "16m", "--cache-max-entry", "1m"}, "--cache-size: value 16m is below the "},
+      {{"--cache-max-entry", "512"}, "zhttpd: --cache-max-entry: value 512 is out of range 1k-1m"},
+      {{"--cache-max-entry", "2m"}, "zhttpd: --cache-max-entry: value 2m is out of range 1k-1m"},
+      {{"--cache-lock-timeout", "0"},
+       "zhttpd: --cache-lock-timeout: value 0 is out of range 1-600000 ms"},
+      {{"--cache-lock-timeout", "601s"}, "--cache-lock-timeout: value 601s is out of range"},
+      {{"--cache-lock-timeout", "soon"},
+       "zhttpd: --cache-lock-timeout: value soon is not a number of milliseconds"},
+      {{"--cache-lock-timeout", "1.5s"}, "--cache-lock-timeout: value 1.5s is not a number"},
+      {{"--cache-max-stale", "-1"}, "zhttpd: --cache-max-stale: value -1 is not a whole number"},
+      {{"--cache-purge-allow", "10.0.0.0/33"}, "zhttpd: --cache-purge-allow: "},
+      {{"--cache-purge-allow", "everyone"}, "zhttpd: --cache-purge-allow: "},
   };
   for (const BadCase& bad : cases) expect_bad(bad);
 }
@@ -501,6 +604,11 @@ TEST(CommandLine, MalformedConfigFile) {
   TempFile not_configurable("signal = \"reload\"\n");
   expect_bad(
       {{"--config", not_configurable.path()}, "--config: signal cannot be set in a config file"});
+  TempFile bad_cache("cache-size = \"lots\"\n");
+  expect_bad({{"--config", bad_cache.path()},
+              "zhttpd: --cache-size: value lots is not a size (bytes, or with a k, m or g suffix) "
+              "(in " +
+                  bad_cache.path() + ")"});
   TempFile bad_flag("daemon = maybe\n");
   expect_bad({{"--config", bad_flag.path()}, "--daemon"});
 }
