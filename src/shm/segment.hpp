@@ -21,12 +21,13 @@ inline constexpr uint32_t kLayoutVersion = 2;
 
 enum class RegionKind : uint32_t {
   kNone = 0,
-  kStats = 1,        // StatsRegion (stats.hpp)
-  kLimits = 2,       // LimitsRegion: the rate limiter's zones and counters (limits.hpp)
-  kRateTable = 3,    // one zone's RateTable (rate_table.hpp), named after its zone
-  kConnTable = 4,    // one --limit-conn zone's ConnTable (conn_table.hpp), named after its zone
-  kAppCounters = 5,  // the embedding application's counters and gauges (app_counters.hpp)
-  kCache = 6,        // the shared response cache (cache_store.hpp)
+  kStats = 1,          // StatsRegion (stats.hpp)
+  kLimits = 2,         // LimitsRegion: the rate limiter's zones and counters (limits.hpp)
+  kRateTable = 3,      // one zone's RateTable (rate_table.hpp), named after its zone
+  kConnTable = 4,      // one --limit-conn zone's ConnTable (conn_table.hpp), named after its zone
+  kAppCounters = 5,    // the embedding application's counters and gauges (app_counters.hpp)
+  kCache = 6,          // the shared response cache (cache_store.hpp)
+  kCacheCounters = 7,  // its counters, a row per worker (cache_counters.hpp)
 };
 
 inline constexpr size_t kMaxRegions = 40;

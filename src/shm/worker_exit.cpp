@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "shm/app_counters.hpp"
+#include "shm/cache_counters.hpp"
 #include "shm/cache_store.hpp"
 #include "shm/conn_table.hpp"
 #include "shm/limits.hpp"
@@ -29,13 +30,16 @@ void clear_connection_tables(Segment& segment, uint32_t stats_slot) {
   }
 }
 
-// What a worker killed mid-write left in the cache (a claimed slot, its fill leases) goes back.
-void reset_cache_owner(Segment& segment, uint32_t stats_slot) {
+// The worker's cache counters go to the retired row; what it left mid-write in the cache (a
+// claimed slot, its fill leases) goes back, counted in the retired row (the master writes it).
+void retire_cache_worker(Segment& segment, uint32_t stats_slot) {
+  auto* counters = static_cast<CacheCountersRegion*>(segment.region(RegionKind::kCacheCounters));
+  if (counters != nullptr) fold_cache_counters(*counters, static_cast<int>(stats_slot));
   const RegionEntry* e = find_region(segment.header(), RegionKind::kCache);
   if (e == nullptr) return;
   if (auto cache = CacheStore::attach(segment.region(RegionKind::kCache), e->bytes)) {
-    CacheStats unused;  // counted by the workers' own stats, not the master's
-    cache->reset_owner(stats_slot, &unused);
+    CacheStats uncounted;  // a cache without its counters region (tests)
+    cache->reset_owner(stats_slot, counters != nullptr ? &counters->row(-1) : &uncounted);
   }
 }
 
@@ -54,7 +58,7 @@ void on_worker_exit(Segment& segment, uint32_t stats_slot) {
   if (auto* app = static_cast<AppCountersRegion*>(segment.region(RegionKind::kAppCounters))) {
     fold_app_values(*app, slot);
   }
-  reset_cache_owner(segment, stats_slot);
+  retire_cache_worker(segment, stats_slot);
   for (size_t i = 0; i < std::size(s.counters); ++i) fold(stats.retired.counters[i], s.counters[i]);
   for (size_t i = 0; i < kLatencyBuckets; ++i) fold(stats.retired.latency[i], s.latency[i]);
   for (auto& g : s.gauges) g.store(0, std::memory_order_relaxed);

@@ -3,7 +3,8 @@
 // the retired totals (so the totals read before and after are the same), its gauges (stats and
 // app) are zeroed, its words in every connection table are emptied while another worker's stay,
 // its slot is freed, all within one fold sequence; the other workers are untouched. A segment
-// with only the stats region, a connection table never laid out, and a slot out of range.
+// with only the stats region, a connection table never laid out, and a slot out of range. The
+// cache: a dead writer's slot and lease reset, its counters folded, the resets counted.
 #include "shm/worker_exit.hpp"
 
 #include <gtest/gtest.h>
@@ -14,6 +15,7 @@
 #include <string>
 
 #include "shm/app_counters.hpp"
+#include "shm/cache_counters.hpp"
 #include "shm/cache_store.hpp"
 #include "shm/conn_table.hpp"
 #include "shm/limits.hpp"
@@ -172,11 +174,14 @@ TEST(WorkerExitBareTest, SegmentWithOnlyStatsAndATableNeverLaidOut) {
 }
 
 // A worker killed while storing into the cache: its claimed slot and its lease go back, another
-// worker's lease stays.
+// worker's lease stays; its cache counters are folded into the retired row, which counts the
+// master's resets.
 TEST(WorkerExitCacheTest, ResetsTheCacheSlotAndLeasesADeadWorkerHeld) {
   const size_t bytes = 1 << 20;
-  auto segment = Segment::create(unique_name(), static_cast<uint64_t>(::getpid()),
-                                 {{RegionKind::kCache, kCacheStoreVersion, bytes, ""}});
+  auto segment = Segment::create(
+      unique_name(), static_cast<uint64_t>(::getpid()),
+      {{RegionKind::kCache, kCacheStoreVersion, bytes, ""},
+       {RegionKind::kCacheCounters, kCacheCountersVersion, sizeof(CacheCountersRegion), ""}});
   ASSERT_NE(segment, nullptr);
   std::optional<CacheStore> cache =
       CacheStore::create(segment->region(RegionKind::kCache), bytes, SipKey{7, 8});
@@ -193,12 +198,36 @@ TEST(WorkerExitCacheTest, ResetsTheCacheSlotAndLeasesADeadWorkerHeld) {
   ASSERT_GE(cache->store_abandoned_for_test(a, "/a", meta, "head", "body", kGone, now, 1), 0);
   ASSERT_EQ(cache->writing_slots(), 1u);
   segment->stats().slots[kGone].in_use.store(1);
+  segment->stats().slots[kStays].in_use.store(1);
+  auto* counters = static_cast<CacheCountersRegion*>(segment->region(RegionKind::kCacheCounters));
+  ASSERT_NE(counters, nullptr);
+  counters->row(-1).hits.add(100);
+  counters->row(static_cast<int>(kGone)).hits.add(5);
+  counters->row(static_cast<int>(kGone)).lease_grants.add(1);
+  counters->row(static_cast<int>(kStays)).hits.add(20);
+  CacheSnapshot before;
+  ASSERT_TRUE(read_cache_counters(*counters, segment->stats(), &before));
+  const uint32_t sequence = segment->stats().fold_sequence.load();
 
   on_worker_exit(*segment, kGone);
+  EXPECT_EQ(segment->stats().fold_sequence.load(), sequence + 2);
   EXPECT_EQ(cache->writing_slots(), 0u);
   EXPECT_EQ(cache->lease_holder(a, now), -1);
   EXPECT_EQ(cache->lease_holder(b, now), static_cast<int>(kStays));
   EXPECT_EQ(cache->try_lease(a, kStays, now, now + 5'000'000, &stats), LeaseResult::kAcquired);
+
+  EXPECT_EQ(counters->row(-1).hits.get(), 105u);
+  EXPECT_EQ(counters->row(-1).lease_grants.get(), 1u);
+  EXPECT_EQ(counters->row(-1).crash_resets.get(), 2u);  // the slot and the lease
+  EXPECT_EQ(counters->row(static_cast<int>(kGone)).hits.get(), 0u);
+  EXPECT_EQ(counters->row(static_cast<int>(kStays)).hits.get(), 20u);
+  CacheSnapshot after;
+  ASSERT_TRUE(read_cache_counters(*counters, segment->stats(), &after));
+  for (size_t f = 0; f < kCacheCounterCount; ++f) {
+    const bool resets = kCacheCounterFields[f].member == &CacheStats::crash_resets;
+    EXPECT_EQ(after.counters[f], before.counters[f] + (resets ? 2 : 0))
+        << kCacheCounterFields[f].name;
+  }
 }
 
 }  // namespace
