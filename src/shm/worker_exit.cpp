@@ -30,14 +30,17 @@ void clear_connection_tables(Segment& segment, uint32_t stats_slot) {
   }
 }
 
-// The worker's cache counters go to the retired row; what it left mid-write in the cache (a
-// claimed slot, its fill leases) goes back, counted in the retired row (the master writes it).
-void retire_cache_worker(Segment& segment, uint32_t stats_slot) {
-  auto* counters = static_cast<CacheCountersRegion*>(segment.region(RegionKind::kCacheCounters));
-  if (counters != nullptr) fold_cache_counters(*counters, static_cast<int>(stats_slot));
+CacheCountersRegion* cache_counters(Segment& segment) {
+  return static_cast<CacheCountersRegion*>(segment.region(RegionKind::kCacheCounters));
+}
+
+// What a worker killed mid-write left in the cache (a claimed slot, its fill leases) goes back,
+// counted in the retired row (the master is its writer).
+void reset_cache_owner(Segment& segment, uint32_t stats_slot) {
   const RegionEntry* e = find_region(segment.header(), RegionKind::kCache);
   if (e == nullptr) return;
   if (auto cache = CacheStore::attach(segment.region(RegionKind::kCache), e->bytes)) {
+    CacheCountersRegion* counters = cache_counters(segment);
     CacheStats uncounted;  // a cache without its counters region (tests)
     cache->reset_owner(stats_slot, counters != nullptr ? &counters->row(-1) : &uncounted);
   }
@@ -58,12 +61,16 @@ void on_worker_exit(Segment& segment, uint32_t stats_slot) {
   if (auto* app = static_cast<AppCountersRegion*>(segment.region(RegionKind::kAppCounters))) {
     fold_app_values(*app, slot);
   }
-  retire_cache_worker(segment, stats_slot);
+  if (CacheCountersRegion* cache = cache_counters(segment)) fold_cache_counters(*cache, slot);
   for (size_t i = 0; i < std::size(s.counters); ++i) fold(stats.retired.counters[i], s.counters[i]);
   for (size_t i = 0; i < kLatencyBuckets; ++i) fold(stats.retired.latency[i], s.latency[i]);
   for (auto& g : s.gauges) g.store(0, std::memory_order_relaxed);
   s.in_use.store(0, std::memory_order_relaxed);
   stats.fold_sequence.fetch_add(1, std::memory_order_release);
+  // After the fold: the reset scans every slot of the cache (milliseconds, and the first scan
+  // brings its pages in), which readers waiting on the fold sequence must not wait for. Nothing
+  // can reuse the slot meanwhile: the master, the one that would, is here.
+  reset_cache_owner(segment, stats_slot);
 }
 
 }  // namespace zhttp::shm
