@@ -1,11 +1,10 @@
 #include "app/limit_zones.hpp"
 
-#include <sys/random.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <stdexcept>
+
+#include "app/fresh_secret.hpp"
 
 namespace zhttp::app {
 namespace {
@@ -22,14 +21,7 @@ void copy_text(char* out, size_t room, const std::string& text) {
   std::memcpy(out, text.data(), std::min(text.size(), room - 1));
 }
 
-shm::SipKey fresh_secret() {
-  shm::SipKey secret{};
-  if (::getrandom(&secret, sizeof secret, 0) != static_cast<ssize_t>(sizeof secret)) {
-    throw std::runtime_error("cannot draw a secret for the rate limiter: " +
-                             std::string(std::strerror(errno)));
-  }
-  return secret;
-}
+constexpr std::string_view kSecretFor = "the rate limiter";
 
 // Zones in the order the limits region holds them: the --limit-req ones, then --limit-conn.
 struct ZoneLayout {
@@ -88,9 +80,10 @@ void lay_out_limit_zones(shm::Segment& segment, const handlers::AccessOptions& a
     const bool made =
         e != nullptr &&
         (zone.kind == shm::kRequestZone
-             ? shm::RateTable::create(region, e->bytes, zone.slots, fresh_secret(), epoch)
+             ? shm::RateTable::create(region, e->bytes, zone.slots, fresh_secret(kSecretFor), epoch)
                    .has_value()
-             : shm::ConnTable::create(region, e->bytes, zone.slots, fresh_secret()).has_value());
+             : shm::ConnTable::create(region, e->bytes, zone.slots, fresh_secret(kSecretFor))
+                   .has_value());
     if (!made) throw std::runtime_error("cannot lay out the table of zone " + zone.name);
   }
   describe_limit_zones(segment, access);

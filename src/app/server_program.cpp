@@ -1,6 +1,7 @@
 #include "app/server_program.hpp"
 
 #include "app/app_values.hpp"
+#include "app/cache_region.hpp"
 #include "app/config_check.hpp"
 #include "app/limit_zones.hpp"
 #include "app/worker_pipeline.hpp"
@@ -32,12 +33,14 @@ proc::ProcessSettings ServerProgram::settings_of(const cli::Config& config) {
 std::vector<shm::RegionRequest> ServerProgram::regions() const {
   std::vector<shm::RegionRequest> regions = limit_regions(config_.access);
   for (shm::RegionRequest& r : app_value_regions(declared_.values())) regions.push_back(r);
+  for (shm::RegionRequest& r : cache_regions(config_.cache)) regions.push_back(r);
   return regions;
 }
 
 void ServerProgram::lay_out(shm::Segment& segment) {
   lay_out_limit_zones(segment, config_.access);
   lay_out_app_values(segment, declared_.values());
+  lay_out_cache(segment, config_.cache);
 }
 
 bool ServerProgram::prepare_reload(shm::Segment& segment, proc::ProcessSettings* next,
@@ -53,7 +56,8 @@ bool ServerProgram::prepare_reload(shm::Segment& segment, proc::ProcessSettings*
     *error = command.error.empty() ? "the command line asks for no server" : command.error;
     return false;
   }
-  if (!validate_config(fresh, error) || !same_limit_zones(segment, fresh.access, error)) {
+  if (!validate_config(fresh, error) || !same_limit_zones(segment, fresh.access, error) ||
+      !same_cache(segment, fresh.cache, error)) {
     return false;
   }
   *next = settings_of(fresh);

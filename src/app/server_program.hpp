@@ -1,7 +1,8 @@
 #pragma once
 // The program the master runs (proc::Program) for zhttpd and for every embedder: the whole
 // configuration from the command line and config file (read again on reload), the segment's
-// regions for the limiter and the application's values, and the worker pipeline.
+// regions for the limiter, the application's values and the shared cache, and the worker
+// pipeline.
 #include <optional>
 #include <string>
 #include <vector>
