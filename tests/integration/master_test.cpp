@@ -424,6 +424,35 @@ TEST_F(MasterProcess, ReloadServesTheNewRootAndRefusesAnInvalidConfig) {
   }
 }
 
+// The shared cache's region was laid out for its size and entry limit: a reload may change
+// neither, but may change the rest of its options.
+TEST_F(MasterProcess, ReloadRefusesANewCacheSizeAndTakesTheOtherCacheOptions) {
+  const std::string conf = base_ + "/zhttpd.conf";
+  ASSERT_NO_FATAL_FAILURE(write_file(conf, "cache-size = \"1m\"\n"));
+  ASSERT_NO_FATAL_FAILURE(start(1, {"--config", conf}));
+  const std::string changed[] = {"cache-size = \"2m\"\n", "cache-size = 0\n",
+                                 "cache-size = \"1m\"\ncache-max-entry = \"4k\"\n"};
+  size_t refused = 0;
+  for (const std::string& text : changed) {
+    SCOPED_TRACE(text);
+    ASSERT_NO_FATAL_FAILURE(write_file(conf, text));
+    ASSERT_EQ(::kill(master(), SIGHUP), 0);
+    ++refused;
+    EXPECT_TRUE(
+        eventually([&] { return count_of(error_log(), "reload refused") == refused; }, 5 * kSlack))
+        << error_log();
+  }
+  EXPECT_EQ(count_of(error_log(), "--cache-size and --cache-max-entry cannot change on reload"),
+            refused)
+      << error_log();
+  ASSERT_NO_FATAL_FAILURE(
+      write_file(conf, "cache-size = \"1m\"\ncache-lock-timeout = 100\ncache-cookie = true\n"));
+  ASSERT_EQ(::kill(master(), SIGHUP), 0);
+  EXPECT_TRUE(error_log_has("reloaded: generation 2", 5 * kSlack)) << error_log();
+  OneShotResponse r = get_once(port(), "/hello.txt", 10 * kSlack);
+  EXPECT_TRUE(r.complete && r.status == 200) << r.head;
+}
+
 // 4. Graceful stop with a slow download in flight.
 
 TEST_F(MasterProcess, SigquitLetsASlowDownloadFinishThenCleansUp) {
