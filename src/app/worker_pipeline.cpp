@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "app/app_values.hpp"
+#include "app/cache_region.hpp"
 #include "app/limit_zones.hpp"
 #include "handlers/client_address.hpp"
 #include "handlers/metrics.hpp"
@@ -65,6 +66,9 @@ std::unique_ptr<handlers::MetricsHandler> make_metrics(const cli::Config& config
     ZoneTables tables = zone_tables(segment);
     metrics->show_limits(limits, std::move(tables.requests), std::move(tables.connections));
   }
+  metrics->show_cache(
+      static_cast<const shm::CacheCountersRegion*>(segment.region(shm::RegionKind::kCacheCounters)),
+      attach_cache(segment));
   metrics->show_app_values(
       static_cast<const shm::AppCountersRegion*>(segment.region(shm::RegionKind::kAppCounters)));
   return metrics;

@@ -9,9 +9,9 @@
 
 namespace zhttp::handlers {
 
-static_assert(MetricsHandler::kTextBytes >= shm::kPrometheusMaxBytes +
-                                                shm::kPrometheusLimitsMaxBytes +
-                                                shm::kPrometheusAppMaxBytes);
+static_assert(MetricsHandler::kTextBytes >=
+              shm::kPrometheusMaxBytes + shm::kPrometheusLimitsMaxBytes +
+                  shm::kPrometheusCacheMaxBytes + shm::kPrometheusAppMaxBytes);
 
 MetricsHandler::MetricsHandler(Handler& inner, std::string path, std::vector<PeerAddress> allow,
                                const shm::SegmentHeader& header, const shm::StatsRegion& stats)
@@ -41,6 +41,12 @@ void MetricsHandler::show_limits(const shm::LimitsRegion* limits,
 void MetricsHandler::show_app_values(const shm::AppCountersRegion* app) {
   app_ = app;
   app_snapshot_ = std::make_unique<shm::AppValuesSnapshot>();
+}
+
+void MetricsHandler::show_cache(const shm::CacheCountersRegion* counters,
+                                std::optional<shm::CacheStore> store) {
+  cache_counters_ = counters;
+  cache_store_ = store;
 }
 
 BodyMode MetricsHandler::body_mode(const RequestView& request) {
@@ -81,6 +87,14 @@ void MetricsHandler::handle(const RequestView& request, Response& response) {
     if (shm::read_limits(*limits_, stats_, table_views_.data(), conn_table_views_.data(),
                          shm::monotonic_us(), limits_snapshot_.get())) {
       m = shm::format_prometheus_limits(*limits_snapshot_, text_.get() + n, kTextBytes - n);
+    }
+    n = m == 0 ? 0 : n + m;
+  }
+  if (n != 0 && cache_counters_ != nullptr) {
+    size_t m = 0;
+    if (shm::read_cache_counters(*cache_counters_, stats_, &cache_snapshot_)) {
+      if (cache_store_) shm::read_cache_store(*cache_store_, shm::monotonic_us(), &cache_snapshot_);
+      m = shm::format_prometheus_cache(cache_snapshot_, text_.get() + n, kTextBytes - n);
     }
     n = m == 0 ? 0 : n + m;
   }

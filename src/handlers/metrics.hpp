@@ -1,13 +1,17 @@
 #pragma once
 // The opt-in metrics endpoint (--metrics-path): answers GET/HEAD of one path with the
-// Prometheus text of the server's totals, read from the shared segment, and hands every other
+// Prometheus text of the server's totals (and the limiter's, the cache's, the application's),
+// read from the shared segment, and hands every other
 // request to the wrapped handler. Optionally only for listed client addresses (403 otherwise).
 // The snapshot and the text buffer are allocated once: a scrape allocates nothing.
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "shm/app_counters.hpp"
+#include "shm/cache_counters.hpp"
+#include "shm/cache_store.hpp"
 #include "shm/limits.hpp"
 #include "shm/segment.hpp"
 #include "zhttp/handler.hpp"
@@ -28,6 +32,10 @@ class MetricsHandler : public Handler {
   // Also expose the application's counters and gauges (null: none), after the limits.
   void show_app_values(const shm::AppCountersRegion* app);
 
+  // Also expose the shared cache's counters (null: no cache) and its store's entries, slots and
+  // bytes (nullopt: none of those), after the limits.
+  void show_cache(const shm::CacheCountersRegion* counters, std::optional<shm::CacheStore> store);
+
   BodyMode body_mode(const RequestView& request) override;
   void handle(const RequestView& request, Response& response) override;
   // The wrapped handler's exchanges come back to it (the metrics answer is always whole).
@@ -37,7 +45,7 @@ class MetricsHandler : public Handler {
   void on_abort(Response& r, AbortReason why) override { inner_.on_abort(r, why); }
   void on_worker_start(const WorkerContext& w) override { inner_.on_worker_start(w); }
 
-  // The stats, every zone's and every app value's families.
+  // The stats, every zone's, the cache's and every app value's families.
   static constexpr size_t kTextBytes = 96 * 1024;
 
  private:
@@ -57,6 +65,9 @@ class MetricsHandler : public Handler {
   std::unique_ptr<shm::LimitsSnapshot> limits_snapshot_;
   const shm::AppCountersRegion* app_ = nullptr;
   std::unique_ptr<shm::AppValuesSnapshot> app_snapshot_;
+  const shm::CacheCountersRegion* cache_counters_ = nullptr;
+  std::optional<shm::CacheStore> cache_store_;
+  shm::CacheSnapshot cache_snapshot_;
   std::unique_ptr<char[]> text_;
 };
 

@@ -31,12 +31,11 @@ bool read_cache_counters(const CacheCountersRegion& region, const StatsRegion& s
   return false;
 }
 
-void read_cache_store(const CacheStore& store, uint64_t region_bytes, uint64_t now_us,
-                      CacheSnapshot* out) {
+void read_cache_store(const CacheStore& store, uint64_t now_us, CacheSnapshot* out) {
   out->entries = store.live_entries(now_us);
   out->slots = 0;
   for (uint32_t c = 0; c < store.classes(); ++c) out->slots += store.class_info(c).slots;
-  out->bytes = region_bytes;
+  out->bytes = store.bytes();
 }
 
 void fold_cache_counters(CacheCountersRegion& region, int stats_slot) {

@@ -75,13 +75,26 @@ struct CacheSnapshot {
   uint64_t bytes = 0;                          // of the store's region
 };
 
+// The store's figures in a snapshot: their names (zhttpstat's JSON keys, zhttpd_cache_<name>
+// gauges) and help texts.
+struct CacheStoreField {
+  std::string_view name;
+  uint64_t CacheSnapshot::*value;
+  std::string_view help;
+};
+
+inline constexpr CacheStoreField kCacheStoreFields[] = {
+    {"entries", &CacheSnapshot::entries, "Live entries in the shared cache (fresh or stale)."},
+    {"slots", &CacheSnapshot::slots, "Entry slots of the shared cache, every size class."},
+    {"bytes", &CacheSnapshot::bytes, "Bytes of shared memory the cache holds (--cache-size)."},
+};
+
 // The counters into `out` (`stats` gives the slots in use and the fold sequence). False only
 // when the master kept folding for many tries.
 bool read_cache_counters(const CacheCountersRegion& region, const StatsRegion& stats,
                          CacheSnapshot* out);
 // The store's entries (live at `now_us`; a scan of every slot), slots and region bytes into `out`.
-void read_cache_store(const CacheStore& store, uint64_t region_bytes, uint64_t now_us,
-                      CacheSnapshot* out);
+void read_cache_store(const CacheStore& store, uint64_t now_us, CacheSnapshot* out);
 
 // The master, when a worker's stats slot is retired (inside the stats fold sequence).
 void fold_cache_counters(CacheCountersRegion& region, int stats_slot);

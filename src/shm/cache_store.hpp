@@ -221,6 +221,7 @@ class CacheStore {
   uint32_t classes() const { return header_->classes; }
   const CacheClassInfo& class_info(uint32_t c) const { return header_->cls[c]; }
   uint32_t ways() const { return header_->geometry.ways; }
+  uint64_t bytes() const { return header_->bytes; }  // of the region create() was given
   uint32_t set_of(uint32_t c, uint64_t key_hash) const;
   CacheSlotState slot_state(uint32_t c, uint32_t slot) const;
   size_t live_entries(uint64_t now_us) const;

@@ -80,25 +80,34 @@ class Writer {
     text(s.substr(from));
   }
 
-  // "# HELP <name> <help>\n# TYPE <name> <type>\n"
+  // "# HELP zhttpd_<name><suffix> <help>\n# TYPE zhttpd_<name><suffix> <type>\n"
   void family(std::string_view name, std::string_view suffix, std::string_view type,
               std::string_view help) {
-    text("# HELP zhttpd_");
-    text(name);
-    text(suffix);
-    text(" ");
-    text(help);
-    text("\n# TYPE zhttpd_");
-    text(name);
-    text(suffix);
-    text(" ");
-    text(type);
-    text("\n");
+    family("", name, suffix, type, help);
+  }
+  // The same for "zhttpd_<prefix><name><suffix>".
+  void family(std::string_view prefix, std::string_view name, std::string_view suffix,
+              std::string_view type, std::string_view help) {
+    for (std::string_view tag : {"# HELP zhttpd_", "# TYPE zhttpd_"}) {
+      text(tag);
+      text(prefix);
+      text(name);
+      text(suffix);
+      text(" ");
+      text(tag[2] == 'H' ? help : type);
+      text("\n");
+    }
   }
 
   // "zhttpd_<name><suffix> <value>\n"
   void sample(std::string_view name, std::string_view suffix, uint64_t value) {
+    sample("", name, suffix, value);
+  }
+  // "zhttpd_<prefix><name><suffix> <value>\n"
+  void sample(std::string_view prefix, std::string_view name, std::string_view suffix,
+              uint64_t value) {
     text("zhttpd_");
+    text(prefix);
     text(name);
     text(suffix);
     text(" ");
@@ -231,6 +240,21 @@ size_t format_prometheus_limits(const LimitsSnapshot& limits, char* out, size_t 
   zone_family(w, limits, zones, "cas_retries_total", "counter",
               "Compare-and-swap retries on the zone's table (lost to another worker).",
               &ZoneSnapshot::cas_retries);
+  return w.ok() ? static_cast<size_t>(w.pos() - out) : 0;
+}
+
+size_t format_prometheus_cache(const CacheSnapshot& cache, char* out, size_t cap) {
+  Writer w(out, cap);
+  for (size_t f = 0; f < kCacheCounterCount; ++f) {
+    const CacheCounterField& field = kCacheCounterFields[f];
+    if (!field.shown) continue;
+    w.family("cache_", field.name, "_total", "counter", field.help);
+    w.sample("cache_", field.name, "_total", cache.counters[f]);
+  }
+  for (const CacheStoreField& g : kCacheStoreFields) {
+    w.family("cache_", g.name, "", "gauge", g.help);
+    w.sample("cache_", g.name, "", cache.*g.value);
+  }
   return w.ok() ? static_cast<size_t>(w.pos() - out) : 0;
 }
 

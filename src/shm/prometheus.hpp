@@ -34,6 +34,14 @@
 // Without zones the five families are still declared, with no sample (so the output is never
 // empty and 0 always means "does not fit").
 //
+// format_prometheus_cache, the shared cache (cache_counters.hpp), is appended after those (only
+// when the segment has a cache). Same rules. Families, in this order:
+//   zhttpd_cache_<name>_total              counter, one per kCacheCounterFields entry shown
+//                                          (lookups, hits, stale_hits, misses, bypasses...)
+//   zhttpd_cache_entries                   gauge, live entries (fresh or stale) now
+//   zhttpd_cache_slots                     gauge, entry slots of every size class
+//   zhttpd_cache_bytes                     gauge, the cache region's bytes (--cache-size)
+//
 // format_prometheus_app, the application's values (app_counters.hpp), is appended after those
 // (only when the segment has at least one app value). Same rules. One family per value, in
 // declaration order, with its declared help text (backslash and newline escaped):
@@ -43,6 +51,7 @@
 #include <string_view>
 
 #include "shm/app_counters.hpp"
+#include "shm/cache_counters.hpp"
 #include "shm/limits.hpp"
 #include "shm/segment.hpp"
 #include "shm/stats.hpp"
@@ -98,6 +107,14 @@ inline constexpr size_t kPrometheusLimitsMaxBytes = 2 * 1024 + kMaxZones * 1152;
 // Writes the exposition of `limits` into out[0, cap) and returns the number of bytes written, or
 // 0 when they do not fit. No terminating NUL. Allocates nothing.
 size_t format_prometheus_limits(const LimitsSnapshot& limits, char* out, size_t cap);
+
+// Always enough room for format_prometheus_cache's output (18 families of a help text under 100
+// bytes and a 20-digit value: under 300 bytes each).
+inline constexpr size_t kPrometheusCacheMaxBytes = 8 * 1024;
+
+// Writes the exposition of `cache` into out[0, cap) and returns the number of bytes written, or 0
+// when they do not fit. No terminating NUL. Allocates nothing.
+size_t format_prometheus_cache(const CacheSnapshot& cache, char* out, size_t cap);
 
 // Always enough room for format_prometheus_app's output with kMaxAppValues values (names of
 // kAppNameBytes - 1 characters, help texts of kAppHelpBytes - 1 all escaped, 20-character

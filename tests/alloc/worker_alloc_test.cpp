@@ -20,6 +20,7 @@
 #include "../../examples/hello_handler.hpp"
 #include "../../examples/timers_handler.hpp"
 #include "../integration/socket_util.hpp"
+#include "../unit/shared_mapping.hpp"
 #include "alloc_counter.hpp"
 #include "handlers/access_stage.hpp"
 #include "handlers/metrics.hpp"
@@ -198,6 +199,11 @@ TEST_F(WorkerAllocations, StaticFilesAllocateNothingWhenWarm) {
   stats->in_use.store(1);
   shm::SegmentHeader header{};
   handlers::MetricsHandler metrics(files, "/metrics", {}, header, *region);
+  // And the shared cache's counters and store (a scrape counts the store's live entries).
+  auto cache_counters = std::make_unique<shm::CacheCountersRegion>();
+  SharedMapping cache_region(shm::CacheStore::bytes_for(shm::CacheGeometry::standard(), 2));
+  metrics.show_cache(cache_counters.get(),
+                     shm::CacheStore::create(cache_region.get(), cache_region.size(), {1, 2}));
   start(metrics, &access_log, stats);
   // The file's ETag, for a conditional request.
   ASSERT_TRUE(send_all(client_, "HEAD /small.txt" + kHost + "\r\n"));

@@ -190,12 +190,24 @@ TEST_F(StatsTest, MetricsPathServesThePrometheusTextToAllowedClientsOnly) {
   EXPECT_NE(r.body.find("\nzhttpd_responses_404_total 5\n"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("zhttpd_request_duration_seconds_bucket{le=\"+Inf\"}"), std::string::npos);
   EXPECT_NE(r.body.find("\nzhttpd_workers 2\n"), std::string::npos);
+  // The shared cache (on by default, 64m): its counters and its store's figures.
+  EXPECT_NE(r.body.find("# TYPE zhttpd_cache_lookups_total counter\n"), std::string::npos);
+  EXPECT_NE(r.body.find("\nzhttpd_cache_entries 0\n"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\nzhttpd_cache_bytes 67108864\n"), std::string::npos) << r.body;
   // The same text as zhttpstat --prometheus, but for counters that moved since.
   int status = -1;
   std::string tool =
       run(std::string(ZHTTP_BUILD_DIR "/zhttpstat --prometheus --shm-name ") + shm_name_, &status);
   EXPECT_EQ(status, 0);
   EXPECT_NE(tool.find("\nzhttpd_responses_404_total 5\n"), std::string::npos) << tool;
+}
+
+TEST_F(StatsTest, MetricsWithoutACacheHaveNoCacheFamilies) {
+  ASSERT_NO_FATAL_FAILURE(start({"--metrics-path", "/metrics", "--cache-size", "0"}));
+  OneShotResponse r = get_once(port_, "/metrics");
+  ASSERT_EQ(r.status, 200) << r.head;
+  EXPECT_NE(r.body.find("\nzhttpd_workers 2\n"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("zhttpd_cache_"), std::string::npos) << r.body;
 }
 
 TEST_F(StatsTest, MetricsPathRefusesOtherClients) {

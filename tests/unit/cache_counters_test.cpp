@@ -124,12 +124,12 @@ TEST(CacheCounters, TheStoresFigures) {
               CacheStoreResult::kStored);
   }
   CacheSnapshot s;
-  read_cache_store(*store, map.size(), 1500, &s);  // stale, still live
+  read_cache_store(*store, 1500, &s);  // stale, still live
   EXPECT_EQ(s.entries, 2u);
   EXPECT_EQ(s.slots, uint64_t{store->class_info(0).slots} + store->class_info(1).slots +
                          store->class_info(2).slots);
   EXPECT_EQ(s.bytes, map.size());
-  read_cache_store(*store, map.size(), 2000, &s);
+  read_cache_store(*store, 2000, &s);
   EXPECT_EQ(s.entries, 0u);
 }
 

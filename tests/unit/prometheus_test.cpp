@@ -6,7 +6,9 @@
 // too small a buffer, label escaping, the worst case within kPrometheusLimitsMaxBytes. Then the
 // application's values (format_prometheus_app): the exact text of a counter and a negative
 // gauge, help texts escaped, nothing without values, too small a buffer, the worst case within
-// kPrometheusAppMaxBytes.
+// kPrometheusAppMaxBytes. Then the shared cache's (format_prometheus_cache): each counter shown
+// and only those, the gauges, the grammar, too small a buffer, the worst case within
+// kPrometheusCacheMaxBytes.
 #include "shm/prometheus.hpp"
 
 #include <gtest/gtest.h>
@@ -286,9 +288,7 @@ TEST_F(PrometheusTest, WorstCaseFitsInMaxBytes) {
 
 // Every line is a comment (# HELP / # TYPE with a known type) or "name[{le="..."}] number", each
 // sample belongs to the family declared just before it, and no family is declared twice.
-TEST_F(PrometheusTest, LinesFollowTheExpositionGrammar) {
-  fill_known();
-  std::string text = format();
+void expect_exposition_grammar(const std::string& text) {
   ASSERT_EQ(text.back(), '\n');
   std::set<std::string> families;
   std::string current;
@@ -312,6 +312,11 @@ TEST_F(PrometheusTest, LinesFollowTheExpositionGrammar) {
     std::string value = line.substr(space + 1);
     EXPECT_EQ(value.find_first_not_of("-0123456789."), std::string::npos) << line;
   }
+}
+
+TEST_F(PrometheusTest, LinesFollowTheExpositionGrammar) {
+  fill_known();
+  expect_exposition_grammar(format());
 }
 
 // -------------------------------------------------------------------------------------------
@@ -507,6 +512,79 @@ TEST(PrometheusAppTest, WorstCaseFitsInMaxBytes) {
   EXPECT_LE(text.size(), kPrometheusAppMaxBytes);
   EXPECT_EQ(lines_of(text).size(), 3 * kMaxAppValues);
   EXPECT_TRUE(has_line(text, "zhttpd_app_" + name + "_total 18446744073709551615"));
+}
+
+// -------------------------------------------------------------------------------------------
+// format_prometheus_cache: the shared cache's counters and its store, appended after the limits.
+
+CacheSnapshot known_cache() {
+  CacheSnapshot c;
+  for (size_t f = 0; f < kCacheCounterCount; ++f) c.counters[f] = 100 + f;
+  c.entries = 7;
+  c.slots = 21000;
+  c.bytes = uint64_t{64} << 20;
+  return c;
+}
+
+std::string format_cache(const CacheSnapshot& c, size_t cap = kPrometheusCacheMaxBytes) {
+  std::vector<char> buf(cap);
+  return std::string(buf.data(), format_prometheus_cache(c, buf.data(), buf.size()));
+}
+
+TEST(PrometheusCacheTest, EachShownCounterThenTheGauges) {
+  const std::string text = format_cache(known_cache());
+  EXPECT_TRUE(
+      text.starts_with("# HELP zhttpd_cache_lookups_total Requests looked up in the shared cache.\n"
+                       "# TYPE zhttpd_cache_lookups_total counter\n"
+                       "zhttpd_cache_lookups_total 100\n"))
+      << text;
+  size_t shown = 0;
+  for (size_t f = 0; f < kCacheCounterCount; ++f) {
+    const CacheCounterField& field = kCacheCounterFields[f];
+    const std::string name = "zhttpd_cache_" + std::string(field.name) + "_total";
+    EXPECT_EQ(has_line(text, name + " " + std::to_string(100 + f)), field.shown) << name;
+    if (!field.shown) continue;
+    ++shown;
+    EXPECT_TRUE(has_line(text, "# TYPE " + name + " counter")) << name;
+    EXPECT_TRUE(has_line(text, "# HELP " + name + " " + std::string(field.help))) << name;
+  }
+  EXPECT_EQ(shown, 15u);
+  EXPECT_TRUE(text.ends_with(
+      "# HELP zhttpd_cache_entries Live entries in the shared cache (fresh or stale).\n"
+      "# TYPE zhttpd_cache_entries gauge\n"
+      "zhttpd_cache_entries 7\n"
+      "# HELP zhttpd_cache_slots Entry slots of the shared cache, every size class.\n"
+      "# TYPE zhttpd_cache_slots gauge\n"
+      "zhttpd_cache_slots 21000\n"
+      "# HELP zhttpd_cache_bytes Bytes of shared memory the cache holds (--cache-size).\n"
+      "# TYPE zhttpd_cache_bytes gauge\n"
+      "zhttpd_cache_bytes 67108864\n"))
+      << text;
+  EXPECT_EQ(lines_of(text).size(), 3 * (shown + 3));
+  expect_exposition_grammar(text);
+}
+
+TEST(PrometheusCacheTest, TooSmallBufferReturnsZeroAndWritesNothingPastTheEnd) {
+  const CacheSnapshot c = known_cache();
+  size_t n = format_cache(c).size();
+  ASSERT_GT(n, 0u);
+  std::vector<char> buf(n + 64);
+  for (size_t cap = 0; cap < n; ++cap) {
+    std::fill(buf.begin(), buf.end(), '\x7f');
+    EXPECT_EQ(format_prometheus_cache(c, buf.data(), cap), 0u) << "cap " << cap;
+    for (size_t i = cap; i < buf.size(); ++i) ASSERT_EQ(buf[i], '\x7f') << "cap " << cap;
+  }
+  EXPECT_EQ(format_prometheus_cache(c, buf.data(), n), n);
+}
+
+TEST(PrometheusCacheTest, WorstCaseFitsInMaxBytes) {
+  CacheSnapshot c;
+  for (uint64_t& v : c.counters) v = std::numeric_limits<uint64_t>::max();
+  c.entries = c.slots = c.bytes = std::numeric_limits<uint64_t>::max();
+  const std::string text = format_cache(c);
+  EXPECT_FALSE(text.empty());
+  EXPECT_LE(text.size(), kPrometheusCacheMaxBytes);
+  EXPECT_TRUE(has_line(text, "zhttpd_cache_hits_total 18446744073709551615"));
 }
 
 }  // namespace
