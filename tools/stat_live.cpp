@@ -68,11 +68,13 @@ class Screen {
   explicit Screen(const LiveOptions& options)
       : options_(options), fields_(options.filter.fields()) {}
 
-  // Draws `cur` and `app`; `prev` and `prev_app` (taken `seconds` earlier) give the rates, or
-  // nullptr on the first frame. `limits` adds the rate limits rows (none without zones).
+  // Draws `cur`, `app` and `cache` (null: no cache); `prev`, `prev_app` and `prev_cache` (taken
+  // `seconds` earlier) give the rates, or nullptr on the first frame. `limits` adds the rate
+  // limits rows (none without zones).
   void draw(const shm::SegmentView& segment, const shm::StatsSnapshot& cur,
             const shm::StatsSnapshot* prev, const shm::AppValuesSnapshot& app,
-            const shm::AppValuesSnapshot* prev_app, double seconds,
+            const shm::AppValuesSnapshot* prev_app, const shm::CacheSnapshot* cache,
+            const shm::CacheSnapshot* prev_cache, double seconds,
             const shm::LimitsSnapshot& limits) {
     ::werase(stdscr);
     line_ = 0;
@@ -98,19 +100,12 @@ class Screen {
     ::wattron(stdscr, A_BOLD);
     put(fmt::format("{:<24} {:>20} {:>14} {:>14}", "NAME", "CURRENT", "CHANGE/s", "AVG/s"));
     ::wattroff(stdscr, A_BOLD);
-    double since_start = static_cast<double>(std::max<int64_t>(uptime, 1));
+    since_start_ = static_cast<double>(std::max<int64_t>(uptime, 1));
+    seconds_ = seconds;
     for (const Field& f : fields_) {
-      uint64_t v = field_value(cur.totals, f);
-      std::string change, average;
-      if (f.kind == FieldKind::kCounter) {
-        if (prev != nullptr && seconds > 0) {
-          uint64_t before = field_value(prev->totals, f);
-          double d = v >= before ? static_cast<double>(v - before) : 0.0;
-          change = fmt::format("{:.1f}", d / seconds);
-        }
-        average = fmt::format("{:.1f}", static_cast<double>(v) / since_start);
-      }
-      put(fmt::format("{:<24} {:>20} {:>14} {:>14}", f.name, v, change, average));
+      uint64_t before = prev != nullptr ? field_value(prev->totals, f) : 0;
+      value_row(f.name, field_value(cur.totals, f), prev != nullptr ? &before : nullptr,
+                f.kind == FieldKind::kCounter);
     }
 
     if (app.count > 0) {
@@ -118,16 +113,22 @@ class Screen {
       put("app values");
       for (size_t i = 0; i < app.count; ++i) {
         const shm::AppValuesSnapshot::Value& a = app.values[i];
-        std::string change, average;
-        if (a.kind == shm::kAppCounter) {
-          if (prev_app != nullptr && i < prev_app->count && seconds > 0) {
-            int64_t before = prev_app->values[i].total;
-            double d = a.total >= before ? static_cast<double>(a.total - before) : 0.0;
-            change = fmt::format("{:.1f}", d / seconds);
-          }
-          average = fmt::format("{:.1f}", static_cast<double>(a.total) / since_start);
-        }
-        put(fmt::format("{:<24} {:>20} {:>14} {:>14}", a.name, a.total, change, average));
+        const bool had = prev_app != nullptr && i < prev_app->count;
+        value_row(a.name, a.total, had ? &prev_app->values[i].total : nullptr,
+                  a.kind == shm::kAppCounter);
+      }
+    }
+
+    if (cache != nullptr) {
+      ++line_;
+      put("cache");
+      for (size_t f = 0; f < shm::kCacheCounterCount; ++f) {
+        if (!shm::kCacheCounterFields[f].shown) continue;
+        value_row(shm::kCacheCounterFields[f].name, cache->counters[f],
+                  prev_cache != nullptr ? &prev_cache->counters[f] : nullptr, true);
+      }
+      for (const shm::CacheStoreField& g : shm::kCacheStoreFields) {
+        value_row<uint64_t>(g.name, cache->*g.value, nullptr, false);
       }
     }
 
@@ -196,6 +197,21 @@ class Screen {
   static constexpr size_t kActive = static_cast<size_t>(shm::Gauge::kConnectionsActive);
   static constexpr size_t kIdle = static_cast<size_t>(shm::Gauge::kConnectionsIdle);
 
+  // NAME and CURRENT, and for a counter its CHANGE/s since `before` (none on the first frame)
+  // and its AVG/s since the start.
+  template <class Value>
+  void value_row(std::string_view name, Value value, const Value* before, bool counter) {
+    std::string change, average;
+    if (counter) {
+      if (before != nullptr && seconds_ > 0) {
+        double d = value >= *before ? static_cast<double>(value - *before) : 0.0;
+        change = fmt::format("{:.1f}", d / seconds_);
+      }
+      average = fmt::format("{:.1f}", static_cast<double>(value) / since_start_);
+    }
+    put(fmt::format("{:<24} {:>20} {:>14} {:>14}", name, value, change, average));
+  }
+
   // One line, cut at the screen's width; nothing below the last line.
   void put(const std::string& text) {
     if (line_ < LINES) ::mvwaddnstr(stdscr, line_, 0, text.c_str(), std::max(COLS, 0));
@@ -205,6 +221,8 @@ class Screen {
   const LiveOptions& options_;
   std::vector<Field> fields_;
   int line_ = 0;
+  double seconds_ = 0;      // since the previous frame
+  double since_start_ = 1;  // since the master started, at least 1
 };
 
 enum class Wait { kTick, kQuit, kRedraw };
@@ -253,6 +271,7 @@ int run_live_view(std::unique_ptr<shm::SegmentView> segment, const LiveOptions& 
   auto limits = std::make_unique<shm::LimitsSnapshot>();
   auto app = std::make_unique<shm::AppValuesSnapshot>();
   auto prev_app = std::make_unique<shm::AppValuesSnapshot>();
+  shm::CacheSnapshot cache, prev_cache;
   bool have_prev = false;
   Clock::time_point prev_time{};
   Screen view(options);
@@ -282,12 +301,15 @@ int run_live_view(std::unique_ptr<shm::SegmentView> segment, const LiveOptions& 
     }
     Clock::time_point now = Clock::now();
     if (shm::read_stats(segment->stats(), cur.get()) && segment->read_limits(limits.get()) &&
-        segment->read_app_values(app.get())) {
+        segment->read_app_values(app.get()) && segment->read_cache(&cache)) {
       double seconds = have_prev ? std::chrono::duration<double>(now - prev_time).count() : 0;
+      const bool has_cache = segment->cache_counters() != nullptr;
       view.draw(*segment, *cur, have_prev ? prev.get() : nullptr, *app,
-                have_prev ? prev_app.get() : nullptr, seconds, *limits);
+                have_prev ? prev_app.get() : nullptr, has_cache ? &cache : nullptr,
+                have_prev && has_cache ? &prev_cache : nullptr, seconds, *limits);
       std::swap(cur, prev);
       std::swap(app, prev_app);
+      std::swap(cache, prev_cache);
       have_prev = true;
       prev_time = now;
     }

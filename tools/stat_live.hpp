@@ -1,7 +1,7 @@
 #pragma once
 // zhttpstat -w: a full-screen view (ncurses) redrawn in place every interval, with the change per
-// second of each counter (the application's too) between two redraws next to its value and its
-// average since the start.
+// second of each counter (the application's and the cache's too) between two redraws next to its
+// value and its average since the start.
 // Quits on 'q', or on SIGINT / SIGTERM / SIGHUP after restoring the terminal; follows a server
 // restarted under the same segment name; exits 3 when the segment goes away.
 #include <memory>

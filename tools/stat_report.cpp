@@ -147,6 +147,10 @@ std::string format_table(const Report& report) {
     out += "\napp values\n";
     for (const std::string& line : format_app_rows(*report.app, seconds)) out += line + "\n";
   }
+  if (report.cache != nullptr) {
+    out += "\ncache\n";
+    for (const std::string& line : format_cache_rows(*report.cache, seconds)) out += line + "\n";
+  }
 
   std::vector<Field> columns;
   if (report.filter.empty()) {
@@ -191,6 +195,21 @@ std::vector<std::string> format_app_rows(const shm::AppValuesSnapshot& app, doub
                            ? fmt::format("{:.2f}", static_cast<double>(a.total) / seconds)
                            : std::string(".");
     lines.push_back(fmt::format("{:<24} {:>20} {:>14}  {}", a.name, a.total, rate, a.help));
+  }
+  return lines;
+}
+
+std::vector<std::string> format_cache_rows(const shm::CacheSnapshot& cache, double seconds) {
+  std::vector<std::string> lines;
+  for (size_t f = 0; f < shm::kCacheCounterCount; ++f) {
+    const shm::CacheCounterField& c = shm::kCacheCounterFields[f];
+    if (!c.shown) continue;
+    const uint64_t v = cache.counters[f];
+    lines.push_back(fmt::format("{:<24} {:>20} {:>14.2f}  {}", c.name, v,
+                                static_cast<double>(v) / seconds, c.help));
+  }
+  for (const shm::CacheStoreField& g : shm::kCacheStoreFields) {
+    lines.push_back(fmt::format("{:<24} {:>20} {:>14}  {}", g.name, cache.*g.value, ".", g.help));
   }
   return lines;
 }
@@ -251,6 +270,18 @@ std::string format_json(const Report& report) {
     workers.push_back(std::move(row));
   }
   doc["workers"] = std::move(workers);
+
+  if (report.cache != nullptr) {
+    Json cache = Json::object();
+    for (size_t f = 0; f < shm::kCacheCounterCount; ++f) {
+      const shm::CacheCounterField& c = shm::kCacheCounterFields[f];
+      if (c.shown) cache[std::string(c.name)] = report.cache->counters[f];
+    }
+    for (const shm::CacheStoreField& g : shm::kCacheStoreFields) {
+      cache[std::string(g.name)] = report.cache->*g.value;
+    }
+    doc["cache"] = std::move(cache);
+  }
 
   Json limits = Json::array();
   for (size_t z = 0; report.limits != nullptr && z < report.limits->zone_count; ++z) {

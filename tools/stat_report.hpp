@@ -1,13 +1,14 @@
 #pragma once
 // What zhttpstat prints from a snapshot: the fields (every counter and gauge of stats.hpp, by
 // their kCounterNames / kGaugeNames names), the -f filter over them, and the one-shot table and
-// JSON renderings, with the rate limiter's zones and the application's values.
+// JSON renderings, with the rate limiter's zones, the shared cache and the application's values.
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "shm/app_counters.hpp"
+#include "shm/cache_counters.hpp"
 #include "shm/limits.hpp"
 #include "shm/segment.hpp"
 #include "shm/stats.hpp"
@@ -57,11 +58,13 @@ struct Report {
   FieldFilter filter;
   const shm::LimitsSnapshot* limits = nullptr;  // null: no zone (as zone_count 0)
   const shm::AppValuesSnapshot* app = nullptr;  // null: no app value (as count 0)
+  const shm::CacheSnapshot* cache = nullptr;    // null: the server has no cache
 };
 
 // varnishstat -1 style: a title line, then "name value avg/s description" per selected field
 // (the average per second since the master started; "." for gauges), then, when the application
 // declared values, a blank line, "app values" and one such line per value (-f does not apply),
+// then, with a cache, a blank line, "cache" and format_cache_rows (-f does not apply either),
 // then a blank line and one row per worker (identity columns, then the selected fields, by default
 // a few main ones), then, when there are zones, a blank line, "rate limits" and format_limits_rows.
 std::string format_table(const Report& report);
@@ -78,8 +81,16 @@ std::vector<std::string> format_limits_rows(const shm::LimitsSnapshot& limits);
 // the fields of each worker in use). totals = retired + the sum of the workers. Then "limits",
 // always (-f does not apply): one object per zone, [{"zone": name, "passed", "delayed",
 // "rejected", "dry_run_rejected", "entries", "evictions", "slots", "inserts", "cas_retries",
-// "refunds"}, ...], [] without zones.
+// "refunds"}, ...], [] without zones. "cache" comes before "limits", only when the server has a
+// cache (-f does not apply): {"lookups", "hits", "stale_hits", "misses", "bypasses", "stores",
+// "too_big", "evictions", "torn_reads", "coalesced_waits", "lock_timeouts", "purges",
+// "crash_resets", "uncacheable", "lease_waits" (the counters, totals over every worker ever),
+// "entries" (live now), "slots", "bytes"}.
 std::string format_json(const Report& report);
+
+// "name  value  avg/s  help" lines of the cache's counters, then its store's figures (the rate
+// "." for those), for the table.
+std::vector<std::string> format_cache_rows(const shm::CacheSnapshot& cache, double seconds);
 
 // "name  value  avg/s  help" lines of the app values (the rate "." for gauges), for the table.
 std::vector<std::string> format_app_rows(const shm::AppValuesSnapshot& app, double seconds);

@@ -67,7 +67,7 @@ int run(int argc, char** argv) {
   auto* json_flag = app.add_flag("-j,--json", json, "print one JSON object");
   auto* prom_flag =
       app.add_flag("--prometheus", prometheus,
-                   "print the Prometheus text format (totals, rate limits, app values)");
+                   "print the Prometheus text format (totals, rate limits, cache, app values)");
   auto* watch = app.add_option("-w,--watch", interval, "live view, redrawn every SECONDS (q quits)")
                     ->type_name("SECONDS")
                     ->check(CLI::Range(0.05, 86400.0));
@@ -113,16 +113,22 @@ int run(int argc, char** argv) {
   }
   auto limits = std::make_unique<shm::LimitsSnapshot>();
   auto app_values = std::make_unique<shm::AppValuesSnapshot>();
-  if (!segment->read_limits(limits.get()) || !segment->read_app_values(app_values.get())) {
+  shm::CacheSnapshot cache;
+  if (!segment->read_limits(limits.get()) || !segment->read_app_values(app_values.get()) ||
+      !segment->read_cache(&cache)) {
     return fail("zhttpstat: " + name + " kept changing while being read; try again",
                 stat::kExitError);
   }
   if (prometheus) {
     std::vector<char> text(shm::kPrometheusMaxBytes + shm::kPrometheusLimitsMaxBytes +
-                           shm::kPrometheusAppMaxBytes);
+                           shm::kPrometheusCacheMaxBytes + shm::kPrometheusAppMaxBytes);
     size_t n = shm::format_prometheus(segment->header(), *snapshot, text.data(), text.size());
     if (n > 0 && segment->limits() != nullptr) {
       size_t more = shm::format_prometheus_limits(*limits, text.data() + n, text.size() - n);
+      n = more == 0 ? 0 : n + more;
+    }
+    if (n > 0 && segment->cache_counters() != nullptr) {
+      size_t more = shm::format_prometheus_cache(cache, text.data() + n, text.size() - n);
       n = more == 0 ? 0 : n + more;
     }
     if (n > 0 && app_values->count > 0) {
@@ -132,8 +138,14 @@ int run(int argc, char** argv) {
     if (n == 0) return fail("zhttpstat: the Prometheus text does not fit", stat::kExitError);
     std::fwrite(text.data(), 1, n, stdout);
   } else {
-    stat::Report report{name,   &segment->header(), snapshot.get(),  unix_now(),
-                        fields, limits.get(),       app_values.get()};
+    stat::Report report{name,
+                        &segment->header(),
+                        snapshot.get(),
+                        unix_now(),
+                        fields,
+                        limits.get(),
+                        app_values.get(),
+                        segment->cache_counters() != nullptr ? &cache : nullptr};
     std::string out = json ? stat::format_json(report) : stat::format_table(report);
     std::fputs(out.c_str(), stdout);
   }

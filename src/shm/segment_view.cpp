@@ -130,6 +130,15 @@ std::optional<Failure> SegmentView::check_layout() {
     app_ = static_cast<const AppCountersRegion*>(at(*app));
     app_bytes_ = app->bytes;
   }
+  const RegionEntry* cache = find_region(h, RegionKind::kCacheCounters);
+  if (cache != nullptr && cache->version == kCacheCountersVersion) {
+    if (cache->offset % alignof(CacheCountersRegion) != 0 ||
+        cache->bytes < sizeof(CacheCountersRegion)) {
+      return Failure{Error::kLayout, not_zhttpd + "its cache counters region of " +
+                                         std::to_string(cache->bytes) + " bytes is too small)"};
+    }
+    cache_ = static_cast<const CacheCountersRegion*>(at(*cache));
+  }
   return std::nullopt;
 }
 
@@ -175,6 +184,18 @@ bool SegmentView::read_app_values(AppValuesSnapshot* out) const {
   uint32_t values = app_->value_count;
   if (values > kMaxAppValues || AppCountersRegion::bytes_for(values) > app_bytes_) return true;
   return shm::read_app_values(*app_, stats(), out);
+}
+
+bool SegmentView::read_cache(CacheSnapshot* out) const {
+  *out = CacheSnapshot{};
+  if (cache_ == nullptr) return true;
+  if (!read_cache_counters(*cache_, stats(), out)) return false;
+  const RegionEntry* e = find_region(header(), RegionKind::kCache);
+  if (e == nullptr) return true;
+  if (std::optional<const CacheStore> store = CacheStore::attach_read_only(at(*e), e->bytes)) {
+    read_cache_store(*store, monotonic_us(), out);
+  }
+  return true;
 }
 
 SegmentView::~SegmentView() {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "shm/app_counters.hpp"
+#include "shm/cache_counters.hpp"
 #include "shm/conn_table.hpp"
 #include "shm/limits.hpp"
 #include "shm/rate_table.hpp"
@@ -66,6 +67,13 @@ class SegmentView {
   // fit its region. False only when the master kept folding worker rows.
   bool read_app_values(AppValuesSnapshot* out) const;
 
+  // The shared cache's counters, or null when the server has no cache (or of another
+  // kCacheCountersVersion).
+  const CacheCountersRegion* cache_counters() const { return cache_; }
+  // read_cache_counters over cache_counters(), and the figures of the store when its region
+  // holds one (else 0 entries, slots and bytes). False only when the master kept folding.
+  bool read_cache(CacheSnapshot* out) const;
+
   const std::string& name() const { return name_; }
 
   enum class Presence { kSame, kGone, kReplaced };
@@ -87,6 +95,7 @@ class SegmentView {
   uint64_t limits_bytes_ = 0;
   const AppCountersRegion* app_ = nullptr;
   uint64_t app_bytes_ = 0;
+  const CacheCountersRegion* cache_ = nullptr;
   dev_t dev_;
   ino_t ino_;
 };

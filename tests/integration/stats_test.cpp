@@ -200,6 +200,7 @@ TEST_F(StatsTest, MetricsPathServesThePrometheusTextToAllowedClientsOnly) {
       run(std::string(ZHTTP_BUILD_DIR "/zhttpstat --prometheus --shm-name ") + shm_name_, &status);
   EXPECT_EQ(status, 0);
   EXPECT_NE(tool.find("\nzhttpd_responses_404_total 5\n"), std::string::npos) << tool;
+  EXPECT_NE(tool.find("\nzhttpd_cache_bytes 67108864\n"), std::string::npos) << tool;
 }
 
 TEST_F(StatsTest, MetricsWithoutACacheHaveNoCacheFamilies) {

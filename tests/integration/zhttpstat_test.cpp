@@ -7,8 +7,10 @@
 // limiter's zones (a limits region and a zone's table in the segment: the JSON "limits", the
 // table's and the live view's "rate limits" rows, the Prometheus families), the application's
 // values (a kAppCounters region: "totals" by name, the table's and the live view's "app values",
-// the zhttpd_app_ families), and finally a real zhttpd found by its --pid-file and by its --listen
-// address.
+// the zhttpd_app_ families), the shared cache (kCache and kCacheCounters regions: the JSON
+// "cache", the table's and the live view's "cache" rows, the zhttpd_cache_ families; none without
+// a cache), and finally a real zhttpd found by its --pid-file and by its --listen address, with
+// its cache.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -37,6 +39,8 @@
 #include "cli/config.hpp"
 #include "server_process.hpp"
 #include "shm/app_counters.hpp"
+#include "shm/cache_counters.hpp"
+#include "shm/cache_store.hpp"
 #include "shm/limits.hpp"
 #include "shm/prometheus.hpp"
 #include "shm/rate_table.hpp"
@@ -283,6 +287,7 @@ TEST_F(ZhttpstatTest, JsonTotalsAreRetiredPlusWorkers) {
   EXPECT_EQ(workers[1]["latency_buckets"][6], 20);
 
   EXPECT_EQ(doc["limits"], Json::array());  // no limiter: always there, empty
+  EXPECT_FALSE(doc.contains("cache")) << "no cache, no key";
 }
 
 TEST_F(ZhttpstatTest, PrometheusIsTheFormatterOutput) {
@@ -1117,6 +1122,135 @@ TEST_F(ZhttpstatAppTest, TooSmallARegionIsRefused) {
                        "small)\n");
 }
 
+// The shared cache: a store with two live entries and one expired, its counters' retired row and
+// the rows of the workers of stats slots 0 and 3 (slot 1, not in use, is not counted).
+class ZhttpstatCacheTest : public ZhttpstatTest {
+ protected:
+  static constexpr uint64_t kStoreBytes = 1 << 20;
+
+  void SetUp() override {
+    name_ = unique_name();
+    segment_ = shm::Segment::create(
+        name_, static_cast<uint64_t>(::getpid()),
+        {shm::RegionRequest{shm::RegionKind::kCache, shm::kCacheStoreVersion, kStoreBytes, ""},
+         shm::RegionRequest{shm::RegionKind::kCacheCounters, shm::kCacheCountersVersion,
+                            sizeof(shm::CacheCountersRegion), ""}});
+    header().generation.store(2);
+    header().worker_count.store(2);
+    fill_known();
+    std::optional<shm::CacheStore> store = shm::CacheStore::create(
+        segment_->region(shm::RegionKind::kCache), kStoreBytes, shm::SipKey{1, 2});
+    ASSERT_TRUE(store.has_value());
+    slots_ = 0;
+    for (uint32_t c = 0; c < store->classes(); ++c) slots_ += store->class_info(c).slots;
+    auto& counters =
+        *static_cast<shm::CacheCountersRegion*>(segment_->region(shm::RegionKind::kCacheCounters));
+    const uint64_t now = shm::monotonic_us();
+    shm::CacheMeta meta;
+    meta.expires_us = meta.stale_until_us = now + 3600'000'000;
+    for (std::string_view key : {"/a", "/b"}) {
+      ASSERT_EQ(store->store(store->hash(key), key, meta, "H", "B", 0, now, &counters.row(0)),
+                shm::CacheStoreResult::kStored);
+    }
+    meta.expires_us = meta.stale_until_us = 1;  // long gone
+    ASSERT_EQ(store->store(store->hash("/old"), "/old", meta, "H", "B", 3, now, &counters.row(3)),
+              shm::CacheStoreResult::kStored);
+    counters.row(-1).lookups.add(100);
+    counters.row(-1).crash_resets.add(1);
+    counters.row(0).lookups.add(10);
+    counters.row(0).hits.add(6);
+    counters.row(3).lookups.add(20);
+    counters.row(3).misses.add(4);
+    counters.row(3).lease_no_room.add(9);  // not shown
+    counters.row(1).lookups.add(5000);
+  }
+
+  uint64_t slots_ = 0;
+};
+
+TEST_F(ZhttpstatCacheTest, JsonHasTheCacheWithExactlyItsKeys) {
+  Outcome r = run_zhttpstat({"--shm-name", name_, "--json"});
+  ASSERT_EQ(r.exit_code(), 0) << describe_status(r.status) << r.err;
+  Json doc = Json::parse(r.out);
+  EXPECT_EQ(doc["totals"]["requests"], 1030);  // the stats are unchanged
+  const Json expected = {{"lookups", 130},       {"hits", 6},          {"stale_hits", 0},
+                         {"misses", 4},          {"bypasses", 0},      {"stores", 3},
+                         {"too_big", 0},         {"evictions", 0},     {"torn_reads", 0},
+                         {"coalesced_waits", 0}, {"lock_timeouts", 0}, {"purges", 0},
+                         {"crash_resets", 1},    {"uncacheable", 0},   {"lease_waits", 0},
+                         {"entries", 2},         {"slots", slots_},    {"bytes", kStoreBytes}};
+  EXPECT_EQ(doc["cache"], expected) << doc["cache"].dump();
+  // The keys in this order (an interface), right before "limits", the last key.
+  EXPECT_NE(r.out.find(R"("cache":{"lookups":130,"hits":6,"stale_hits":0,"misses":4,)"
+                       R"("bypasses":0,"stores":3,"too_big":0,"evictions":0,"torn_reads":0,)"
+                       R"("coalesced_waits":0,"lock_timeouts":0,"purges":0,"crash_resets":1,)"
+                       R"("uncacheable":0,"lease_waits":0,"entries":2,"slots":)" +
+                       std::to_string(slots_) + R"(,"bytes":1048576},"limits":[]})"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST_F(ZhttpstatCacheTest, TableHasACacheSection) {
+  Outcome r = run_zhttpstat({"--shm-name", name_});
+  ASSERT_EQ(r.exit_code(), 0) << describe_status(r.status) << r.err;
+  ASSERT_NE(r.out.find("\ncache\n"), std::string::npos) << r.out;
+  std::vector<std::string> lookups = table_row(r.out, "lookups");
+  ASSERT_GE(lookups.size(), 4u) << r.out;
+  EXPECT_EQ(lookups[1], "130");
+  EXPECT_GT(std::stod(lookups[2]), 0.0);  // per second since the start
+  EXPECT_EQ(table_row(r.out, "hits")[1], "6");
+  std::vector<std::string> entries = table_row(r.out, "entries");
+  ASSERT_GE(entries.size(), 3u) << r.out;
+  EXPECT_EQ(entries[1], "2");
+  EXPECT_EQ(entries[2], ".");
+  EXPECT_EQ(table_row(r.out, "slots")[1], std::to_string(slots_));
+  EXPECT_EQ(table_row(r.out, "bytes")[1], "1048576");
+  EXPECT_TRUE(table_row(r.out, "lease_no_room").empty()) << r.out;
+}
+
+TEST_F(ZhttpstatCacheTest, PrometheusAppendsTheCache) {
+  Outcome r = run_zhttpstat({"--shm-name", name_, "--prometheus"});
+  ASSERT_EQ(r.exit_code(), 0) << describe_status(r.status) << r.err;
+  const std::vector<std::string> lines = {"zhttpd_cache_lookups_total 130\n",
+                                          "zhttpd_cache_misses_total 4\n",
+                                          "zhttpd_cache_crash_resets_total 1\n",
+                                          "zhttpd_cache_entries 2\n",
+                                          "zhttpd_cache_slots " + std::to_string(slots_) + "\n",
+                                          "zhttpd_cache_bytes 1048576\n"};
+  for (const std::string& line : lines) {
+    EXPECT_NE(r.out.find("\n" + line), std::string::npos) << line << r.out;
+  }
+  EXPECT_TRUE(r.out.ends_with("zhttpd_cache_bytes 1048576\n")) << "no app value after it";
+}
+
+TEST_F(ZhttpstatCacheTest, LiveViewShowsTheCache) {
+  LiveView view({"--shm-name", name_, "-w", "0.1", "-f", "requests"});
+  ASSERT_TRUE(view.started());
+  ASSERT_TRUE(view.until(
+      10,
+      [&] {
+        std::vector<std::string> l = view.row("lookups");
+        return l.size() >= 2 && l[1] == "130" &&
+               view.row("entries") == std::vector<std::string>{"entries", "2"};
+      },
+      [] {}))
+      << view.screen();
+  EXPECT_NE(view.screen().find("cache"), std::string::npos) << view.screen();
+  view.type("q");
+  int status = 0;
+  ASSERT_TRUE(view.wait_exit(2, &status));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << describe_status(status);
+}
+
+TEST_F(ZhttpstatCacheTest, TooSmallACountersRegionIsRefused) {
+  header().regions[2].bytes = 64;
+  Outcome r = run_zhttpstat({"--shm-name", name_, "--json"});
+  EXPECT_EQ(r.exit_code(), 5) << describe_status(r.status) << r.err;
+  EXPECT_EQ(r.err, "zhttpstat: " + name_ +
+                       " is not a zhttpd segment (its cache counters region of 64 bytes is too "
+                       "small)\n");
+}
+
 TEST_F(ZhttpstatTest, RegionOutsideTheMapping) {
   header().regions[0].bytes = header().total_bytes;  // the stats region, from 4 KiB on
   Outcome r = run_zhttpstat({"--shm-name", name_, "--json"});
@@ -1215,6 +1349,39 @@ TEST_F(ZhttpstatServerTest, FindsTheServerByItsPidFileAndByItsListenAddress) {
   Json b = stats_of({"--listen", "127.0.0.1:" + std::to_string(without)});
   ASSERT_TRUE(b.is_object());
   EXPECT_EQ(b["master_pid"], servers_[1]->pid());
+}
+
+// The cache of a real server (on by default, 64m): the keys are there (the counters stay 0 until
+// a cache stage counts), its slots and bytes; --cache-size 0: no "cache".
+TEST_F(ZhttpstatServerTest, ShowsTheCacheOfTheServer) {
+  uint16_t with_cache = start({});
+  ASSERT_NE(with_cache, 0) << "zhttpd did not start";
+  uint16_t without = start({"--cache-size", "0"});
+  ASSERT_NE(without, 0) << "zhttpd did not start";
+  ASSERT_TRUE(get(with_cache));
+
+  Json a = stats_of({"--listen", "127.0.0.1:" + std::to_string(with_cache)});
+  ASSERT_TRUE(a.is_object());
+  ASSERT_TRUE(a.contains("cache")) << a.dump();
+  const Json& cache = a["cache"];
+  std::vector<std::string> keys;
+  for (const auto& item : cache.items()) keys.push_back(item.key());
+  std::sort(keys.begin(), keys.end());
+  std::vector<std::string> expected = {
+      "lookups",      "hits",        "stale_hits",  "misses",          "bypasses",      "stores",
+      "too_big",      "evictions",   "torn_reads",  "coalesced_waits", "lock_timeouts", "purges",
+      "crash_resets", "uncacheable", "lease_waits", "entries",         "slots",         "bytes"};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(keys, expected) << cache.dump();
+  for (const auto& item : cache.items())
+    EXPECT_TRUE(item.value().is_number_unsigned()) << item.key();
+  EXPECT_EQ(cache["bytes"], uint64_t{64} << 20);
+  EXPECT_GT(cache["slots"].get<uint64_t>(), 20000u);  // 1, 4 and 16 KiB slots in 64 MiB
+  EXPECT_EQ(cache["entries"], 0);
+
+  Json b = stats_of({"--listen", "127.0.0.1:" + std::to_string(without)});
+  ASSERT_TRUE(b.is_object());
+  EXPECT_FALSE(b.contains("cache")) << b.dump();
 }
 
 }  // namespace
