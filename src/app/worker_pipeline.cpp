@@ -2,6 +2,7 @@
 
 #include <ev.h>
 
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -10,6 +11,7 @@
 #include "app/app_values.hpp"
 #include "app/cache_region.hpp"
 #include "app/limit_zones.hpp"
+#include "handlers/cache_stage.hpp"
 #include "handlers/client_address.hpp"
 #include "handlers/metrics.hpp"
 #include "handlers/static_files.hpp"
@@ -74,6 +76,25 @@ std::unique_ptr<handlers::MetricsHandler> make_metrics(const cli::Config& config
   return metrics;
 }
 
+std::unique_ptr<handlers::CacheStage> make_cache_stage(const handlers::CacheOptions& options,
+                                                      Handler& inner, shm::Segment* segment,
+                                                      int stats_slot, struct ev_loop* loop,
+                                                      io::WorkerConfig* worker_config) {
+  if (!options.enabled() || segment == nullptr) return nullptr;
+  std::optional<shm::CacheStore> store = attach_cache(*segment);
+  shm::CacheStats* counters = cache_counters(*segment, stats_slot);
+  if (!store || counters == nullptr) return nullptr;
+  // A hit is answered in one piece from the output buffer: the connection starts a request
+  // only with room for the largest entry's head and body there.
+  size_t& room = worker_config->connection.min_output_room;
+  room = std::max<size_t>(room, store->max_entry() + 2048);
+  const size_t block = conn::OutputQueue::kRingBytes + room + 16384;
+  worker_config->output_buffer_bytes =
+      std::max<uint32_t>(worker_config->output_buffer_bytes, static_cast<uint32_t>(block));
+  return std::make_unique<handlers::CacheStage>(options, inner, *store, counters,
+                                                static_cast<uint32_t>(stats_slot), loop);
+}
+
 }  // namespace
 
 int serve_worker(const cli::Config& config, App* app, const proc::WorkerSetup& setup) {
@@ -96,6 +117,13 @@ int serve_worker(const cli::Config& config, App* app, const proc::WorkerSetup& s
     }
   }
   Handler* content = own ? own.get() : static_cast<Handler*>(&files);
+  io::WorkerConfig worker_config = config.worker;
+  // The shared cache answers in front of the application's handler (not of the static files
+  // alone: the page cache and sendfile already make those cheap).
+  std::unique_ptr<handlers::CacheStage> cache =
+      own ? make_cache_stage(config.cache, *own, segment, setup.stats_slot, loop, &worker_config)
+          : nullptr;
+  if (cache) content = cache.get();
   std::unique_ptr<handlers::MetricsHandler> metrics;
   if (!config.metrics_path.empty() && segment != nullptr) {
     metrics = make_metrics(config, *content, *segment);
@@ -104,7 +132,6 @@ int serve_worker(const cli::Config& config, App* app, const proc::WorkerSetup& s
   std::unique_ptr<handlers::AccessStage> access =
       make_access_stage(config.access, segment, setup.stats_slot, &error_log);
 
-  io::WorkerConfig worker_config = config.worker;
   worker_config.worker_index = setup.index;
   io::Worker worker(worker_config, *content, setup.listeners, loop);
   worker.set_access_gate(access.get());

@@ -59,8 +59,10 @@ CacheStage::CacheStage(const CacheOptions& options, Handler& inner, shm::CacheSt
   wait_timer_.data = this;
 }
 
+// The worker may destroy its loop first (when it stops, every waiter was aborted and the timer
+// stopped with the last one): the loop is touched only while the timer runs.
 CacheStage::~CacheStage() {
-  if (loop_ != nullptr) ev_timer_stop(loop_, &wait_timer_);
+  if (ev_is_active(&wait_timer_)) ev_timer_stop(loop_, &wait_timer_);
 }
 
 void CacheStage::handle(const RequestView& request, Response& response) {
