@@ -19,6 +19,8 @@
 #include <memory>
 #include <string_view>
 
+#include "query_param.hpp"
+
 namespace zhttp::examples {
 
 class Timers : public zhttp::Handler {
@@ -117,28 +119,10 @@ class Timers : public zhttp::Handler {
     Timer* next_free = nullptr;
   };
 
-  // The value of `key` in a query "a=1&b=2": decimal digits only, at most `max`.
+  // The value of `key` in the query: a decimal number, at most `max`.
   static bool number(std::string_view query, std::string_view key, uint64_t max, uint64_t* out) {
-    while (!query.empty()) {
-      size_t amp = query.find('&');
-      std::string_view pair = query.substr(0, amp);
-      query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-      if (pair.size() <= key.size() || pair.substr(0, key.size()) != key ||
-          pair[key.size()] != '=') {
-        continue;
-      }
-      std::string_view digits = pair.substr(key.size() + 1);
-      if (digits.empty() || digits.size() > 6) return false;
-      uint64_t v = 0;
-      for (char c : digits) {
-        if (c < '0' || c > '9') return false;
-        v = v * 10 + static_cast<uint64_t>(c - '0');
-      }
-      if (v > max) return false;
-      *out = v;
-      return true;
-    }
-    return false;
+    std::string_view digits;
+    return query_param(query, key, &digits) && parse_decimal(digits, max, out);
   }
 
   void arm(Timer& t) {
