@@ -32,7 +32,8 @@ FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.cpp=$(BUILD)/fuzz/%)
 
 ZHTTPD     := $(BUILD)/zhttpd
 ZHTTPSTAT  := $(BUILD)/zhttpstat
-EXAMPLES   := $(BUILD)/examples/hello $(BUILD)/examples/checksum $(BUILD)/examples/timers
+EXAMPLES   := $(BUILD)/examples/hello $(BUILD)/examples/checksum $(BUILD)/examples/timers \
+              $(BUILD)/examples/compute
 DEPS_STAMP := build/.deps-installed
 
 # Keep objects make would treat as intermediate (alloc tests, fuzz) to avoid rebuilds.
@@ -75,7 +76,7 @@ $(BUILD)/examples/%: $(BUILD)/examples/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ -o $@ -lpthread $(LDLIBS) $(EXAMPLE_LIBS)
 # Libraries one example needs beyond the server's: zlib's crc32.
-$(BUILD)/examples/checksum: EXAMPLE_LIBS := -lz
+$(BUILD)/examples/checksum $(BUILD)/examples/compute: EXAMPLE_LIBS := -lz
 
 $(UNIT_BIN): $(UNIT_OBJS) $(LIB)
 	@mkdir -p $(@D)
