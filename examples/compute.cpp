@@ -14,8 +14,7 @@ class ComputeApp : public zhttp::App {
     d.counter("computations", "Answers to /compute computed (what a cache in front saves).");
   }
   std::unique_ptr<zhttp::Handler> make_handler(const zhttp::AppContext& c) override {
-    return std::make_unique<zhttp::examples::Compute>(c.loop(), c.counter("computations"),
-                                                      c.files());
+    return std::make_unique<zhttp::examples::Compute>(c.counter("computations"), c.files());
   }
 };
 

@@ -47,8 +47,10 @@ class Compute : public zhttp::Handler {
   static constexpr size_t kPiece = 16384;
 
   // `files` (may be null) answers the other paths.
-  Compute(struct ev_loop* loop, zhttp::AppCounter computations, zhttp::Handler* files)
-      : loop_(loop), computations_(computations), files_(files), piece_(new char[kPiece]) {}
+  explicit Compute(zhttp::AppCounter computations = {}, zhttp::Handler* files = nullptr)
+      : computations_(computations), files_(files), piece_(new char[kPiece]) {}
+
+  void on_worker_start(const zhttp::WorkerContext& context) override { loop_ = context.loop; }
 
   void handle(const zhttp::RequestView& request, zhttp::Response& response) override {
     if (request.path() != "/compute") {
@@ -260,7 +262,7 @@ class Compute : public zhttp::Handler {
     give(r);
   }
 
-  struct ev_loop* loop_;
+  struct ev_loop* loop_ = nullptr;
   zhttp::AppCounter computations_;
   zhttp::Handler* files_;
   std::unique_ptr<char[]> piece_;

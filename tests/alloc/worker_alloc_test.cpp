@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "../../examples/checksum_handler.hpp"
+#include "../../examples/compute_handler.hpp"
 #include "../../examples/hello_handler.hpp"
 #include "../../examples/timers_handler.hpp"
 #include "../integration/socket_util.hpp"
@@ -277,6 +278,21 @@ TEST_F(WorkerAllocations, DeferredAndStreamedResponsesAllocateNothingWhenWarm) {
   }
   expect_no_allocations(deferred, 1, 1000);  // 10,000 deferred responses
   expect_no_allocations(streamed, 1, 250);   // 1,000 streamed responses
+}
+
+// The compute example: answers at once and from its timer, in one piece and streamed (64 KiB),
+// to GET and HEAD, pipelined; its records and its piece buffer are reused.
+TEST_F(WorkerAllocations, ComputeHandlerAllocatesNothingWhenWarm) {
+  examples::Compute compute;
+  start(compute);
+  Batch batch[1];
+  batch[0].add("GET /compute?key=now&len=1000" + kHost + "\r\n", "HTTP/1.1 200");
+  batch[0].add("GET /compute?key=later&ms=1&len=5000" + kHost + "\r\n", "HTTP/1.1 200");
+  batch[0].add("HEAD /compute?key=head&len=5000" + kHost + "\r\n", "HTTP/1.1 200", true);
+  batch[0].add("GET /compute?key=big&ms=1&len=65536" + kHost + "\r\n", "HTTP/1.1 200");
+  batch[0].add("GET /compute?ms=5" + kHost + "\r\n", "HTTP/1.1 400");
+  batch[0].add("GET /other" + kHost + "\r\n", "HTTP/1.1 404");
+  expect_no_allocations(batch, 1, 300);
 }
 
 // A 64 MiB chunked upload streamed through the checksum example's handler.
