@@ -12,6 +12,7 @@
 
 #include "server_process.hpp"
 #include "socket_util.hpp"
+#include "stat_json.hpp"
 
 namespace zhttp::test {
 namespace {
@@ -20,7 +21,6 @@ using json = nlohmann::json;
 using process_detail::after;
 using process_detail::Clock;
 
-constexpr const char* kStat = ZHTTP_BUILD_DIR "/zhttpstat";
 constexpr const char* kHello = ZHTTP_BUILD_DIR "/examples/hello";
 
 // GET `path` on a fresh connection (Connection: close): the body of a 200, else "".
@@ -39,20 +39,8 @@ std::string get_body(uint16_t port, const std::string& path) {
   return end == std::string::npos ? "" : got.substr(end + 4);
 }
 
-json stats(const std::string& shm_name) {
-  ProgramResult r = run_program({kStat, "--shm-name", shm_name, "--json"}, 10);
-  EXPECT_TRUE(r.finished && exited_with(r.status, 0)) << describe_status(r.status) << r.err;
-  try {
-    return json::parse(r.out);
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << e.what() << ": " << r.out;
-    return json::object();
-  }
-}
-
 uint64_t greetings(const std::string& shm_name) {
-  json s = stats(shm_name);
-  return s.contains("totals") ? s["totals"].value("greetings", uint64_t{0}) : 0;
+  return stat_total(shm_name, "greetings");
 }
 
 class HelloApp : public ::testing::Test {
@@ -99,7 +87,7 @@ TEST_F(HelloApp, ThreeWorkersGreetAndCountExactlyAcrossAKill) {
   EXPECT_EQ(greetings(shm_), 40u);
   for (int i = 0; i < 10; ++i) ASSERT_EQ(get_body(server_.port(), "/hello/y"), "Hello, y!");
   EXPECT_EQ(greetings(shm_), 50u);
-  json s = stats(shm_);
+  json s = stat_json(shm_);
   EXPECT_EQ(s["totals"].value("requests", uint64_t{0}), 50u);  // no request the test did not count
 }
 
