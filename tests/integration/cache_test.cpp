@@ -149,7 +149,7 @@ TEST_F(SharedCache, PurgeOfOneUrlFromAnAllowedAddressThenAMissAndPurgeOfEverythi
   const std::string b = compute_target("pb", 0, 30, 500);
   std::vector<HttpResponse> rs = fetch_in_turn(
       port(), {http_request(a), http_request(a), http_request(b), purge(a), http_request(a),
-               purge(a + "&x=1"), http_request(b), purge("*"), http_request(b), http_request(a)});
+               purge(a + "&x=1"), http_request(b), purge("/*"), http_request(b), http_request(a)});
   EXPECT_TRUE(stored_miss(rs[0])) << rs[0].head;
   EXPECT_TRUE(fresh_hit(rs[1])) << rs[1].head;
   EXPECT_TRUE(stored_miss(rs[2])) << rs[2].head;
@@ -157,7 +157,7 @@ TEST_F(SharedCache, PurgeOfOneUrlFromAnAllowedAddressThenAMissAndPurgeOfEverythi
   EXPECT_TRUE(stored_miss(rs[4])) << "purged, so computed again: " << rs[4].head;
   EXPECT_EQ(rs[5].status, 404) << "PURGE of a URL never stored: " << rs[5].head;
   EXPECT_TRUE(fresh_hit(rs[6])) << "another URL stays: " << rs[6].head;
-  EXPECT_EQ(rs[7].status, 200) << "PURGE *: " << rs[7].head;
+  EXPECT_EQ(rs[7].status, 200) << "PURGE /*: " << rs[7].head;
   EXPECT_TRUE(stored_miss(rs[8])) << rs[8].head;
   EXPECT_TRUE(stored_miss(rs[9])) << rs[9].head;
   for (size_t i : {0, 1, 2, 4, 6, 8, 9}) {
@@ -172,7 +172,7 @@ TEST_F(SharedCache, PurgeFromAnAddressNotAllowedIsRefusedAndRemovesNothing) {
   ASSERT_NO_FATAL_FAILURE(start({"--cache-purge-allow", "10.0.0.0/8"}));
   const std::string a = compute_target("keep", 0, 30, 500);
   std::vector<HttpResponse> rs =
-      fetch_in_turn(port(), {http_request(a), purge(a), purge("*"), http_request(a)});
+      fetch_in_turn(port(), {http_request(a), purge(a), purge("/*"), http_request(a)});
   EXPECT_TRUE(stored_miss(rs[0])) << rs[0].head;
   for (int i : {1, 2}) {
     EXPECT_TRUE(rs[i].status == 403 || rs[i].status == 405) << rs[i].head;
