@@ -6,7 +6,8 @@
 #
 # Environment: DURATION (s per case, 5), THREADS (wrk -t, 1), CONNECTIONS (wrk -c, 50),
 # IDLE_CONNS (10000), WARMUP (s of unmeasured load per server first, 1; 0 = none),
-# ZHTTPD (a zhttpd binary to use instead of building build/zhttpd), LOG_DIR (where the wrk outputs
+# ZHTTPD (a zhttpd binary to use instead of building build/zhttpd), COMPUTE (likewise for
+# build/examples/compute), LOG_DIR (where the wrk outputs
 # and server logs of the last run are left, build/bench/e2e-logs).
 #
 # Cases (wrk --latency on 127.0.0.1, each against zhttpd then nginx, servers started once):
@@ -18,6 +19,12 @@
 #               refuses (1,000,000 r/s, burst 1000, nodelay): zhttpd --limit-req (a second zhttpd
 #               process, so that `tiny` runs without the limiter), nginx limit_req
 #   refused     the same under 1 r/s burst=10 nodelay: nearly every request is refused with 429
+#   app100      the 100 B static file, from zhttpd's cache server (build/examples/compute with
+#               --cache-size 64m, a third process): the reference for cachehit on the same server
+#   cachehit    a 100 B answer from the shared cache: zhttpd's compute example
+#               (/compute?key=bench&len=100, cacheable for a day, computed once), nginx's
+#               microcache (proxy_cache with proxy_cache_valid 200 1s in front of an upstream
+#               server block of the same nginx answering the same 100 B)
 #   idle        IDLE_CONNS keep-alive connections, each after one request, held by
 #               build/bench/idle_clients; server RSS growth per connection
 # CPU us/req is the server's utime+stime (/proc/PID/stat, all its processes) over the requests wrk
@@ -33,10 +40,11 @@ CONNECTIONS=${CONNECTIONS:-50}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 WARMUP=${WARMUP:-1}
 ZHTTPD=${ZHTTPD:-}
+COMPUTE=${COMPUTE:-}
 LOG_DIR=${LOG_DIR:-build/bench/e2e-logs}
 IDLE_BIN=build/bench/idle_clients
 PIPELINE_LUA=bench/e2e/pipeline16.lua
-CASES=(tiny static100 static64k pipelined16 limited refused)
+CASES=(tiny static100 static64k pipelined16 limited refused app100 cachehit)
 SERVERS=(zhttpd nginx)
 
 log() { echo "bench-e2e: $*" >&2; }
@@ -64,6 +72,11 @@ if [[ -z $ZHTTPD ]]; then
   ZHTTPD=build/zhttpd
 fi
 [[ -x $ZHTTPD ]] || die "$ZHTTPD is not an executable"
+if [[ -z $COMPUTE ]]; then
+  make build/examples/compute >&2 || die "building build/examples/compute failed"
+  COMPUTE=build/examples/compute
+fi
+[[ -x $COMPUTE ]] || die "$COMPUTE is not an executable"
 if [[ ! -x $IDLE_BIN || bench/e2e/idle_clients.cpp -nt $IDLE_BIN ]]; then
   mkdir -p "$(dirname "$IDLE_BIN")"
   g++ -std=c++20 -O2 -Wall -Wextra -Werror bench/e2e/idle_clients.cpp -o "$IDLE_BIN" ||
@@ -186,13 +199,19 @@ chmod 755 "$WWW/lim" "$WWW/ref"
 chmod 644 "$WWW/lim/ok.txt" "$WWW/ref/ok.txt"
 declare -A CASE_PATH=(
   [tiny]=/ok.txt [static100]=/100.txt [static64k]=/64k.bin [pipelined16]=/ok.txt
-  [limited]=/lim/ok.txt [refused]=/ref/ok.txt
+  [limited]=/lim/ok.txt [refused]=/ref/ok.txt [app100]=/100.txt
 )
-declare -A CASE_SIZE=([tiny]=2 [static100]=100 [static64k]=65536 [pipelined16]=2 [limited]=2)
+# cachehit's path differs: the compute example's query for zhttpd, the microcache for nginx.
+ZHTTPD_CACHEHIT='/compute?key=bench&len=100&ttl=86400'
+NGINX_CACHEHIT=/micro/answer
+declare -A CASE_SIZE=([tiny]=2 [static100]=100 [static64k]=65536 [pipelined16]=2 [limited]=2
+  [app100]=100 [cachehit]=100)
 
 ZPORT=$(pick_port)
 NPORT=$(pick_port "$ZPORT")
 LPORT=$(pick_port "$NPORT")
+CPORT=$(pick_port "$LPORT")
+UPORT=$(pick_port "$CPORT")
 
 "$ZHTTPD" --listen "127.0.0.1:$ZPORT" --root "$WWW" --workers 1 --max-connections "$MAX_CONNS" \
   --keepalive-timeout 75 >"$TMP/zhttpd.out" 2>"$TMP/zhttpd.err" &
@@ -207,6 +226,13 @@ PIDS+=("$ZPID")
   >"$TMP/zhttpd-limited.out" 2>"$TMP/zhttpd-limited.err" &
 LPID=$!
 PIDS+=("$LPID")
+
+# The cache's server: the compute example (its static files on other paths), one worker.
+"$COMPUTE" --listen "127.0.0.1:$CPORT" --root "$WWW" --workers 1 --max-connections "$MAX_CONNS" \
+  --keepalive-timeout 75 --shm-name "zhttpd-bench-cache-$$" --cache-size 64m \
+  >"$TMP/zhttpd-cache.out" 2>"$TMP/zhttpd-cache.err" &
+CPID=$!
+PIDS+=("$CPID")
 
 cat >"$TMP/nginx/nginx.conf" <<EOF
 worker_processes 1;
@@ -235,12 +261,34 @@ http {
     limit_req_zone \$binary_remote_addr zone=ref:10m rate=1r/s;
     limit_req_status 429;
     limit_req_log_level info;  # below error_log's level: nginx logs every refusal otherwise
+    proxy_cache_path $TMP/nginx/cache levels=1:2 keys_zone=micro:10m max_size=100m
+                     inactive=60s use_temp_path=off;
+    upstream answer {
+        server 127.0.0.1:$UPORT;
+        keepalive 16;
+    }
+    server {  # the upstream a microcache keeps: 100 B, cacheable for a second
+        listen 127.0.0.1:$UPORT;
+        location / {
+            add_header Cache-Control "public, max-age=1";
+            return 200 "$(printf '%099d' 0)\n";
+        }
+    }
     server {
         listen 127.0.0.1:$NPORT;
         root $WWW;
         location = /ok.txt { return 200 "ok"; }
         location /lim/ { limit_req zone=lim burst=1000 nodelay; }
         location /ref/ { limit_req zone=ref burst=10 nodelay; }
+        location /micro/ {
+            proxy_pass http://answer;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_cache micro;
+            proxy_cache_valid 200 1s;
+            proxy_cache_lock on;
+            proxy_cache_use_stale updating;
+        }
     }
 }
 EOF
@@ -252,19 +300,34 @@ PIDS+=("$NPID")
 wait_ready zhttpd "$ZPID" "$ZPORT"
 wait_ready nginx "$NPID" "$NPORT"
 wait_ready zhttpd-limited "$LPID" "$LPORT"
+wait_ready zhttpd-cache "$CPID" "$CPORT"
 declare -A PID=([zhttpd]=$ZPID [nginx]=$NPID)
 declare -A PORT=([zhttpd]=$ZPORT [nginx]=$NPORT)
-# The server a case runs against: zhttpd's limited cases go to its second process.
-case_pid() { if [[ $2 == zhttpd && ($1 == limited || $1 == refused) ]]; then echo "$LPID"; else echo "${PID[$2]}"; fi; }
-case_port() { if [[ $2 == zhttpd && ($1 == limited || $1 == refused) ]]; then echo "$LPORT"; else echo "${PORT[$2]}"; fi; }
+# The server a case runs against: zhttpd's limited cases go to its second process, its cache
+# cases to the third.
+case_pid() {
+  if [[ $2 == zhttpd && ($1 == limited || $1 == refused) ]]; then echo "$LPID"
+  elif [[ $2 == zhttpd && ($1 == app100 || $1 == cachehit) ]]; then echo "$CPID"
+  else echo "${PID[$2]}"; fi
+}
+case_port() {
+  if [[ $2 == zhttpd && ($1 == limited || $1 == refused) ]]; then echo "$LPORT"
+  elif [[ $2 == zhttpd && ($1 == app100 || $1 == cachehit) ]]; then echo "$CPORT"
+  else echo "${PORT[$2]}"; fi
+}
+case_path() {
+  if [[ $1 == cachehit ]]; then
+    if [[ $2 == zhttpd ]]; then echo "$ZHTTPD_CACHEHIT"; else echo "$NGINX_CACHEHIT"; fi
+  else echo "${CASE_PATH[$1]}"; fi
+}
 
 # Each server must serve each case's body exactly.
 for server in "${SERVERS[@]}"; do
-  for c in tiny static100 static64k limited; do
+  for c in tiny static100 static64k limited app100 cachehit; do
     got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 5 \
-      "http://127.0.0.1:$(case_port "$c" "$server")${CASE_PATH[$c]}" || true)
+      "http://127.0.0.1:$(case_port "$c" "$server")$(case_path "$c" "$server")" || true)
     [[ $got == "200 ${CASE_SIZE[$c]}" ]] ||
-      die "$server answered '$got' for ${CASE_PATH[$c]} (want '200 ${CASE_SIZE[$c]}')"
+      die "$server answered '$got' for $(case_path "$c" "$server") (want '200 ${CASE_SIZE[$c]}')"
   done
 done
 log "zhttpd pid $ZPID on 127.0.0.1:$ZPORT, nginx pid $NPID on 127.0.0.1:$NPORT, files in $WWW"
@@ -296,7 +359,7 @@ run_case() {
   [[ $case == pipelined16 ]] && args+=(-s "$PIPELINE_LUA")
   t0=$(cpu_ticks "$(case_pid "$case" "$server")")
   if ! WRK_CONNECTIONS=$CONNECTIONS wrk "${args[@]}" \
-    "http://127.0.0.1:$(case_port "$case" "$server")${CASE_PATH[$case]}" >"$out" 2>&1; then
+    "http://127.0.0.1:$(case_port "$case" "$server")$(case_path "$case" "$server")" >"$out" 2>&1; then
     cat "$out" >&2
     die "wrk failed on $case against $server"
   fi
@@ -350,9 +413,9 @@ run_case() {
 
 if ((WARMUP > 0)); then
   for server in "${SERVERS[@]}"; do
-    for c in static100 static64k; do
+    for c in static100 static64k app100 cachehit; do
       wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" \
-        "http://127.0.0.1:${PORT[$server]}${CASE_PATH[$c]}" >/dev/null 2>&1 || true
+        "http://127.0.0.1:$(case_port "$c" "$server")$(case_path "$c" "$server")" >/dev/null 2>&1 || true
     done
   done
 fi
@@ -434,6 +497,9 @@ for server in "${SERVERS[@]}"; do
   echo "limited $server: CPU per request $(ratio "${CPU[limited,$server]}" "${CPU[tiny,$server]}")x" \
     "the tiny case's; refused: ${ERRS[refused,$server]} of ${REQS[refused,$server]} refused"
 done
+echo "cachehit zhttpd: CPU per request $(ratio "${CPU[cachehit,zhttpd]}" "${CPU[app100,zhttpd]}")x" \
+  "the app100 case's (a 100 B static file on the same server); nginx's microcache hit" \
+  "$(ratio "${CPU[cachehit,nginx]}" "${CPU[static100,nginx]}")x its static100's"
 for c in "${CASES[@]}"; do
   [[ $c == refused ]] && continue  # refusals are the point there
   for server in "${SERVERS[@]}"; do
@@ -456,4 +522,5 @@ for c in "${CASES[@]}"; do
     "zhttpd_cpu_us=${CPU[$c,zhttpd]} nginx_cpu_us=${CPU[$c,nginx]}" \
     "cpu_ratio=$(ratio "${CPU[$c,zhttpd]}" "${CPU[$c,nginx]}")"
 done
+echo "e2e cachehit_vs_app100 zhttpd_cpu_ratio=$(ratio "${CPU[cachehit,zhttpd]}" "${CPU[app100,zhttpd]}")"
 echo "e2e idle zhttpd_bytes_per_conn=${IDLE_BPC[zhttpd]} nginx_bytes_per_conn=${IDLE_BPC[nginx]}"
