@@ -340,11 +340,12 @@ void expect_exact_under_wrk(Server& s, int workers) {
               static_cast<unsigned long long>(passed), static_cast<unsigned long long>(rejected),
               static_cast<unsigned long long>(w.ok_2xx()),
               static_cast<unsigned long long>(w.non_2xx), w.seconds);
-  EXPECT_EQ(passed, w.ok_2xx()) << z.dump() << "\n" << w.output;
   // wrk counts only the responses it read before its deadline; each of its 20 connections may
-  // have had one more request answered by the server (refused, almost surely) that it dropped.
+  // have had one more request answered by the server that it dropped (refused, almost surely,
+  // but once in a while the one that passed: the sum is what is bounded).
+  EXPECT_GE(passed, w.ok_2xx()) << z.dump() << "\n" << w.output;
   EXPECT_GE(rejected, w.non_2xx) << z.dump() << "\n" << w.output;
-  EXPECT_LE(rejected, w.non_2xx + 20) << z.dump() << "\n" << w.output;
+  EXPECT_LE(passed + rejected, w.ok_2xx() + w.non_2xx + 20) << z.dump() << "\n" << w.output;
   EXPECT_EQ(z.value("delayed", uint64_t{1}), 0u) << z.dump();
   EXPECT_EQ(z.value("dry_run_rejected", uint64_t{1}), 0u) << z.dump();
   // And the server's own response counters: every refusal is a 429, every pass a 200.
