@@ -5,6 +5,7 @@
 #include <ev.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
@@ -292,6 +293,135 @@ TEST(CacheStage, AClientGoneWhileWaitingLeavesNothingBehind) {
   f.run_loop_for(0.01);
   first.reset();  // the filler's client goes too: its lease is released
   EXPECT_EQ(f.store.live_leases(shm::monotonic_us()), 0u);
+}
+
+// The tests below wait for the real clock (the store's): a second and a bit each.
+void wait_past_a_second() {
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+}
+
+TEST(CacheStage, AgeGrowsWithTheTimeStoredAndCountsTheAnswersOwnAge) {
+  Fixture f;
+  f.inner.on_handle = [&f](const RequestView&, Response& r) {
+    ++f.runs;
+    r.status(200).header("Cache-Control", "max-age=60").header("Age", "5");
+    r.body("aged");
+  };
+  std::string first = f.get("/age");
+  EXPECT_EQ(field(first, "Age"), "5");  // the handler's own, passed on
+  EXPECT_EQ(field(f.get("/age"), "Age"), "5");
+  wait_past_a_second();
+  std::string later = f.get("/age");
+  const int age = std::stoi(field(later, "Age"));
+  EXPECT_GE(age, 6) << later;
+  EXPECT_EQ(later.find("Age: 5"), std::string::npos) << "the stored Age line is not replayed";
+  // Freshness counts the Age it came with: 60 - 5 - the time stored (whole seconds, each side
+  // rounded down, so 59 together unless the time stored is a whole number of seconds).
+  const std::string status = field(later, "Cache-Status");
+  ASSERT_EQ(status.rfind("zhttpd; hit; ttl=", 0), 0u) << later;
+  const int ttl = std::stoi(status.substr(std::strlen("zhttpd; hit; ttl=")));
+  EXPECT_GE(age + ttl, 59) << later;
+  EXPECT_LE(age + ttl, 60) << later;
+}
+
+TEST(CacheStage, StaleWhileRevalidateAnswersOthersWhileOneRefreshes) {
+  Fixture f;
+  ExchangeRef refresh;
+  f.inner.on_handle = [&](const RequestView&, Response& r) {
+    if (++f.runs == 2) {
+      refresh = r.defer();
+      return;
+    }
+    r.status(200).header("Cache-Control", "max-age=1, stale-while-revalidate=30");
+    r.body("version " + std::to_string(f.runs));
+  };
+  f.get("/swr");
+  wait_past_a_second();
+  auto refresher = f.client();
+  refresher->feed("GET /swr HTTP/1.1\r\nHost: example\r\n\r\n");
+  EXPECT_EQ(f.runs, 2);
+  std::string other = f.get("/swr");  // while the refresh is out: the stale entry, at once
+  EXPECT_EQ(body(other), "version 1");
+  EXPECT_EQ(field(other, "Cache-Status").rfind("zhttpd; hit; ttl=-", 0), 0u) << other;
+  EXPECT_EQ(f.stats.stale_hits, 1u);
+  Response* r = refresh.response();
+  ASSERT_NE(r, nullptr);
+  r->status(200).header("Cache-Control", "max-age=60");
+  r->body("version 2");
+  EXPECT_EQ(body(f.get("/swr")), "version 2");
+  EXPECT_EQ(f.runs, 2);
+}
+
+TEST(CacheStage, StaleIfErrorAnswersInsteadOfAFailedRefreshAndMustRevalidateNever) {
+  for (bool must_revalidate : {false, true}) {
+    SCOPED_TRACE(must_revalidate ? "must-revalidate" : "stale-if-error");
+    Fixture f;
+    f.inner.on_handle = [&](const RequestView&, Response& r) {
+      if (++f.runs == 1) {
+        r.status(200).header("Cache-Control", must_revalidate
+                                                  ? "max-age=1, stale-if-error=30, must-revalidate"
+                                                  : "max-age=1, stale-if-error=30");
+        r.body("good");
+        return;
+      }
+      r.send(503, "text/plain", "upstream down");
+    };
+    f.get("/sie");
+    wait_past_a_second();
+    std::string refreshed = f.get("/sie");
+    EXPECT_EQ(f.runs, 2);
+    if (must_revalidate) {
+      EXPECT_EQ(refreshed.rfind("HTTP/1.1 503", 0), 0u) << refreshed;
+    } else {
+      EXPECT_EQ(refreshed.rfind("HTTP/1.1 200", 0), 0u) << refreshed;
+      EXPECT_EQ(body(refreshed), "good");
+    }
+  }
+}
+
+TEST(CacheStage, ANoCacheRequestGoesToTheHandlerAndStoresItsAnswer) {
+  Fixture f;
+  f.get("/nc");
+  std::string forced = f.get("/nc", "Cache-Control: no-cache\r\n");
+  EXPECT_EQ(f.runs, 2);
+  EXPECT_EQ(field(forced, "Cache-Status"), "zhttpd; fwd=request; stored");
+  EXPECT_EQ(body(f.get("/nc")), "body of /nc run 2");
+  f.get("/nc", "Pragma: no-cache\r\n");
+  EXPECT_EQ(f.runs, 3);
+  std::string no_store = f.get("/nc", "Cache-Control: no-store\r\n");
+  EXPECT_EQ(field(no_store, "Cache-Status"), "zhttpd; fwd=bypass");
+  EXPECT_EQ(f.runs, 4);
+}
+
+TEST(CacheStage, TheHandlersOwnTtlAndAnswersTooBigToKeep) {
+  Fixture f;
+  f.inner.on_handle = [&f](const RequestView& r, Response& response) {
+    ++f.runs;
+    response.cache_for(60);
+    response.status(200);
+    response.body(std::string(r.path() == "/big" ? 20000 : 10, 'x'));
+  };
+  f.get("/ttl");
+  EXPECT_NE(field(f.get("/ttl"), "Cache-Status").find("hit"), std::string::npos);
+  std::string big = f.get("/big");
+  EXPECT_EQ(field(big, "Cache-Status"), "zhttpd; fwd=miss; detail=\"too big\"") << big;
+  f.get("/big");
+  EXPECT_EQ(f.runs, 3);
+}
+
+TEST(CacheStage, FilesAndStreamsPassUncached) {
+  Fixture f;
+  f.inner.on_handle = [&f](const RequestView&, Response& r) {
+    ++f.runs;
+    r.status(200).header("Cache-Control", "max-age=60");
+    r.stream(2);
+    r.write("ok");
+    r.end();
+  };
+  std::string streamed = f.get("/s");
+  EXPECT_EQ(field(streamed, "Cache-Status"), "zhttpd; fwd=miss; detail=\"not whole\"");
+  f.get("/s");
+  EXPECT_EQ(f.runs, 2);
 }
 
 }  // namespace
