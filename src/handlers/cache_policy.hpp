@@ -75,7 +75,7 @@ struct StoreDecision {
 // bounded by options.max_stale_s and never granted with must-revalidate.
 StoreDecision decide_store(const CacheResponse& response, const CachePolicyOptions& options);
 
-// The names a Vary field lists, lowercased into `names` (at most names.size(), each at most 31
+// The names a Vary field lists, as written, into `names` (at most names.size(), each at most 31
 // bytes); the count, or -1 for "*" or a list that does not fit (then the response is not stored).
 int vary_fields(std::string_view vary, std::span<std::string_view> names);
 

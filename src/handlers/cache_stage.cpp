@@ -273,16 +273,16 @@ CacheOutcome CacheStage::store_answer(Ticket& t, Response& r, std::string_view f
         store_.store(t.hash, {key_.data(), key_len_}, meta, {build_.data(), head_len}, body,
                      worker_, now, stats_);
     if (result == shm::CacheStoreResult::kStored) return stored;
-    *detail = result == shm::CacheStoreResult::kTooBig ? "too big" : "busy";
-    ++stats_->uncacheable;
-    return CacheOutcome::kMiss;
+    d.reason = result == shm::CacheStoreResult::kTooBig ? "too big" : "busy";
   }
   ++stats_->uncacheable;
   *detail = d.reason;
-  // What the answer itself forbids is remembered, so that requests for the key stop queueing
-  // behind one another; a status or a failure may be different next time (nor does it replace a
-  // stale entry that stale-if-error may still need).
-  const bool about_the_answer = d.reason != "status" && d.reason != "incomplete";
+  // What stands in the way in the answer itself (its fields, its size) is remembered, so that
+  // requests for the key stop queueing behind one another; a status, a failure or a lost claim
+  // may be different next time (nor does the mark replace a stale entry that stale-if-error may
+  // still need).
+  const bool about_the_answer =
+      d.reason != "status" && d.reason != "incomplete" && d.reason != "busy";
   if (about_the_answer && !t.had_stale) {
     shm::CacheMeta meta;
     meta.status = kUncacheableMarker;
