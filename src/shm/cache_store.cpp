@@ -26,6 +26,8 @@ constexpr int kLeaseAttempts = 4;
 constexpr uint64_t kLeaseDeadlineBits = 36;
 constexpr uint64_t kLeaseDeadlineMask = (uint64_t{1} << kLeaseDeadlineBits) - 1;
 constexpr uint64_t kLeaseMaxAhead = uint64_t{1} << 35;  // ms
+// Unpadded: eight workers share a cache line, which a store writes twice, noise beside its data.
+constexpr size_t kClaimWords = size_t{kCacheMaxWorker} + 1;
 
 constexpr size_t align_up(size_t n) {
   return (n + kAlign - 1) / kAlign * kAlign;
@@ -76,6 +78,28 @@ constexpr bool lease_live(uint64_t w, uint64_t now_ms) {
   const uint64_t d =
       ((w & kLeaseDeadlineMask) - (now_ms & kLeaseDeadlineMask)) & kLeaseDeadlineMask;
   return d != 0 && d < kLeaseMaxAhead;
+}
+
+// Claim words.
+constexpr uint64_t make_claim(uint32_t c, uint32_t index) {
+  return (uint64_t{c + 1} << 32) | index;
+}
+constexpr uint32_t claim_class(uint64_t w) {  // kCacheMaxClasses and up: no claim
+  return static_cast<uint32_t>((w >> 32) & 7) - 1;
+}
+constexpr uint32_t claim_index(uint64_t w) {
+  return static_cast<uint32_t>(w);
+}
+// Relaxed: the claiming CAS that follows is acq_rel, whose release half keeps this store before
+// it in the writer's own instruction stream. That order is all the master needs: it reads the
+// word only after it reaped the writer (waitpid), when everything the writer stored is visible.
+void set_claim(std::atomic<uint64_t>* w, uint32_t c, uint32_t index) {
+  w->store(make_claim(c, index), std::memory_order_relaxed);
+}
+// Release: the slot's even state, stored just before, must not move after the clear, or a writer
+// killed between the two would leave an odd slot that no claim names.
+void clear_claim(std::atomic<uint64_t>* w) {
+  w->store(0, std::memory_order_release);
 }
 
 // Packs byte strings into a run of atomic words with relaxed stores.
@@ -150,6 +174,12 @@ void zero_header(S* s) {
   s->ref.store(0, std::memory_order_relaxed);
 }
 
+// The header, the lease table and the claim table: what comes before the classes.
+size_t fixed_bytes(const CacheGeometry& g) {
+  return align_up(sizeof(CacheStoreHeader)) + align_up(size_t{g.leases} * 8) +
+         align_up(kClaimWords * 8);
+}
+
 // The layout of `bytes` for a geometry: fills the header's class table. False when it does not
 // fit or the geometry is invalid.
 bool lay_out(const CacheGeometry& g, size_t bytes, CacheStoreHeader* h) {
@@ -166,12 +196,13 @@ bool lay_out(const CacheGeometry& g, size_t bytes, CacheStoreHeader* h) {
     share += g.class_share[c];
   }
   if (share > 100) return false;
-  const size_t fixed = align_up(sizeof(CacheStoreHeader)) + align_up(size_t{g.leases} * 8);
+  const size_t fixed = fixed_bytes(g);
   if (bytes < fixed) return false;
   const size_t rest = bytes - fixed;
   size_t offset = fixed;
   h->classes = classes;
   h->leases_offset = align_up(sizeof(CacheStoreHeader));
+  h->claims_offset = h->leases_offset + align_up(size_t{g.leases} * 8);
   for (uint32_t c = 0; c < classes; ++c) {
     CacheClassInfo& info = h->cls[c];
     info.data_bytes = g.class_data[c];
@@ -193,10 +224,13 @@ bool lay_out(const CacheGeometry& g, size_t bytes, CacheStoreHeader* h) {
   return offset <= bytes;
 }
 
-// Every lease, CLOCK hand and slot word zero: no lease, every slot state 0 (even) and empty.
+// Every lease, claim, CLOCK hand and slot word zero: no lease, no claim, every slot state 0 (even)
+// and empty.
 void zero_words(const CacheStoreHeader& h, char* base) {
   auto* leases = reinterpret_cast<std::atomic<uint64_t>*>(base + h.leases_offset);
   for (uint32_t i = 0; i < h.geometry.leases; ++i) new (leases + i) std::atomic<uint64_t>(0);
+  auto* claims = reinterpret_cast<std::atomic<uint64_t>*>(base + h.claims_offset);
+  for (size_t i = 0; i < kClaimWords; ++i) new (claims + i) std::atomic<uint64_t>(0);
   for (uint32_t c = 0; c < h.classes; ++c) {
     const CacheClassInfo& info = h.cls[c];
     auto* hands = reinterpret_cast<std::atomic<uint32_t>*>(base + info.hands_offset);
@@ -239,7 +273,7 @@ CacheGeometry CacheGeometry::for_max_entry(uint32_t max_entry) {
 
 size_t CacheStore::bytes_for(const CacheGeometry& g, uint32_t sets) {
   const uint32_t classes = g.classes();
-  const size_t fixed = align_up(sizeof(CacheStoreHeader)) + align_up(size_t{g.leases} * 8);
+  const size_t fixed = fixed_bytes(g);
   size_t worst = 0;  // the class needing the largest total for its share
   for (uint32_t c = 0; c < classes; ++c) {
     const size_t per_set = size_t{g.ways} * align_up(kCacheSlotHeaderBytes + g.class_data[c]) + 4;
@@ -280,7 +314,7 @@ std::optional<CacheStore> CacheStore::attach(void* region, size_t bytes) {
   }
   CacheStoreHeader probe{};
   if (!lay_out(h->geometry, h->bytes, &probe) || probe.classes != h->classes ||
-      probe.leases_offset != h->leases_offset ||
+      probe.leases_offset != h->leases_offset || probe.claims_offset != h->claims_offset ||
       std::memcmp(probe.cls, h->cls, sizeof probe.cls) != 0) {
     return std::nullopt;
   }
@@ -302,6 +336,10 @@ std::atomic<uint64_t>* CacheStore::lease_word(uint64_t key_hash) const {
   const uint64_t i =
       (static_cast<uint64_t>(static_cast<uint32_t>(key_hash)) * header_->geometry.leases) >> 32;
   return reinterpret_cast<std::atomic<uint64_t>*>(base_ + header_->leases_offset) + i;
+}
+
+std::atomic<uint64_t>* CacheStore::claim_word(uint32_t worker) const {
+  return reinterpret_cast<std::atomic<uint64_t>*>(base_ + header_->claims_offset) + worker;
 }
 
 uint32_t CacheStore::set_of(uint32_t c, uint64_t key_hash) const {
@@ -378,6 +416,7 @@ int CacheStore::store_impl(uint64_t key_hash, std::string_view key, const CacheM
   const uint32_t set = set_of(c, key_hash);
   const uint32_t first = set * ways;
   std::atomic<uint32_t>* clock_hand = hand(c, set);
+  std::atomic<uint64_t>* claim = claim_word(worker);
   uint64_t tried = 0;  // ways whose claim was lost
   for (int attempt = 0; attempt < kClaimAttempts; ++attempt) {
     const uint32_t epoch = epoch32(header_->epoch.load(std::memory_order_acquire));
@@ -420,8 +459,10 @@ int CacheStore::store_impl(uint64_t key_hash, std::string_view key, const CacheM
       }
     }
     if (victim < 0) break;  // every way being written
-    Slot* s = slot(c, first + static_cast<uint32_t>(victim));
+    const uint32_t index = first + static_cast<uint32_t>(victim);
+    Slot* s = slot(c, index);
     uint64_t state = s->state.load(std::memory_order_relaxed);
+    set_claim(claim, c, index);  // a lost claim's word is overwritten or cleared below
     if (odd(state) ||
         !s->state.compare_exchange_strong(state, make_state(state_sequence(state) + 1, owner),
                                           std::memory_order_acq_rel, std::memory_order_relaxed)) {
@@ -449,14 +490,16 @@ int CacheStore::store_impl(uint64_t key_hash, std::string_view key, const CacheM
     WordSink sink(s->data());
     if (!sink.put(key, stop_after_words) || !sink.put(head, stop_after_words) ||
         !sink.put(body, stop_after_words) || !sink.flush(stop_after_words)) {
-      return victim;  // the test hook: left odd
+      return static_cast<int>(index);  // the test hook: left odd, the claim set
     }
     s->state.store(make_state(state_sequence(state) + 2, 0), std::memory_order_release);
+    clear_claim(claim);
     ++stats->stores;
     *result = CacheStoreResult::kStored;
     empty_others(c, key_hash, worker);
-    return static_cast<int>(first) + victim;
+    return static_cast<int>(index);
   }
+  clear_claim(claim);
   ++stats->store_busy;
   *result = CacheStoreResult::kBusy;
   return -1;
@@ -479,15 +522,21 @@ int CacheStore::store_abandoned_for_test(uint64_t key_hash, std::string_view key
   return store_impl(key_hash, key, meta, head, body, worker, now_us, &stats, words, &result);
 }
 
-bool CacheStore::empty_slot(Slot* s, uint64_t expected, uint32_t worker) {
-  if (odd(expected) || !s->state.compare_exchange_strong(
-                           expected, make_state(state_sequence(expected) + 1, worker + 1),
-                           std::memory_order_acq_rel, std::memory_order_relaxed)) {
+bool CacheStore::empty_slot(uint32_t c, uint32_t index, uint64_t expected, uint32_t worker) {
+  if (odd(expected)) return false;
+  Slot* s = slot(c, index);
+  std::atomic<uint64_t>* claim = claim_word(worker);
+  set_claim(claim, c, index);
+  if (!s->state.compare_exchange_strong(expected,
+                                        make_state(state_sequence(expected) + 1, worker + 1),
+                                        std::memory_order_acq_rel, std::memory_order_relaxed)) {
+    clear_claim(claim);
     return false;
   }
   std::atomic_thread_fence(std::memory_order_release);
   zero_header(s);
   s->state.store(make_state(state_sequence(expected) + 2, 0), std::memory_order_release);
+  clear_claim(claim);
   return true;
 }
 
@@ -499,7 +548,7 @@ void CacheStore::empty_others(uint32_t keep_class, uint64_t key_hash, uint32_t w
     for (uint32_t w = 0; w < ways; ++w) {
       Slot* s = slot(c, first + w);
       if (s->hash.load(std::memory_order_relaxed) != key_hash) continue;
-      empty_slot(s, s->state.load(std::memory_order_relaxed), worker);
+      empty_slot(c, first + w, s->state.load(std::memory_order_relaxed), worker);
     }
   }
 }
@@ -519,7 +568,7 @@ size_t CacheStore::purge(uint64_t key_hash, uint32_t worker, CacheStats* stats) 
             epoch32(s->epoch_status.load(std::memory_order_relaxed)) == 0) {
           break;
         }
-        if (empty_slot(s, s->state.load(std::memory_order_relaxed), worker)) {
+        if (empty_slot(c, first + w, s->state.load(std::memory_order_relaxed), worker)) {
           ++n;
           break;
         }
@@ -592,13 +641,16 @@ int CacheStore::lease_holder(uint64_t key_hash, uint64_t now_us) const {
 }
 
 size_t CacheStore::reset_owner(uint32_t worker, CacheStats* stats) {
+  if (worker > kCacheMaxWorker) return 0;  // it never claimed or leased anything
   const uint32_t owner = worker + 1;
   size_t n = 0;
-  for (uint32_t c = 0; c < header_->classes; ++c) {
-    for (uint32_t i = 0; i < header_->cls[c].slots; ++i) {
-      Slot* s = slot(c, i);
-      uint64_t state = s->state.load(std::memory_order_acquire);
-      if (!odd(state) || (state_owner(state) != owner && state_owner(state) != 0)) continue;
+  std::atomic<uint64_t>* claim = claim_word(worker);
+  const uint64_t named = claim->load(std::memory_order_acquire);
+  const uint32_t c = claim_class(named);
+  if (c < header_->classes && claim_index(named) < header_->cls[c].slots) {
+    Slot* s = slot(c, claim_index(named));
+    uint64_t state = s->state.load(std::memory_order_acquire);
+    if (odd(state) && state_owner(state) == owner) {
       zero_header(s);
       if (s->state.compare_exchange_strong(state, make_state(state_sequence(state) + 1, 0),
                                            std::memory_order_release, std::memory_order_relaxed)) {
@@ -606,6 +658,7 @@ size_t CacheStore::reset_owner(uint32_t worker, CacheStats* stats) {
       }
     }
   }
+  claim->store(0, std::memory_order_relaxed);  // the worker's successor starts without a claim
   auto* leases = reinterpret_cast<std::atomic<uint64_t>*>(base_ + header_->leases_offset);
   for (uint32_t i = 0; i < header_->geometry.leases; ++i) {
     uint64_t w = leases[i].load(std::memory_order_acquire);

@@ -4,12 +4,13 @@
 // writes it without a lock). See issue 11 and ../shared/research/cache.md.
 //
 // Layout (every offset a multiple of 64): a header (magic, version, geometry, SipKey secret, the
-// purge epoch), the lease table (one 64-bit word per lease), then per size class an array of
-// CLOCK hands (one 32-bit word per set) and the class's slots. A class of data size D has slots
-// of 64 + D bytes, grouped in sets of `ways` consecutive slots. The standard geometry has classes
-// of 1 KiB, 4 KiB and 16 KiB of entry data (key + stored head + body) sharing what is left after
-// the header and the leases 25% / 25% / 50%; larger entries are refused (kTooBig). The SipHash-1-3
-// of the key (keyed with the secret) picks one set in each class with its high 32 bits.
+// purge epoch), the lease table (one 64-bit word per lease), the claim table (one 64-bit word per
+// worker 0..kCacheMaxWorker, 32 KiB), then per size class an array of CLOCK hands (one 32-bit word
+// per set) and the class's slots. A class of data size D has slots of 64 + D bytes, grouped in
+// sets of `ways` consecutive slots. The standard geometry has classes of 1 KiB, 4 KiB and 16 KiB
+// of entry data (key + stored head + body) sharing what is left after the header, the leases and
+// the claims 25% / 25% / 50%; larger entries are refused (kTooBig). The SipHash-1-3 of the key
+// (keyed with the secret) picks one set in each class with its high 32 bits.
 //
 // A slot is a 64-byte header of eight atomic 64-bit words, then the data as atomic 64-bit words:
 //   [0] state: bits 63..16 a sequence (even = stable, odd = being written), bits 15..0 the
@@ -40,10 +41,15 @@
 // racing a purge-all may keep the pre-purge epoch (then it is purged) or take the new one.
 //
 // Crash safety: nobody but the owner ever writes an odd slot, except the master, which calls
-// reset_owner(worker) when it reaps that worker (before its stats slot is reused): each slot left
+// reset_owner(worker) when it reaps that worker (before its stats slot is reused): the slot left
 // odd by it is emptied and its leases are released. A slot is never read while odd. Every value a
-// word can hold is a state readers handle (odd with owner 0 is never written; reset_owner clears
-// it too).
+// word can hold is a state readers handle (odd with owner 0 is never written).
+// Claims: a worker holds at most one odd slot at a time (a worker is one thread). Before each
+// claiming CAS (a store's, or an emptying's in purge and after a store) it writes the slot's
+// class and index into its claim word: bits 34..32 class + 1 (0: no claim), 31..0 the index;
+// it clears the word once the slot is even again or the claim was lost. So reset_owner looks at
+// one slot, the one the word names, whatever the store's size: the slot is reset only if it is
+// odd with the worker as owner (a writer killed before its CAS left a claim it never got).
 //
 // Leases (request coalescing): one word per lease, direct-mapped by the key hash (low 32 bits):
 //   bits 63..48 tag (hash bits 15..0), 47..36 owner (worker + 1), 35..0 deadline in ms of
@@ -67,7 +73,7 @@
 namespace zhttp::shm {
 
 inline constexpr uint64_t kCacheStoreMagic = 0x5a48'5454'5043'4143;  // "ZHTTPCAC"
-inline constexpr uint32_t kCacheStoreVersion = 1;
+inline constexpr uint32_t kCacheStoreVersion = 2;
 inline constexpr uint32_t kCacheMaxClasses = 4;
 inline constexpr uint32_t kCacheMaxWorker = 4094;  // owner = worker + 1 fits 12 bits
 inline constexpr uint32_t kCacheSlotHeaderBytes = 64;
@@ -110,6 +116,7 @@ struct CacheStoreHeader {
   SipKey secret;
   CacheGeometry geometry;
   uint64_t leases_offset;
+  uint64_t claims_offset;       // kCacheMaxWorker + 1 words
   std::atomic<uint64_t> epoch;  // purge epoch, starts at 1, never 0 in its low 32 bits
   CacheClassInfo cls[kCacheMaxClasses];
 };
@@ -213,8 +220,9 @@ class CacheStore {
   // The worker holding the key's live lease, or -1.
   int lease_holder(uint64_t key_hash, uint64_t now_us) const;
 
-  // The master, for a worker it reaped: its odd slots emptied, its leases released. Returns how
-  // many slots and leases it reset.
+  // The master, for a worker it reaped: the odd slot its claim word names emptied, its leases
+  // released. Returns how many slots and leases it reset. Touches the header, the lease table,
+  // one claim word and at most one slot: never the rest of the store's pages.
   size_t reset_owner(uint32_t worker, CacheStats* stats);
 
   // Inspection (tests, zhttpstat).
@@ -229,7 +237,7 @@ class CacheStore {
   size_t live_leases(uint64_t now_us) const;
 
   // Test hook: what store() does up to the claim and `words` data words, then returns without
-  // publishing (a writer killed mid-write). The slot it claimed, or -1.
+  // publishing (a writer killed mid-write: its claim word left set). The slot it claimed, or -1.
   int store_abandoned_for_test(uint64_t key_hash, std::string_view key, const CacheMeta& meta,
                                std::string_view head, std::string_view body, uint32_t worker,
                                uint64_t now_us, size_t words);
@@ -240,11 +248,12 @@ class CacheStore {
   Slot* slot(uint32_t c, uint32_t index) const;
   std::atomic<uint32_t>* hand(uint32_t c, uint32_t set) const;
   std::atomic<uint64_t>* lease_word(uint64_t key_hash) const;
+  std::atomic<uint64_t>* claim_word(uint32_t worker) const;
   int store_impl(uint64_t key_hash, std::string_view key, const CacheMeta& meta,
                  std::string_view head, std::string_view body, uint32_t worker, uint64_t now_us,
                  CacheStats* stats, size_t stop_after_words, CacheStoreResult* result);
   void empty_others(uint32_t keep_class, uint64_t key_hash, uint32_t worker);
-  bool empty_slot(Slot* s, uint64_t expected_state, uint32_t worker);
+  bool empty_slot(uint32_t c, uint32_t index, uint64_t expected_state, uint32_t worker);
 
   CacheStoreHeader* header_;
   char* base_;

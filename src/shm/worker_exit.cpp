@@ -67,9 +67,9 @@ void on_worker_exit(Segment& segment, uint32_t stats_slot) {
   for (auto& g : s.gauges) g.store(0, std::memory_order_relaxed);
   s.in_use.store(0, std::memory_order_relaxed);
   stats.fold_sequence.fetch_add(1, std::memory_order_release);
-  // After the fold: the reset scans every slot of the cache (milliseconds, and the first scan
-  // brings its pages in), which readers waiting on the fold sequence must not wait for. Nothing
-  // can reuse the slot meanwhile: the master, the one that would, is here.
+  // After the fold: readers waiting on the fold sequence need not wait for the cache's reset (one
+  // slot, and a scan of the lease table). Nothing can reuse the slot meanwhile: the master, the
+  // one that would, is here.
   reset_cache_owner(segment, stats_slot);
 }
 

@@ -378,19 +378,58 @@ TEST(CacheStore, ResetOwnerEmptiesASlotAWriterLeftMidWrite) {
   EXPECT_EQ(st.owner, 0u);
   EXPECT_EQ(f.store.writing_slots(), 0u);
   EXPECT_EQ(f.store.lookup(h, "/crash", 1, f.buffer, &f.stats).body, body);
-  // Every way of a set left odd: a store gives up (never waits), reset frees them all.
+  // Every way of a set left odd (by 8 dead workers: a worker holds one slot at a time): a store
+  // gives up (never waits), the resets free them all.
   const uint64_t g = 0x42;  // set 0
-  for (int i = 0; i < 8; ++i) {
-    ASSERT_GE(
-        f.store.store_abandoned_for_test(g + static_cast<uint64_t>(i), "/x", {}, "", "y", 5, 0, 0),
-        0);
+  for (uint32_t i = 0; i < 8; ++i) {
+    ASSERT_GE(f.store.store_abandoned_for_test(g + i, "/x", {}, "", "y", 5 + i, 0, 0), 0);
   }
   EXPECT_EQ(f.store.store(g, "/x", meta_until(9, 9), "", "y", 1, 0, &f.stats),
             CacheStoreResult::kBusy);
   EXPECT_EQ(f.stats.store_busy, 1u);
-  EXPECT_EQ(f.store.reset_owner(5, &f.stats), 8u);
+  EXPECT_EQ(f.store.writing_slots(), 8u);
+  for (uint32_t i = 0; i < 8; ++i) EXPECT_EQ(f.store.reset_owner(5 + i, &f.stats), 1u) << i;
+  EXPECT_EQ(f.store.writing_slots(), 0u);
   EXPECT_EQ(f.store.store(g, "/x", meta_until(9, 9), "", "y", 1, 0, &f.stats),
             CacheStoreResult::kStored);
+}
+
+// reset_owner looks only at the slot the worker's claim word names (and the lease table): on a
+// 64 MiB store it brings in a few pages, not the store's. A second call finds nothing left.
+TEST(CacheStore, ResetOwnerTouchesOnlyTheClaimedSlotAndTheLeases) {
+  const size_t bytes = size_t{64} << 20;
+  test::SharedMapping map(bytes);
+  auto store = CacheStore::create(map.get(), bytes, SipKey{1, 2}, CacheGeometry::standard(),
+                                  /*region_is_zero=*/true);
+  ASSERT_TRUE(store.has_value());
+  CacheStats stats;
+  EXPECT_EQ(store->reset_owner(7, &stats), 0u);  // never stored anything
+  const size_t fresh = resident_pages(map);
+  EXPECT_LE(fresh, 4u);  // the header, the lease table (8 KiB), the claim words
+  const uint64_t h = store->hash("/big");
+  const std::string body(15000, 'b');  // the 16 KiB class: its slot spans 5 pages
+  const int slot =
+      store->store_abandoned_for_test(h, "/big", meta_until(1000, 1000), "H", body, 3, 0, 1000);
+  ASSERT_GE(slot, 0);
+  ASSERT_EQ(store->try_lease(h, 3, 0, 1'000'000, &stats), LeaseResult::kAcquired);
+  CacheSlotState st = store->slot_state(2, static_cast<uint32_t>(slot));
+  ASSERT_TRUE(st.writing);
+  ASSERT_EQ(st.owner, 4u);
+  const size_t written = resident_pages(map);
+  EXPECT_LE(written, fresh + 16u);  // the set's 8 slot headers, the slot's data, the CLOCK hand
+  EXPECT_EQ(store->reset_owner(2, &stats), 0u);  // not 2's
+  EXPECT_EQ(store->reset_owner(3, &stats), 2u);  // the slot and the lease
+  EXPECT_EQ(resident_pages(map), written);
+  st = store->slot_state(2, static_cast<uint32_t>(slot));
+  EXPECT_FALSE(st.writing);
+  EXPECT_TRUE(st.empty);
+  EXPECT_EQ(store->reset_owner(3, &stats), 0u);
+  EXPECT_EQ(store->lease_holder(h, 0), -1);
+  ASSERT_EQ(store->store(h, "/big", meta_until(1000, 1000), "H", body, 3, 0, &stats),
+            CacheStoreResult::kStored);
+  char buffer[16384];
+  EXPECT_EQ(store->lookup(h, "/big", 1, buffer, &stats).body, body);
+  EXPECT_EQ(store->writing_slots(), 0u);  // reads every slot: last
 }
 
 // --- Processes: entries whose every byte derives from (key, version) -----------------------
@@ -479,7 +518,8 @@ struct alignas(64) ChildReport {
   std::atomic<uint64_t> lookups, hits, torn, corrupt, stores, lost;
 };
 
-// One worker's loop until `until_us`: one store in `store_every`, the rest lookups.
+// One worker's loop until `until_us`: one store in `store_every`, the rest lookups; with `leases`,
+// one in 16 of those a purge of the key instead, the others stores under a lease.
 void hammer(CacheStore store, uint32_t worker, uint64_t until_us, int store_every,
             ChildReport* report, bool leases) {
   CacheStats stats;
@@ -493,6 +533,10 @@ void hammer(CacheStore store, uint32_t worker, uint64_t until_us, int store_ever
     const uint64_t h = store.hash(ks);
     if (static_cast<int>(rng() % store_every) == 0) {
       const uint64_t version = (uint64_t{worker} << 40) | n;
+      if (leases && rng() % 16 == 0) {
+        store.purge(h, worker, &stats);  // a kill may land in its emptying too
+        continue;
+      }
       if (leases &&
           store.try_lease(h, worker, now, now + 1'000'000, &stats) != LeaseResult::kAcquired) {
         continue;
@@ -528,6 +572,18 @@ void hammer(CacheStore store, uint32_t worker, uint64_t until_us, int store_ever
 
 // 8 sets per class: the 64 keys share sets and evict each other.
 constexpr uint32_t kTortureSets = 2;
+
+// Slots odd with this worker as their owner.
+int odd_slots_of(const CacheStore& store, uint32_t worker) {
+  int n = 0;
+  for (uint32_t c = 0; c < store.classes(); ++c) {
+    for (uint32_t i = 0; i < store.class_info(c).slots; ++i) {
+      const CacheSlotState st = store.slot_state(c, i);
+      if (st.writing && st.owner == worker + 1) ++n;
+    }
+  }
+  return n;
+}
 
 TEST(CacheStoreProcesses, ConcurrentWritersAndReadersNeverSeeACorruptHit) {
   CacheGeometry g = small_geometry();
@@ -593,13 +649,18 @@ TEST(CacheStoreProcesses, WritersKilledMidWriteAreResetAndTheStoreStaysConsisten
   for (uint32_t w = 0; w < kWriters; ++w) writers[w] = spawn(w, 1, true, UINT64_MAX);
   std::mt19937 rng(12345);
   CacheStats master;
-  int kills = 0;
+  int kills = 0, mid_write = 0;
   while (monotonic_us() < until - 200'000) {
     usleep(1000 + rng() % 15000);
     const uint32_t w = rng() % kWriters;
     kill(writers[w], SIGKILL);
     waitpid(writers[w], nullptr, 0);
+    // A worker holds one slot at a time: the one its claim word names, which the reset empties.
+    const int left = odd_slots_of(*store, w);
+    EXPECT_LE(left, 1);
+    mid_write += left;
     store->reset_owner(w, &master);  // on_worker_exit
+    EXPECT_EQ(odd_slots_of(*store, w), 0);
     ++kills;
     writers[w] = spawn(w, 1, true, UINT64_MAX);
     ASSERT_GT(writers[w], 0);
@@ -614,13 +675,15 @@ TEST(CacheStoreProcesses, WritersKilledMidWriteAreResetAndTheStoreStaysConsisten
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   const ChildReport& r = report[kWriters];
   std::printf(
-      "kills %d, crash resets %llu, reader lookups %llu, hits %llu, torn %llu, corrupt %llu\n",
-      kills, static_cast<unsigned long long>(master.crash_resets),
+      "kills %d (%d mid-write), crash resets %llu, reader lookups %llu, hits %llu, torn %llu, "
+      "corrupt %llu\n",
+      kills, mid_write, static_cast<unsigned long long>(master.crash_resets),
       static_cast<unsigned long long>(r.lookups.load()),
       static_cast<unsigned long long>(r.hits.load()),
       static_cast<unsigned long long>(r.torn.load()),
       static_cast<unsigned long long>(r.corrupt.load()));
   EXPECT_GT(kills, 20);
+  EXPECT_GT(mid_write, 0);
   EXPECT_GT(master.crash_resets, 0u);
   EXPECT_EQ(r.corrupt.load(), 0u);
   EXPECT_GT(r.hits.load(), 0u);

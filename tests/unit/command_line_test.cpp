@@ -567,7 +567,7 @@ TEST(CommandLine, BadValuesPrintOneLineNamingTheOption) {
       {{"--cache-size", "99999999999999999999"}, "zhttpd: --cache-size: value 9999"},
       {{"--cache-size", "17179869184g"}, "zhttpd: --cache-size: value 17179869184g is out of"},
       {{"--cache-size", "100k"},
-       "zhttpd: --cache-size: value 100k is below the 266k a cache of --cache-max-entry 16k "
+       "zhttpd: --cache-size: value 100k is below the 298k a cache of --cache-max-entry 16k "
        "needs (0 turns the cache off)"},
       {{"--cache-size", "16m", "--cache-max-entry", "1m"}, "--cache-size: value 16m is below the "},
       {{"--cache-max-entry", "512"}, "zhttpd: --cache-max-entry: value 512 is out of range 1k-1m"},
