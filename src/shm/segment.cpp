@@ -1,6 +1,7 @@
 #include "shm/segment.hpp"
 
 #include <sys/mman.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,6 +23,34 @@ static_assert(sizeof(SegmentHeader) <= kStatsOffset);
 
 constexpr uint64_t page_up(uint64_t n) {
   return (n + kPage - 1) / kPage * kPage;
+}
+
+// Where shm_open (Boost's shared_memory_object on Linux) puts its objects.
+constexpr const char* kShmDir = "/dev/shm";
+
+// `bytes` in MiB with one decimal, rounded up or down.
+std::string mib_text(uint64_t bytes, bool up) {
+  constexpr uint64_t kMiB = uint64_t{1} << 20;
+  uint64_t tenths = bytes / kMiB * 10 + bytes % kMiB * 10 / kMiB;
+  if (up && bytes % kMiB * 10 % kMiB != 0) ++tenths;
+  return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " MiB";
+}
+
+// The segment is sparse: tmpfs gives it a page when it is first touched, and a page it cannot
+// give is a SIGBUS in whoever touched it (the cache's slots fill long after the start). So the
+// whole segment must fit in what /dev/shm has free, checked here (after the stale segment of this
+// name went, its space with it). A statvfs check rather than posix_fallocate: fallocate would
+// also hold the pages against later users of /dev/shm, but commits the whole segment at start
+// (an empty 64 MiB cache resident, which the cache's lay-out takes care to avoid); the check
+// catches the common case, a /dev/shm smaller than the configuration (Docker's 64 MiB).
+void check_room(uint64_t total_bytes) {
+  struct statvfs fs {};
+  // Not there (shm_open's objects live elsewhere), or a tmpfs without a size limit (it reports 0
+  // blocks): nothing to check against.
+  if (::statvfs(kShmDir, &fs) != 0 || fs.f_blocks == 0) return;
+  const std::string error =
+      segment_room_error(total_bytes, static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize);
+  if (!error.empty()) throw std::runtime_error(error);
 }
 
 void set_entry(RegionEntry* e, RegionKind kind, uint32_t version, uint64_t offset, uint64_t bytes,
@@ -46,6 +75,7 @@ std::unique_ptr<Segment> Segment::create(const std::string& name, uint64_t maste
   uint64_t total_bytes = page_up(kStatsOffset + sizeof(StatsRegion));
   for (const RegionRequest& r : regions) total_bytes += page_up(r.bytes);
   bip::shared_memory_object::remove(name.c_str());
+  check_room(total_bytes);
   void* base = nullptr;
   try {
     bip::permissions mode(0600);
@@ -123,6 +153,13 @@ std::string default_segment_name(const std::string& pid_file, const std::string&
   char name[32];
   std::snprintf(name, sizeof name, "zhttpd-%016llx", static_cast<unsigned long long>(h));
   return name;
+}
+
+std::string segment_room_error(uint64_t need, uint64_t free_bytes) {
+  if (need <= free_bytes) return {};
+  return "cannot create the shared segment: it needs " + mib_text(need, true) + " and " + kShmDir +
+         " has " + mib_text(free_bytes, false) + " free; lower --cache-size (or enlarge " +
+         kShmDir + ")";
 }
 
 }  // namespace zhttp::shm

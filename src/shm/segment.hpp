@@ -68,7 +68,7 @@ struct SegmentHeader {
 class Segment {
  public:
   // Removes a stale segment of this name (a crashed master's), then creates and initialises a
-  // fresh one. Throws std::runtime_error with the reason.
+  // fresh one. Throws std::runtime_error with the reason (segment_room_error() among them).
   // `regions` are laid out after the stats region, in order, zeroed.
   static std::unique_ptr<Segment> create(const std::string& name, uint64_t master_pid,
                                          const std::vector<RegionRequest>& regions = {});
@@ -104,5 +104,9 @@ const RegionEntry* find_region(const SegmentHeader& header, RegionKind kind,
                                std::string_view name = {});
 
 std::string default_segment_name(const std::string& pid_file, const std::string& first_listen);
+
+// Why a segment of `need` bytes must not be created where `free_bytes` are free (/dev/shm's
+// statvfs), in one line naming both and the option to lower; empty when it fits.
+std::string segment_room_error(uint64_t need, uint64_t free_bytes);
 
 }  // namespace zhttp::shm

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -751,6 +752,30 @@ TEST_F(MasterProcess, UserSwitchWithoutRootIsRefusedByTheCheck) {
   EXPECT_NE(r.err.find("--user: switching to root needs the master to run as root"),
             std::string::npos)
       << r.err;
+}
+
+// A cache larger than /dev/shm has free: the master refuses to start, in one line naming both
+// sizes and the option, instead of serving until a worker touching a page past the space dies of
+// SIGBUS (the segment is sparse).
+TEST_F(MasterProcess, CacheLargerThanTheFreeShmIsRefusedAtStart) {
+  struct statvfs fs {};
+  ASSERT_EQ(::statvfs("/dev/shm", &fs), 0);
+  if (fs.f_blocks == 0 || static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize >= uint64_t{1} << 40) {
+    GTEST_SKIP() << "/dev/shm has no limit below 1 TiB";
+  }
+  ProgramResult r = run_program(
+      {kBinary, "--root", root_, "--listen", "127.0.0.1:" + std::to_string(free_loopback_port()),
+       "--shm-name", shm_name_, "--cache-size", "1024g"},
+      10 * kSlack);
+  ASSERT_TRUE(r.finished) << "still running: the segment was made";
+  EXPECT_FALSE(exited_zero(r.status)) << describe_status(r.status);
+  EXPECT_NE(r.err.find("cannot create the shared segment: it needs 1048576."), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("MiB free; lower --cache-size"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  const bool made = exists(shm_path_);
+  EXPECT_FALSE(made);
+  if (made) ::unlink(shm_path_.c_str());  // a 1 TiB sparse file a killed master left
 }
 
 TEST_F(MasterProcess, SignalOptionReloadsAndStopsTheRunningMaster) {
