@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -570,6 +571,14 @@ void hammer(CacheStore store, uint32_t worker, uint64_t until_us, int store_ever
   report->lost.store(stats.lost_claims);
 }
 
+// How long the process tests hammer: ZHTTP_CACHE_HAMMER_SECONDS, 2 by default (about 2 M
+// lookups here; 20 gives tens of millions).
+uint64_t hammer_us() {
+  const char* s = std::getenv("ZHTTP_CACHE_HAMMER_SECONDS");
+  const long seconds = s != nullptr ? std::strtol(s, nullptr, 10) : 0;
+  return static_cast<uint64_t>(seconds > 0 ? seconds : 2) * 1'000'000;
+}
+
 // 8 sets per class: the 64 keys share sets and evict each other.
 constexpr uint32_t kTortureSets = 2;
 
@@ -593,7 +602,7 @@ TEST(CacheStoreProcesses, ConcurrentWritersAndReadersNeverSeeACorruptHit) {
   constexpr int kChildren = 3;
   test::SharedMapping reports(sizeof(ChildReport) * kChildren);
   auto* report = new (reports.get()) ChildReport[kChildren]();
-  const uint64_t until = monotonic_us() + 2'000'000;
+  const uint64_t until = monotonic_us() + hammer_us();
   pid_t pids[kChildren];
   for (int i = 0; i < kChildren; ++i) {
     pids[i] = fork();
@@ -634,7 +643,7 @@ TEST(CacheStoreProcesses, WritersKilledMidWriteAreResetAndTheStoreStaysConsisten
   test::SharedMapping reports(sizeof(ChildReport) * (kWriters + 1));
   auto* report = new (reports.get()) ChildReport[kWriters + 1]();
   const uint64_t start = monotonic_us();
-  const uint64_t until = start + 2'000'000;
+  const uint64_t until = start + hammer_us();
   auto spawn = [&](uint32_t worker, int store_every, bool leases, uint64_t end) {
     pid_t pid = fork();
     if (pid == 0) {
