@@ -163,7 +163,6 @@ void CacheStage::lookup(const RequestView& request, Response& response, bool rev
 
 shm::CacheHit CacheStage::find(uint64_t hash, const RequestView& request, uint64_t now_us,
                                StoredHead* head) {
-  key_len_ = cache_key(request, key_);
   // The store counts per lookup; the stage counts per request, and takes only its torn reads.
   const uint64_t torn = scratch_.torn_reads;
   shm::CacheHit hit = store_.lookup(hash, {key_.data(), key_len_}, now_us, copy_, &scratch_);
@@ -195,6 +194,7 @@ bool CacheStage::on_whole(Ticket& t, Response& r, std::string_view fields, std::
       if (r.status_code() >= 500 && t.had_stale) {
         // stale-if-error: the refresh failed, the stale entry answers if it still may.
         const uint64_t now = shm::monotonic_us();
+        key_len_ = cache_key(r.request(), key_);
         StoredHead head;
         shm::CacheHit hit = find(t.hash, r.request(), now, &head);
         if (hit.state == shm::CacheState::kStale &&
@@ -314,16 +314,21 @@ void CacheStage::answer_hit(Response& r, const shm::CacheHit& hit, const StoredH
   size_t status_len = format_cache_status(fresh ? CacheOutcome::kHit : CacheOutcome::kStaleHit,
                                           fresh ? ttl_s : std::min<int64_t>(ttl_s, -1), {}, status);
   // Preconditions against the entry: its ETag, and its Last-Modified (or, lacking one, the time
-  // it was stored, RFC 9110 13.2.2).
-  ResponseFields f = scan_fields(head.fields);
-  const time_t now = r.now();
-  time_t modified = now - static_cast<time_t>(resident_s);
-  if (!f.last_modified.empty()) parse_http_date(f.last_modified, &modified, now);
+  // it was stored, RFC 9110 13.2.2). Its fields are read only for a conditional request.
   ConditionalHeaders conditions{
       request.header(HeaderId::kIfMatch), request.header(HeaderId::kIfUnmodifiedSince),
       request.header(HeaderId::kIfNoneMatch), request.header(HeaderId::kIfModifiedSince)};
+  const bool conditional =
+      present(conditions.if_match) || present(conditions.if_unmodified_since) ||
+      present(conditions.if_none_match) || present(conditions.if_modified_since);
   Precondition p = Precondition::kProceed;
-  if (hit.meta.status == 200) p = evaluate_preconditions(conditions, f.etag, modified, now);
+  if (conditional && hit.meta.status == 200) {
+    ResponseFields f = scan_fields(head.fields);
+    const time_t now = r.now();
+    time_t modified = now - static_cast<time_t>(resident_s);
+    if (!f.last_modified.empty()) parse_http_date(f.last_modified, &modified, now);
+    p = evaluate_preconditions(conditions, f.etag, modified, now);
+  }
   if (p == Precondition::kPreconditionFailed) {
     r.status(412).header("Cache-Status", {status, status_len});
     r.body("precondition failed\n");
@@ -420,6 +425,7 @@ bool CacheStage::settle(Ticket* t, Response& r, uint64_t now_us) {
   // While a live lease is held (here or in another worker) the fill is on its way: one word
   // read, no lookup.
   if (!timed_out && store_.lease_holder(hash, now_us) >= 0) return false;
+  key_len_ = cache_key(r.request(), key_);
   StoredHead head;
   shm::CacheHit hit = find(hash, r.request(), now_us, &head);
   const bool marker = hit.state != shm::CacheState::kMiss && hit.meta.status == kUncacheableMarker;

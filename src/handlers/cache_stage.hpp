@@ -81,8 +81,8 @@ class CacheStage : public Handler {
   // Answers from a copied-out entry (fresh or stale), with Age and Cache-Status; 304 or 412 when
   // the request's preconditions say so.
   void answer_hit(Response& r, const shm::CacheHit& hit, const StoredHead& head, uint64_t now_us);
-  // The entry of the key if it can answer this request now (its Vary values match, not the
-  // uncacheable marker): its state, its head parsed into *head.
+  // The entry of the key (already in key_) if it can answer this request now (its Vary values
+  // match): its state, its head parsed into *head.
   shm::CacheHit find(uint64_t hash, const RequestView& request, uint64_t now_us, StoredHead* head);
   void purge(const RequestView& request, Response& response);
   void invalidate(const Ticket& t, const Response& r);
