@@ -117,7 +117,9 @@ void CacheStage::lookup(const RequestView& request, Response& response, bool rev
     ++stats_->lookups;
     if (hit.state == shm::CacheState::kFresh && hit.meta.status == kUncacheableMarker) {
       ++stats_->misses;
-      run_inner(response, take(Ticket::Kind::kFill, hash));  // no lease: nobody waits for it
+      Ticket* t = take(Ticket::Kind::kFill, hash);  // no lease: nobody waits for it
+      t->marked = true;
+      run_inner(response, t);
       return;
     }
     if (hit.state == shm::CacheState::kFresh) {
@@ -283,7 +285,7 @@ CacheOutcome CacheStage::store_answer(Ticket& t, Response& r, std::string_view f
   // still need).
   const bool about_the_answer =
       d.reason != "status" && d.reason != "incomplete" && d.reason != "busy";
-  if (about_the_answer && !t.had_stale) {
+  if (about_the_answer && !t.had_stale && !t.marked) {
     shm::CacheMeta meta;
     meta.status = kUncacheableMarker;
     meta.stored_us = now;
@@ -454,6 +456,7 @@ bool CacheStage::settle(Ticket* t, Response& r, uint64_t now_us) {
     next->pass_detail = "lock timeout";
   } else {
     next->leased = lease == shm::LeaseResult::kAcquired;
+    next->marked = fresh && marker;
     next->had_stale = hit.state == shm::CacheState::kStale && !marker;
   }
   run_inner(r, next);

@@ -63,6 +63,7 @@ class CacheStage : public Handler {
     bool leased = false;     // holds the key's lease in the store
     bool had_stale = false;  // a stale entry was there (stale-if-error may serve it)
     bool revalidate = false;
+    bool marked = false;  // came in on a fresh uncacheable mark: the mark is not written again
     uint64_t hash = 0;
     uint64_t deadline_us = 0;  // kWait: when the wait gives up
     ExchangeRef ref;           // kWait

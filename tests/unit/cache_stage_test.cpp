@@ -88,6 +88,17 @@ std::string body(const std::string& response) {
   return at == std::string::npos ? "" : response.substr(at + 4);
 }
 
+// The sequence of the slot holding the key's entry (it grows with every write), 0 if none.
+uint64_t sequence_of(const shm::CacheStore& store, uint64_t hash) {
+  for (uint32_t c = 0; c < store.classes(); ++c) {
+    for (uint32_t i = 0; i < store.class_info(c).slots; ++i) {
+      shm::CacheSlotState st = store.slot_state(c, i);
+      if (!st.empty && st.hash == hash) return st.sequence;
+    }
+  }
+  return 0;
+}
+
 TEST(CacheStage, AMissIsStoredAndTheNextRequestIsAHitWithAge) {
   Fixture f;
   std::string first = f.get("/a?x=1");
@@ -270,11 +281,18 @@ TEST(CacheStage, AnUncacheableAnswerStopsTheQueueing) {
   second->flush();
   EXPECT_EQ(body(second->sent), "fresh every time");
   EXPECT_EQ(f.runs, 2);
-  // Remembered: a third request runs at once, without a lease and without waiting.
+  // Remembered: a third request runs at once, without a lease and without waiting, and the
+  // mark is not written again for each such request.
+  const uint64_t grants = f.stats.lease_grants;
+  const uint64_t mark = sequence_of(f.store, f.store.hash("example\n/u"));
+  ASSERT_NE(mark, 0u) << "no mark stored";
   std::string third = f.get("/u");
   EXPECT_EQ(body(third), "fresh every time");
-  EXPECT_EQ(f.runs, 3);
+  f.get("/u");
+  EXPECT_EQ(f.runs, 4);
   EXPECT_EQ(f.stats.coalesced_waits, 1u);
+  EXPECT_EQ(f.stats.lease_grants, grants);
+  EXPECT_EQ(sequence_of(f.store, f.store.hash("example\n/u")), mark) << "the mark was rewritten";
 }
 
 TEST(CacheStage, AClientGoneWhileWaitingLeavesNothingBehind) {
