@@ -77,9 +77,9 @@ std::unique_ptr<handlers::MetricsHandler> make_metrics(const cli::Config& config
 }
 
 std::unique_ptr<handlers::CacheStage> make_cache_stage(const handlers::CacheOptions& options,
-                                                      Handler& inner, shm::Segment* segment,
-                                                      int stats_slot, struct ev_loop* loop,
-                                                      io::WorkerConfig* worker_config) {
+                                                       Handler& inner, shm::Segment* segment,
+                                                       int stats_slot, struct ev_loop* loop,
+                                                       io::WorkerConfig* worker_config) {
   if (!options.enabled() || segment == nullptr) return nullptr;
   std::optional<shm::CacheStore> store = attach_cache(*segment);
   shm::CacheStats* counters = cache_counters(*segment, stats_slot);

@@ -1,21 +1,10 @@
 #include "handlers/cache_entry.hpp"
 
 #include <cstring>
+#include "handlers/ascii_case.hpp"
 
 namespace zhttp::handlers {
 namespace {
-
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool equal_nocase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 // Calls take(name, value, whole line) for each "Name: value\r\n" line.
 template <class Take>
@@ -56,7 +45,7 @@ size_t cache_key(const RequestView& request, std::span<char> out) {
   std::string_view host = request.header(HeaderId::kHost);
   std::string_view target = request.target();
   if (host.size() + 1 + target.size() > out.size()) return 0;
-  for (size_t i = 0; i < host.size(); ++i) out[i] = lower(host[i]);
+  for (size_t i = 0; i < host.size(); ++i) out[i] = ascii_lower(host[i]);
   out[host.size()] = '\n';
   std::memcpy(out.data() + host.size() + 1, target.data(), target.size());
   return host.size() + 1 + target.size();

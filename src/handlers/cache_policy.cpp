@@ -3,24 +3,13 @@
 #include <algorithm>
 #include <cstring>
 
+#include "handlers/ascii_case.hpp"
 #include "zhttp/response_writer.hpp"
 
 namespace zhttp::handlers {
 namespace {
 
 constexpr int64_t kMaxDelta = 2147483648;  // RFC 9111 1.2.2: an overflowing delta-seconds
-
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool equal_nocase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <unordered_map>
 #include <utility>
+#include "handlers/ascii_case.hpp"
 
 namespace zhttp::handlers {
 namespace {
@@ -71,24 +72,12 @@ constexpr std::pair<std::string_view, std::string_view> kBuiltin[] = {
     {"weba", "audio/webm"},
 };
 
-constexpr char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
 bool istarts_with(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+  return s.size() >= prefix.size() && equal_nocase(s.substr(0, prefix.size()), prefix);
 }
 
 bool iends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && iequals(s.substr(s.size() - suffix.size()), suffix);
+  return s.size() >= suffix.size() && equal_nocase(s.substr(s.size() - suffix.size()), suffix);
 }
 
 uint64_t hash_of(std::string_view lower_ext) {
@@ -151,7 +140,7 @@ void add_mappings(std::string_view line, std::vector<Mapping>* out) {
   for (std::string_view ext = next_word(&line); !ext.empty(); ext = next_word(&line)) {
     if (ext.size() > kMaxExtensionLen || ext.find('/') != std::string_view::npos) continue;
     Mapping m{std::string(ext), ct};
-    for (char& c : m.ext) c = lower(c);
+    for (char& c : m.ext) c = ascii_lower(c);
     out->push_back(std::move(m));
   }
 }
@@ -159,9 +148,9 @@ void add_mappings(std::string_view line, std::vector<Mapping>* out) {
 }  // namespace
 
 bool MimeTypes::is_textual(std::string_view type) {
-  return istarts_with(type, "text/") || iequals(type, "application/json") ||
-         iequals(type, "application/xml") || iequals(type, "application/javascript") ||
-         iequals(type, "application/ecmascript") || iends_with(type, "+json") ||
+  return istarts_with(type, "text/") || equal_nocase(type, "application/json") ||
+         equal_nocase(type, "application/xml") || equal_nocase(type, "application/javascript") ||
+         equal_nocase(type, "application/ecmascript") || iends_with(type, "+json") ||
          iends_with(type, "+xml");
 }
 
@@ -220,7 +209,7 @@ std::string_view MimeTypes::lookup(std::string_view path_or_filename) const {
   if (ext.empty() || ext.size() > kMaxExtensionLen) return kDefaultMimeType;
 
   char buf[kMaxExtensionLen];
-  for (size_t i = 0; i < ext.size(); ++i) buf[i] = lower(ext[i]);
+  for (size_t i = 0; i < ext.size(); ++i) buf[i] = ascii_lower(ext[i]);
   const Slot& s = slots_[probe({buf, ext.size()})];
   if (s.ext_len == 0) return kDefaultMimeType;
   return {arena_.data() + s.type_off, s.type_len};
