@@ -51,6 +51,12 @@ struct Fixture {
   std::unique_ptr<Client> client() {
     return std::make_unique<Client>(conn::ConnectionConfig{}, stage.get());
   }
+  // A new connection with one GET for `target` sent (its answer may still be owed).
+  std::unique_ptr<Client> open(const std::string& target) {
+    auto c = client();
+    c->feed("GET " + target + " HTTP/1.1\r\nHost: example\r\n\r\n");
+    return c;
+  }
   // One request on a new connection; what was sent back.
   std::string get(const std::string& target, const std::string& fields = "") {
     auto c = client();
@@ -208,12 +214,9 @@ TEST(CacheStage, ConcurrentMissesWaitForOneFill) {
     ++f.runs;
     pending = r.defer();
   };
-  auto first = f.client();
-  first->feed("GET /slow HTTP/1.1\r\nHost: example\r\n\r\n");
-  auto second = f.client();
-  second->feed("GET /slow HTTP/1.1\r\nHost: example\r\n\r\n");
-  auto third = f.client();
-  third->feed("GET /slow HTTP/1.1\r\nHost: example\r\n\r\n");
+  auto first = f.open("/slow");
+  auto second = f.open("/slow");
+  auto third = f.open("/slow");
   EXPECT_EQ(f.runs, 1);
   EXPECT_EQ(f.stats.coalesced_waits, 2u);
   f.run_loop_for(0.02);
@@ -245,10 +248,8 @@ TEST(CacheStage, AWaiterRunsUncachedAfterTheLockTimeout) {
     r.status(200).header("Cache-Control", "max-age=60");
     r.body("second");
   };
-  auto first = f.client();
-  first->feed("GET /stuck HTTP/1.1\r\nHost: example\r\n\r\n");
-  auto second = f.client();
-  second->feed("GET /stuck HTTP/1.1\r\nHost: example\r\n\r\n");
+  auto first = f.open("/stuck");
+  auto second = f.open("/stuck");
   EXPECT_EQ(calls, 1);
   f.run_loop_for(0.1);
   second->flush();
@@ -269,10 +270,8 @@ TEST(CacheStage, AnUncacheableAnswerStopsTheQueueing) {
     r.status(200).header("Cache-Control", "no-store");
     r.body("fresh every time");
   };
-  auto first = f.client();
-  first->feed("GET /u HTTP/1.1\r\nHost: example\r\n\r\n");
-  auto second = f.client();
-  second->feed("GET /u HTTP/1.1\r\nHost: example\r\n\r\n");
+  auto first = f.open("/u");
+  auto second = f.open("/u");
   Response* r = pending.response();
   ASSERT_NE(r, nullptr);
   r->status(200).header("Cache-Control", "no-store");
@@ -302,12 +301,8 @@ TEST(CacheStage, AClientGoneWhileWaitingLeavesNothingBehind) {
     ++f.runs;
     pending = r.defer();
   };
-  auto first = f.client();
-  first->feed("GET /g HTTP/1.1\r\nHost: example\r\n\r\n");
-  {
-    auto waiter = f.client();
-    waiter->feed("GET /g HTTP/1.1\r\nHost: example\r\n\r\n");
-  }  // closed while waiting: its exchange is aborted
+  auto first = f.open("/g");
+  { auto waiter = f.open("/g"); }  // closed while waiting: its exchange is aborted
   f.run_loop_for(0.01);
   first.reset();  // the filler's client goes too: its lease is released
   EXPECT_EQ(f.store.live_leases(shm::monotonic_us()), 0u);
@@ -355,8 +350,7 @@ TEST(CacheStage, StaleWhileRevalidateAnswersOthersWhileOneRefreshes) {
   };
   f.get("/swr");
   wait_past_a_second();
-  auto refresher = f.client();
-  refresher->feed("GET /swr HTTP/1.1\r\nHost: example\r\n\r\n");
+  auto refresher = f.open("/swr");
   EXPECT_EQ(f.runs, 2);
   std::string other = f.get("/swr");  // while the refresh is out: the stale entry, at once
   EXPECT_EQ(body(other), "version 1");
