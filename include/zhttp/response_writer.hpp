@@ -26,6 +26,10 @@ enum class WriteError : uint8_t {
 
 std::string_view describe(WriteError e);
 
+// The checks header() makes, for callers that validate names and values ahead (e.g. at start).
+bool is_field_name(std::string_view name);    // a token (RFC 9110 5.6.2), not empty
+bool is_field_value(std::string_view value);  // VCHAR, obs-text, SP, HTAB only
+
 // Formats a response head (and optionally a small body) into a caller-provided buffer: no
 // allocation, no printf. The usual sequence:
 //

@@ -28,6 +28,7 @@
 #include "cli/version.hpp"
 #include "handlers/client_address.hpp"
 #include "handlers/limit_req_spec.hpp"
+#include "handlers/path_headers.hpp"
 #include "io/listener.hpp"
 #include "shm/cache_store.hpp"
 #include "shm/limits.hpp"
@@ -296,6 +297,27 @@ std::string check_field_name(const std::string& value) {
     }
   }
   return {};
+}
+
+// A check by one of the handlers' parsers, which say why a text is refused.
+template <typename T>
+std::function<std::string(const std::string&)> checked_by(bool (*parse)(std::string_view, T*,
+                                                                        std::string*)) {
+  return [parse](const std::string& value) {
+    T parsed;
+    std::string error;
+    return parse(value, &parsed, &error) ? std::string() : error;
+  };
+}
+
+// The texts of a repeatable option, which checked_by(parse) has accepted, parsed in order.
+template <typename T>
+std::vector<T> parse_checked(const std::vector<std::string>& texts,
+                             bool (*parse)(std::string_view, T*, std::string*)) {
+  std::vector<T> out(texts.size());
+  std::string unused;
+  for (size_t i = 0; i < texts.size(); ++i) parse(texts[i], &out[i], &unused);
+  return out;
 }
 
 // Each text as a CIDR (already checked by check_cidr), after `out`'s. False with *error naming
@@ -619,6 +641,25 @@ Command parse(int argc, char** argv, Config* out, const AppDeclarations* declare
       ->capture_default_str()
       ->group(files);
 
+  std::vector<std::string> cache_control;
+  std::vector<std::string> add_header;
+  app.add_option("--cache-control", cache_control,
+                 "Cache-Control of the files whose path matches GLOB ('*' any bytes, '/' too): "
+                 "'GLOB=VALUE' (repeatable, the first match wins)")
+      ->type_name("GLOB=VALUE")
+      ->check(checked_by(handlers::parse_cache_control_rule))
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false)
+      ->group(files);
+  app.add_option("--add-header", add_header,
+                 "a field for the files whose path matches GLOB: 'GLOB=Name: value' "
+                 "(repeatable, every match adds its field)")
+      ->type_name("GLOB=FIELD")
+      ->check(checked_by(handlers::parse_add_header_rule))
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false)
+      ->group(files);
+
   const std::string processes = "Processes";
   app.add_option("--workers", c.workers, "worker processes: 1-256, or auto for one per core")
       ->type_name("N|auto")
@@ -875,6 +916,9 @@ Command parse(int argc, char** argv, Config* out, const AppDeclarations* declare
       !check_cache_size(c.cache, &error)) {
     return bad_usage(error);
   }
+
+  c.files.headers.cache_control = parse_checked(cache_control, handlers::parse_cache_control_rule);
+  c.files.headers.add_header = parse_checked(add_header, handlers::parse_add_header_rule);
 
   for (size_t i = 0; i < std::size(kLogLevels); ++i) {
     if (log_level == kLogLevels[i]) c.log_level = static_cast<LogLevel>(i);

@@ -5,6 +5,7 @@
 #include "handlers/conditional.hpp"
 #include "handlers/etag.hpp"
 #include "handlers/range.hpp"
+#include "zhttp/target.hpp"
 
 namespace zhttp::handlers {
 namespace {
@@ -68,7 +69,8 @@ StaticFiles::StaticFiles(const StaticFilesOptions& options)
     : resolver_(options.root, options.index),
       mime_(options.mime_types),
       cache_(options.open_file_cache),
-      index_(options.index) {}
+      index_(options.index),
+      headers_(options.headers) {}
 
 void StaticFiles::handle(const RequestView& request, Response& response) {
   if (request.method() != Method::kGet && request.method() != Method::kHead) {
@@ -81,15 +83,16 @@ void StaticFiles::handle(const RequestView& request, Response& response) {
     return;
   }
   if (const CachedFile* cached = cache_.find(request.path(), response.now())) {
-    serve_file(request, response, *cached, false);
+    serve_file(request, response, *cached, false, rules_path(request.path()));
     return;
   }
   CachedFile file;
   if (!open_file(request, response, &file)) return;
+  const std::string_view decoded = rules_path(request.path());
   if (const CachedFile* cached = cache_.store(request.path(), file, response.now())) {
-    serve_file(request, response, *cached, false);
+    serve_file(request, response, *cached, false, decoded);
   } else {
-    serve_file(request, response, file, true);
+    serve_file(request, response, file, true, decoded);
   }
 }
 
@@ -148,8 +151,15 @@ void StaticFiles::redirect_to_directory(const RequestView& request, Response& re
   response.header("Content-Type", kTextPlain).body("moved permanently\n");
 }
 
+std::string_view StaticFiles::rules_path(std::string_view encoded_path) {
+  if (headers_.empty()) return {};
+  PathResult decoded =
+      normalize_path(encoded_path, decoded_scratch_.data(), decoded_scratch_.size());
+  return decoded.ok() ? std::string_view(decoded_scratch_.data(), decoded.length) : "";
+}
+
 void StaticFiles::serve_file(const RequestView& request, Response& response, const CachedFile& file,
-                             bool owned) {
+                             bool owned, std::string_view rules_path) {
   auto release = [&] {
     if (owned) ::close(file.fd);
   };
@@ -172,6 +182,7 @@ void StaticFiles::serve_file(const RequestView& request, Response& response, con
     }
     response.status(304).header("ETag", etag);
     if (!last_modified.empty()) response.header("Last-Modified", last_modified);
+    headers_.apply(rules_path, response);  // RFC 9110 15.4.5: a 304 carries Cache-Control too
     response.no_body();
     return;
   }
@@ -195,6 +206,7 @@ void StaticFiles::serve_file(const RequestView& request, Response& response, con
   response.header("Content-Type", file.content_type).header("ETag", etag);
   if (!last_modified.empty()) response.header("Last-Modified", last_modified);
   response.header("Accept-Ranges", "bytes");
+  headers_.apply(rules_path, response);
   uint64_t offset = 0;
   uint64_t length = size;
   if (range.kind == RangeKind::kSatisfiable) {

@@ -11,6 +11,7 @@
 #include "handlers/file_resolver.hpp"
 #include "handlers/mime_types.hpp"
 #include "handlers/open_file_cache.hpp"
+#include "handlers/path_headers.hpp"
 #include "zhttp/handler.hpp"
 
 namespace zhttp::handlers {
@@ -20,6 +21,7 @@ struct StaticFilesOptions {
   std::string index = "index.html";
   std::string mime_types = std::string(kDefaultMimeTypesPath);  // "" for the built-in table only
   OpenFileCacheOptions open_file_cache;
+  PathHeaders headers;  // --cache-control, --add-header: on 200, 206 and 304 answers
 };
 
 class StaticFiles : public Handler {
@@ -33,8 +35,12 @@ class StaticFiles : public Handler {
   // Opens the file for the request path, or answers (400, 403, 404, 301) and returns false.
   bool open_file(const RequestView& request, Response& response, CachedFile* file);
   // `owned`: the descriptor is this request's (closed once used), not the cache's.
+  // `rules_path`: the decoded path the PathHeaders rules are matched against.
   void serve_file(const RequestView& request, Response& response, const CachedFile& file,
-                  bool owned);
+                  bool owned, std::string_view rules_path);
+  // The decoded form of an encoded request path for the PathHeaders rules ("" when there are
+  // none, or it does not decode), in decoded_scratch_.
+  std::string_view rules_path(std::string_view encoded_path);
   void redirect_to_directory(const RequestView& request, Response& response,
                              std::string_view normalized_path);
 
@@ -42,9 +48,11 @@ class StaticFiles : public Handler {
   MimeTypes mime_;
   OpenFileCache cache_;
   std::string index_;
+  PathHeaders headers_;
   // Normalised path plus the index name; and the Location of a directory redirect.
   std::array<char, 8192> path_scratch_{};
   std::array<char, 3 * 8192 + 2> location_scratch_{};
+  std::array<char, 8192> decoded_scratch_{};
 };
 
 }  // namespace zhttp::handlers

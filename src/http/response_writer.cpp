@@ -32,7 +32,9 @@ size_t count_digits(uint64_t v) {
   }
 }
 
-bool valid_name(std::string_view name) {
+}  // namespace
+
+bool is_field_name(std::string_view name) {
   if (name.empty()) return false;
   for (char c : name) {
     if (!http::is_token(c)) return false;
@@ -41,14 +43,12 @@ bool valid_name(std::string_view name) {
 }
 
 // field-value bytes (VCHAR, obs-text, SP, HTAB): rejects CR, LF, NUL and the other controls.
-bool valid_value(std::string_view value) {
+bool is_field_value(std::string_view value) {
   for (char c : value) {
     if (!http::kValueChar[static_cast<unsigned char>(c)]) return false;
   }
   return true;
 }
-
-}  // namespace
 
 size_t format_uint(uint64_t v, char* out) {
   const size_t n = count_digits(v);
@@ -132,14 +132,14 @@ ResponseWriter& ResponseWriter::raw_header(std::string_view name, std::string_vi
 
 ResponseWriter& ResponseWriter::header(std::string_view name, std::string_view value) {
   if (!ok()) return *this;
-  if (!valid_name(name)) return fail(WriteError::kBadHeaderName);
-  if (!valid_value(value)) return fail(WriteError::kBadHeaderValue);
+  if (!is_field_name(name)) return fail(WriteError::kBadHeaderName);
+  if (!is_field_value(value)) return fail(WriteError::kBadHeaderValue);
   return raw_header(name, value);
 }
 
 ResponseWriter& ResponseWriter::header(std::string_view name, uint64_t value) {
   if (!ok()) return *this;
-  if (!valid_name(name)) return fail(WriteError::kBadHeaderName);
+  if (!is_field_name(name)) return fail(WriteError::kBadHeaderName);
   char digits[kMaxUintDigits];
   return raw_header(name, {digits, format_uint(value, digits)});
 }

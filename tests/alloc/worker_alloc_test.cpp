@@ -257,6 +257,34 @@ TEST_F(WorkerAllocations, StaticFilesAllocateNothingWhenWarm) {
   fs::remove_all(root);
 }
 
+// The site options: fields by path (a glob match per rule and request).
+TEST_F(WorkerAllocations, StaticSiteOptionsAllocateNothingWhenWarm) {
+  char tmpl[] = "/tmp/zhttp-alloc-site-XXXXXX";
+  fs::path root = ::mkdtemp(tmpl);
+  fs::create_directories(root / "assets");
+  std::ofstream(root / "index.html") << "<p>app shell</p>";
+  std::ofstream(root / "assets" / "app.js") << "app();";
+  handlers::StaticFilesOptions options;
+  options.root = root.string();
+  handlers::PathHeaderRule rule;
+  std::string error;
+  ASSERT_TRUE(handlers::parse_cache_control_rule("/assets/*=max-age=31536000", &rule, &error));
+  options.headers.cache_control.push_back(rule);
+  ASSERT_TRUE(handlers::parse_cache_control_rule("*.html=no-cache", &rule, &error));
+  options.headers.cache_control.push_back(rule);
+  ASSERT_TRUE(handlers::parse_add_header_rule("*=X-Content-Type-Options: nosniff", &rule, &error));
+  options.headers.add_header.push_back(rule);
+  handlers::StaticFiles files(options);
+  start(files);
+  Batch pipelined[1];
+  pipelined[0].add("GET /assets/app.js" + kHost + "\r\n", "HTTP/1.1 200");
+  pipelined[0].add("GET /index.html" + kHost + "\r\n", "HTTP/1.1 200");
+  pipelined[0].add("HEAD /%61ssets/app.js" + kHost + "\r\n", "HTTP/1.1 200", true);
+  pipelined[0].add("GET /missing.js" + kHost + "\r\n", "HTTP/1.1 404");
+  expect_no_allocations(pipelined, 1, 300);
+  fs::remove_all(root);
+}
+
 TEST_F(WorkerAllocations, HelloHandlerAllocatesNothingWhenWarm) {
   examples::Hello hello;
   start(hello);

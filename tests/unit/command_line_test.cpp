@@ -440,6 +440,37 @@ TEST(CommandLine, CacheOptionsFromTheConfigFile) {
   EXPECT_FALSE(none.config.cache.enabled());
 }
 
+TEST(CommandLine, PathHeaderOptionsRepeatInOrder) {
+  const Parsed p =
+      parse({"--cache-control", "/assets/*=public, max-age=31536000, immutable",
+             "--cache-control=*.html=no-cache", "--add-header", "*=X-Content-Type-Options: nosniff",
+             "--add-header", "*.html=Content-Security-Policy: default-src 'self'"});
+  expect_serve(p);
+  const handlers::PathHeaders& h = p.config.files.headers;
+  ASSERT_EQ(h.cache_control.size(), 2u);
+  EXPECT_EQ(h.cache_control[0].glob, "/assets/*");
+  EXPECT_EQ(h.cache_control[0].value, "public, max-age=31536000, immutable");
+  EXPECT_EQ(h.cache_control[1].glob, "*.html");
+  ASSERT_EQ(h.add_header.size(), 2u);
+  EXPECT_EQ(h.add_header[0].name, "X-Content-Type-Options");
+  EXPECT_EQ(h.add_header[1].value, "default-src 'self'");
+  EXPECT_TRUE(parse({}).config.files.headers.empty());
+}
+
+TEST(CommandLine, PathHeaderOptionsFromTheConfigFile) {
+  TempFile file(
+      "cache-control = [\"/assets/*=public, max-age=31536000\", \"*.html=no-cache\"]\n"
+      "add-header = \"*=X-Frame-Options: DENY\"\n");
+  const Parsed p = parse({"--config", file.path()});
+  expect_serve(p);
+  const handlers::PathHeaders& h = p.config.files.headers;
+  ASSERT_EQ(h.cache_control.size(), 2u);
+  EXPECT_EQ(h.cache_control[0].value, "public, max-age=31536000");
+  EXPECT_EQ(h.cache_control[1].value, "no-cache");
+  ASSERT_EQ(h.add_header.size(), 1u);
+  EXPECT_EQ(h.add_header[0].value, "DENY");
+}
+
 TEST(CommandLine, TestConfig) {
   Parsed p = parse({"-t"});
   EXPECT_EQ(p.command.kind, Command::Kind::kTestConfig);
@@ -581,6 +612,20 @@ TEST(CommandLine, BadValuesPrintOneLineNamingTheOption) {
       {{"--cache-max-stale", "-1"}, "zhttpd: --cache-max-stale: value -1 is not a whole number"},
       {{"--cache-purge-allow", "10.0.0.0/33"}, "zhttpd: --cache-purge-allow: "},
       {{"--cache-purge-allow", "everyone"}, "zhttpd: --cache-purge-allow: "},
+  };
+  for (const BadCase& bad : cases) expect_bad(bad);
+}
+
+TEST(CommandLine, BadSiteOptionsNameTheOption) {
+  const BadCase cases[] = {
+      {{"--cache-control", "no-cache"}, "zhttpd: --cache-control: value no-cache is not GLOB=..."},
+      {{"--cache-control", "html=no-cache"},
+       "zhttpd: --cache-control: path pattern html does not start with / or *"},
+      {{"--cache-control", "*="}, "zhttpd: --cache-control: the field value is empty"},
+      {{"--add-header", "*=nosniff"}, "zhttpd: --add-header: value *=nosniff is not GLOB=Name"},
+      {{"--add-header", "*=X Y: z"}, "zhttpd: --add-header: \"X Y\" is not a header field name"},
+      {{"--add-header", "*=X-A: a\x01z"}, "zhttpd: --add-header: field value a?z has a control"},
+      {{"--add-header", "*=Content-Length: 1"}, "--add-header: field Content-Length is the server"},
   };
   for (const BadCase& bad : cases) expect_bad(bad);
 }

@@ -1,0 +1,108 @@
+// The static site options through the real zhttpd binary and curl, as a new user would try them:
+// --cache-control and --add-header by path; and bad values refused at start (exit 2, one line
+// naming the option).
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "server_process.hpp"
+
+namespace zhttp::test {
+namespace {
+
+const std::string kZhttpd = ZHTTP_BUILD_DIR "/zhttpd";
+
+class StaticSite : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(server_.dir().empty());
+    root_ = server_.path("root");
+    ASSERT_TRUE(std::filesystem::create_directories(root_ + "/assets"));
+    ASSERT_NO_FATAL_FAILURE(write_file(root_ + "/index.html", "<p>app shell</p>\n"));
+    ASSERT_NO_FATAL_FAILURE(write_file(root_ + "/assets/app.1234.js", "app();\n"));
+  }
+
+  void start(std::vector<std::string> extra) {
+    std::vector<std::string> args = {"--listen", "{address}", "--root", root_, "--workers", "1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    ServerOptions o = ServerOptions::zhttpd(std::move(args));
+    o.probe_path = "/index.html";
+    o.sigterm_death_is_clean = true;
+    ASSERT_NO_FATAL_FAILURE(server_.start(std::move(o)));
+  }
+
+  // curl's answer (head and body, -i) to a request for `path` with `options` before it.
+  std::string curl(const std::string& path, std::vector<std::string> options = {}) {
+    std::vector<std::string> args = {
+        "/usr/bin/curl", "--noproxy", "*", "--max-time", "10", "-s", "-i"};
+    args.insert(args.end(), options.begin(), options.end());
+    args.push_back("http://127.0.0.1:" + std::to_string(server_.port()) + path);
+    ProgramResult r = run_program(args, 15);
+    EXPECT_TRUE(r.finished && exited_with(r.status, 0)) << path << ": " << r.err;
+    return r.out;
+  }
+
+  ServerProcess server_{"zhttpd-site-test"};
+  std::string root_;
+};
+
+bool has(const std::string& response, const std::string& line) {
+  const std::string head = response.substr(0, response.find("\r\n\r\n") + 2);
+  return head.find("\r\n" + line + "\r\n") != std::string::npos;
+}
+
+TEST_F(StaticSite, CacheControlAndAddHeaderByPath) {
+  ASSERT_NO_FATAL_FAILURE(
+      start({"--cache-control", "/assets/*=public, max-age=31536000, immutable", "--cache-control",
+             "*.html=no-cache", "--add-header", "*=X-Content-Type-Options: nosniff", "--add-header",
+             "*.html=Content-Security-Policy: default-src 'self'"}));
+  std::string js = curl("/assets/app.1234.js");
+  EXPECT_EQ(js.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << js;
+  EXPECT_TRUE(has(js, "Cache-Control: public, max-age=31536000, immutable")) << js;
+  EXPECT_TRUE(has(js, "X-Content-Type-Options: nosniff")) << js;
+  EXPECT_FALSE(has(js, "Content-Security-Policy: default-src 'self'")) << js;
+  std::string html = curl("/index.html", {"-I"});
+  EXPECT_TRUE(has(html, "Cache-Control: no-cache")) << html;
+  EXPECT_TRUE(has(html, "Content-Security-Policy: default-src 'self'")) << html;
+  EXPECT_TRUE(html.ends_with("\r\n\r\n")) << html;
+  // The directory's index is "/", which "*.html" does not match.
+  EXPECT_FALSE(has(curl("/"), "Cache-Control: no-cache"));
+  size_t at = html.find("ETag: ");
+  ASSERT_NE(at, std::string::npos) << html;
+  std::string tag = html.substr(at + 6, html.find("\r\n", at) - at - 6);
+  std::string not_modified = curl("/index.html", {"-H", "If-None-Match: " + tag});
+  EXPECT_EQ(not_modified.rfind("HTTP/1.1 304 ", 0), 0u) << not_modified;
+  EXPECT_TRUE(has(not_modified, "Cache-Control: no-cache")) << not_modified;
+  std::string missing = curl("/missing.html");
+  EXPECT_EQ(missing.rfind("HTTP/1.1 404 ", 0), 0u) << missing;
+  EXPECT_FALSE(has(missing, "Cache-Control: no-cache")) << missing;
+}
+
+TEST_F(StaticSite, BadValuesAreRefusedAtStartNamingTheOption) {
+  struct Bad {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const Bad cases[] = {
+      {{"--cache-control", "html=no-cache"},
+       "zhttpd: --cache-control: path pattern html does not start with / or *\n"},
+      {{"--cache-control", "*.html"}, "zhttpd: --cache-control: value *.html is not GLOB=...\n"},
+      {{"--add-header", "*=Bad Name: x"},
+       "zhttpd: --add-header: \"Bad Name\" is not a header field name\n"},
+      {{"--add-header", "*=X-A: a\x01z"},
+       "zhttpd: --add-header: field value a?z has a control "
+       "byte\n"},
+  };
+  for (const Bad& bad : cases) {
+    std::vector<std::string> args = {kZhttpd, "--root", root_, "-t"};
+    args.insert(args.end(), bad.args.begin(), bad.args.end());
+    ProgramResult r = run_program(args, 10);
+    ASSERT_TRUE(r.finished);
+    EXPECT_TRUE(exited_with(r.status, 2)) << describe_status(r.status) << " " << r.err;
+    EXPECT_EQ(r.err, bad.message);
+  }
+}
+
+}  // namespace
+}  // namespace zhttp::test
