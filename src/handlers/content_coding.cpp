@@ -124,4 +124,22 @@ AcceptedCodings parse_accept_encoding(std::string_view value) {
   return accepted;
 }
 
+int choose_representation(const AcceptedCodings& accepted, const CodingList& enabled,
+                          const VariantSizes& sizes, uint64_t identity_size) {
+  int best = -1;
+  uint16_t best_q = accepted.identity;
+  uint64_t best_size = identity_size;
+  for (size_t k = 0; k < enabled.count; ++k) {
+    const size_t i = static_cast<size_t>(enabled.codings[k]);
+    const uint16_t q = accepted.q[i];
+    if (q == 0 || sizes[i] == kNoVariant) continue;
+    if (q > best_q || (q == best_q && sizes[i] < best_size)) {
+      best = static_cast<int>(i);
+      best_q = q;
+      best_size = sizes[i];
+    }
+  }
+  return best;
+}
+
 }  // namespace zhttp::handlers

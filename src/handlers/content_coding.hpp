@@ -45,4 +45,15 @@ struct AcceptedCodings {
 // though it were not there.
 AcceptedCodings parse_accept_encoding(std::string_view value);
 
+// The sizes of a file's usable variants, by coding; kNoVariant where there is none.
+inline constexpr uint64_t kNoVariant = UINT64_MAX;
+using VariantSizes = std::array<uint64_t, kContentCodings>;
+
+// Which representation to send: the index of a variant's coding, or -1 for the file itself. The
+// highest q-value wins; among equals the smallest, then the first in `enabled`. A variant needs a
+// q above 0; the file itself competes with `identity` and is what remains when nothing else is
+// acceptable (RFC 9110 12.5.3 lets a server send it even when identity is refused).
+int choose_representation(const AcceptedCodings& accepted, const CodingList& enabled,
+                          const VariantSizes& sizes, uint64_t identity_size);
+
 }  // namespace zhttp::handlers

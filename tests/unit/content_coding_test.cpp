@@ -103,5 +103,38 @@ TEST(ContentCoding, CodingLists) {
   }
 }
 
+// The style.css with .br (40 B) and .gz (60 B) beside its 100 B.
+int choose(const char* accept_encoding, const char* enabled = "br,zstd,gzip") {
+  CodingList list;
+  EXPECT_TRUE(parse_coding_list(enabled, &list));
+  VariantSizes sizes = {40, kNoVariant, 60};
+  return choose_representation(parse_accept_encoding(accept_encoding), list, sizes, 100);
+}
+
+TEST(ContentCoding, ChoosesTheBestAcceptableRepresentation) {
+  EXPECT_EQ(choose("gzip, br"), static_cast<int>(kBr));  // equal q: the smallest
+  EXPECT_EQ(choose("br;q=0, gzip"), static_cast<int>(kGzip));
+  EXPECT_EQ(choose("br;q=0, gzip;q=0"), -1);
+  EXPECT_EQ(choose(""), -1);
+  EXPECT_EQ(choose("zstd"), -1);                                       // no such variant
+  EXPECT_EQ(choose("br;q=0.5, gzip;q=0.8"), static_cast<int>(kGzip));  // q before size
+  EXPECT_EQ(choose("identity, br;q=0.9"), -1);
+  EXPECT_EQ(choose("*"), static_cast<int>(kBr));
+  EXPECT_EQ(choose("gzip, br", "gzip"), static_cast<int>(kGzip));  // br not enabled
+  EXPECT_EQ(choose("gzip, br", "off"), -1);
+  EXPECT_EQ(choose("identity;q=0"), -1);  // nothing else acceptable: the file itself
+}
+
+TEST(ContentCoding, AVariantNoSmallerThanTheFileLosesATie) {
+  CodingList list;
+  ASSERT_TRUE(parse_coding_list("br,gzip", &list));
+  AcceptedCodings a = parse_accept_encoding("br, identity");
+  EXPECT_EQ(choose_representation(a, list, {120, kNoVariant, kNoVariant}, 100), -1);
+  EXPECT_EQ(choose_representation(a, list, {50, kNoVariant, 50}, 100), static_cast<int>(kBr));
+  ASSERT_TRUE(parse_coding_list("gzip,br", &list));
+  a = parse_accept_encoding("br, gzip");
+  EXPECT_EQ(choose_representation(a, list, {50, kNoVariant, 50}, 100), static_cast<int>(kGzip));
+}
+
 }  // namespace
 }  // namespace zhttp::handlers
