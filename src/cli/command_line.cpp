@@ -641,6 +641,20 @@ Command parse(int argc, char** argv, Config* out, const AppDeclarations* declare
       ->capture_default_str()
       ->group(files);
 
+  std::string precompressed(handlers::kDefaultPrecompressed);
+  app.add_option("--precompressed", precompressed,
+                 "send F.br, F.zst or F.gz for F to clients that accept the coding (the smallest "
+                 "acceptable): a list of br, zstd and gzip, or off")
+      ->type_name("LIST")
+      ->check([](const std::string& value) {
+        handlers::CodingList list;
+        return handlers::parse_coding_list(value, &list)
+                   ? std::string()
+                   : "value " + value + " is not off or a comma-separated list of br, zstd, gzip";
+      })
+      ->capture_default_str()
+      ->group(files);
+
   std::vector<std::string> cache_control;
   std::vector<std::string> add_header;
   app.add_option("--cache-control", cache_control,
@@ -917,6 +931,7 @@ Command parse(int argc, char** argv, Config* out, const AppDeclarations* declare
     return bad_usage(error);
   }
 
+  handlers::parse_coding_list(precompressed, &c.files.precompressed);
   c.files.headers.cache_control = parse_checked(cache_control, handlers::parse_cache_control_rule);
   c.files.headers.add_header = parse_checked(add_header, handlers::parse_add_header_rule);
 

@@ -1,5 +1,7 @@
 #include "handlers/content_coding.hpp"
 
+#include "handlers/ascii_case.hpp"
+
 namespace zhttp::handlers {
 namespace {
 
@@ -14,16 +16,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
   while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
   return s;
-}
-
-bool equal_nocase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char c = a[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != b[i]) return false;
-  }
-  return true;
 }
 
 // qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ), in thousandths; -1 if malformed.
@@ -56,6 +48,12 @@ int parse_member(std::string_view member, std::string_view* coding) {
 }
 
 }  // namespace
+
+CodingList default_precompressed() {
+  CodingList list;
+  parse_coding_list(kDefaultPrecompressed, &list);
+  return list;
+}
 
 std::string_view coding_name(ContentCoding c) {
   return kNames[static_cast<size_t>(c)];

@@ -25,6 +25,7 @@ struct CodingList {
 };
 
 inline constexpr std::string_view kDefaultPrecompressed = "br,zstd,gzip";
+CodingList default_precompressed();
 
 // "off", or a comma-separated list of br, zstd and gzip, each at most once (no spaces). False
 // for anything else.

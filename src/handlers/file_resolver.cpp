@@ -51,8 +51,8 @@ int FileResolver::open_beneath(const char* relative) const {
 
 ResolvedFile FileResolver::resolve(std::string_view encoded_path, char* scratch, size_t cap) const {
   ResolvedFile r;
-  // Room for "." + the index name + NUL beyond the path itself.
-  const size_t reserve = index_name_.size() + 2;
+  // Room for "." + the index name + a variant's suffix + NUL beyond the path itself.
+  const size_t reserve = index_name_.size() + 2 + kMaxSuffix;
   if (cap <= reserve) return r;
   PathResult normalized = normalize_path(encoded_path, scratch, cap - reserve);
   if (!normalized.ok()) {
@@ -93,6 +93,7 @@ ResolvedFile FileResolver::resolve(std::string_view encoded_path, char* scratch,
     if (relative[at - 1] != '/') relative[at++] = '/';
     std::memcpy(relative + at, index_name_.data(), index_name_.size());
     relative[at + index_name_.size()] = '\0';
+    rel_len = at + index_name_.size();
     fd = open_beneath(relative);
     if (fd < 0) {
       r.outcome = outcome_of_errno(errno);
@@ -109,7 +110,24 @@ ResolvedFile FileResolver::resolve(std::string_view encoded_path, char* scratch,
   }
   r.outcome = Outcome::kFile;
   r.fd = fd;
+  r.opened = relative;
+  r.opened_len = rel_len;
   return r;
+}
+
+int FileResolver::open_variant(const ResolvedFile& file, std::string_view suffix,
+                               struct stat* st) const {
+  if (file.opened == nullptr || suffix.size() > kMaxSuffix) return -1;
+  std::memcpy(file.opened + file.opened_len, suffix.data(), suffix.size());
+  file.opened[file.opened_len + suffix.size()] = '\0';
+  int fd = open_beneath(file.opened);
+  file.opened[file.opened_len] = '\0';
+  if (fd < 0) return -1;
+  if (::fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 }  // namespace zhttp::handlers

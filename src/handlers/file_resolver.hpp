@@ -22,6 +22,10 @@ struct ResolvedFile {
   int fd = -1;
   struct stat st {};
   std::string_view path;  // the normalised path (in the caller's scratch)
+  // kFile: the name opened relative to the root (the index file's for a directory), NUL-ended in
+  // the scratch with room for a FileResolver::kMaxSuffix more bytes, for open_variant().
+  char* opened = nullptr;
+  size_t opened_len = 0;
 };
 
 class FileResolver {
@@ -35,6 +39,11 @@ class FileResolver {
   // `encoded_path` is the path part of an origin-form target, still percent-encoded.
   // `scratch` receives the normalised path plus the index name (a few KiB is plenty).
   ResolvedFile resolve(std::string_view encoded_path, char* scratch, size_t cap) const;
+
+  // Opens the regular file named like `file`'s plus `suffix` (".br"), beneath the root the same
+  // way, and fstats it into *st; -1 when there is none (or it is not a regular file).
+  static constexpr size_t kMaxSuffix = 8;
+  int open_variant(const ResolvedFile& file, std::string_view suffix, struct stat* st) const;
 
  private:
   int open_beneath(const char* relative) const;

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cstring>
+
 #include "handlers/conditional.hpp"
 #include "handlers/etag.hpp"
 #include "handlers/range.hpp"
@@ -63,14 +65,39 @@ size_t encode_path(std::string_view path, char* out, size_t cap) {
   return n;
 }
 
+// Whole seconds: compressors that copy the original's mtime (brotli -k) keep only its seconds.
+bool is_older(const timespec& variant, const timespec& file) {
+  return variant.tv_sec < file.tv_sec;
+}
+
+// An open file's facts: its descriptor, stat, ETag and, when small, its bytes.
+void describe(int fd, const struct stat& st, CachedFile* file) {
+  file->fd = fd;
+  file->st = st;
+  file->etag_len = static_cast<uint8_t>(format_etag(FileVersion::of(st), file->etag));
+  const size_t size = static_cast<size_t>(st.st_size);
+  if (size <= CachedFile::kMaxContentBytes) {
+    // Read now; the size is checked so a file changing meanwhile falls back to the descriptor.
+    ssize_t n = ::pread(fd, file->content, CachedFile::kMaxContentBytes, 0);
+    file->has_content = n == static_cast<ssize_t>(size);
+  }
+}
+
 }  // namespace
+
+// A file and its variants, opened together (a variant's fd is -1 when there is none).
+struct StaticFiles::OpenedFiles {
+  CachedFile file;
+  std::array<CachedFile, kContentCodings> variants;
+};
 
 StaticFiles::StaticFiles(const StaticFilesOptions& options)
     : resolver_(options.root, options.index),
       mime_(options.mime_types),
       cache_(options.open_file_cache),
       index_(options.index),
-      headers_(options.headers) {}
+      headers_(options.headers),
+      precompressed_(options.precompressed) {}
 
 void StaticFiles::handle(const RequestView& request, Response& response) {
   if (request.method() != Method::kGet && request.method() != Method::kHead) {
@@ -82,21 +109,61 @@ void StaticFiles::handle(const RequestView& request, Response& response) {
     send_error(response, 400, "bad request target\n");
     return;
   }
-  if (const CachedFile* cached = cache_.find(request.path(), response.now())) {
-    serve_file(request, response, *cached, false, rules_path(request.path()));
-    return;
+  const std::string_view path = request.path();
+  const time_t now = response.now();
+  if (const CachedFile* file = cache_.find(path, now)) {
+    const int coding = representation(request, *file);
+    if (coding < 0) {
+      serve_file(request, response, *file, false, rules_path(path), file->has_variants());
+      return;
+    }
+    if (const CachedFile* variant = cache_.find(variant_key(path, coding), now)) {
+      serve_file(request, response, *variant, false, rules_path(path), true);
+      return;
+    }
+    // The variant left the cache before its file did: open them all again.
   }
-  CachedFile file;
-  if (!open_file(request, response, &file)) return;
-  const std::string_view decoded = rules_path(request.path());
-  if (const CachedFile* cached = cache_.store(request.path(), file, response.now())) {
-    serve_file(request, response, *cached, false, decoded);
-  } else {
-    serve_file(request, response, file, true, decoded);
+  OpenedFiles opened;
+  if (!open_files(request, response, &opened)) return;
+  const std::string_view rules = rules_path(path);
+  const int coding = representation(request, opened.file);
+  // The cache takes over each descriptor it stores. The representation chosen is served from
+  // the copy here either way; what the cache could not take is closed once used.
+  const bool file_cached = cache_.store(path, opened.file, now) != nullptr;
+  bool served_cached = file_cached;
+  for (size_t i = 0; i < kContentCodings; ++i) {
+    const CachedFile& variant = opened.variants[i];
+    if (variant.fd < 0) continue;
+    const std::string_view key = variant_key(path, static_cast<int>(i));
+    const bool cached = file_cached && !key.empty() && cache_.store(key, variant, now) != nullptr;
+    if (static_cast<int>(i) == coding) {
+      served_cached = cached;
+    } else if (!cached) {
+      ::close(variant.fd);
+    }
   }
+  if (coding >= 0 && !file_cached) ::close(opened.file.fd);
+  const CachedFile& served = coding < 0 ? opened.file : opened.variants[coding];
+  serve_file(request, response, served, !served_cached, rules, opened.file.has_variants());
 }
 
-bool StaticFiles::open_file(const RequestView& request, Response& response, CachedFile* file) {
+std::string_view StaticFiles::variant_key(std::string_view path, int coding) {
+  if (path.size() + 2 > variant_key_scratch_.size()) return {};
+  char* out = variant_key_scratch_.data();
+  std::memcpy(out, path.data(), path.size());
+  out[path.size()] = '\0';  // never part of a request path
+  out[path.size() + 1] = static_cast<char>('0' + coding);
+  return {out, path.size() + 2};
+}
+
+int StaticFiles::representation(const RequestView& request, const CachedFile& file) const {
+  if (!file.has_variants()) return -1;
+  const AcceptedCodings accepted = parse_accept_encoding(request.header(HeaderId::kAcceptEncoding));
+  return choose_representation(accepted, precompressed_, file.variant_sizes,
+                               static_cast<uint64_t>(file.st.st_size));
+}
+
+bool StaticFiles::open_files(const RequestView& request, Response& response, OpenedFiles* opened) {
   ResolvedFile resolved =
       resolver_.resolve(request.path(), path_scratch_.data(), path_scratch_.size());
   using Outcome = ResolvedFile::Outcome;
@@ -116,18 +183,27 @@ bool StaticFiles::open_file(const RequestView& request, Response& response, Cach
       send_error(response, 404, "not found\n");
       return false;
   }
-  file->fd = resolved.fd;
-  file->st = resolved.st;
-  file->etag_len = static_cast<uint8_t>(format_etag(FileVersion::of(resolved.st), file->etag));
-  const size_t size = static_cast<size_t>(resolved.st.st_size);
-  if (size <= CachedFile::kMaxContentBytes) {
-    // Read now; the size is checked so a file changing meanwhile falls back to the descriptor.
-    ssize_t n = ::pread(resolved.fd, file->content, CachedFile::kMaxContentBytes, 0);
-    file->has_content = n == static_cast<ssize_t>(size);
-  }
+  CachedFile& file = opened->file;
+  describe(resolved.fd, resolved.st, &file);
   std::string_view name = resolved.path;
   if (!name.empty() && name.back() == '/') name = index_;
-  file->content_type = mime_.lookup(name);
+  file.content_type = mime_.lookup(name);
+  for (uint8_t i = 0; i < precompressed_.count; ++i) {
+    const ContentCoding coding = precompressed_.codings[i];
+    struct stat st;
+    const int fd = resolver_.open_variant(resolved, coding_suffix(coding), &st);
+    if (fd < 0) continue;
+    if (is_older(st.st_mtim, resolved.st.st_mtim)) {  // left behind by an edit: not the file
+      ::close(fd);
+      continue;
+    }
+    const auto index = static_cast<size_t>(coding);
+    CachedFile& variant = opened->variants[index];
+    describe(fd, st, &variant);
+    variant.content_type = file.content_type;
+    variant.coding = static_cast<int8_t>(index);
+    file.variant_sizes[index] = static_cast<uint64_t>(st.st_size);
+  }
   return true;
 }
 
@@ -159,7 +235,7 @@ std::string_view StaticFiles::rules_path(std::string_view encoded_path) {
 }
 
 void StaticFiles::serve_file(const RequestView& request, Response& response, const CachedFile& file,
-                             bool owned, std::string_view rules_path) {
+                             bool owned, std::string_view rules_path, bool vary) {
   auto release = [&] {
     if (owned) ::close(file.fd);
   };
@@ -182,6 +258,7 @@ void StaticFiles::serve_file(const RequestView& request, Response& response, con
     }
     response.status(304).header("ETag", etag);
     if (!last_modified.empty()) response.header("Last-Modified", last_modified);
+    if (vary) response.header("Vary", "Accept-Encoding");
     headers_.apply(rules_path, response);  // RFC 9110 15.4.5: a 304 carries Cache-Control too
     response.no_body();
     return;
@@ -204,6 +281,10 @@ void StaticFiles::serve_file(const RequestView& request, Response& response, con
 
   response.status(range.kind == RangeKind::kSatisfiable ? 206 : 200);
   response.header("Content-Type", file.content_type).header("ETag", etag);
+  if (file.coding >= 0) {
+    response.header("Content-Encoding", coding_name(static_cast<ContentCoding>(file.coding)));
+  }
+  if (vary) response.header("Vary", "Accept-Encoding");
   if (!last_modified.empty()) response.header("Last-Modified", last_modified);
   response.header("Accept-Ranges", "bytes");
   headers_.apply(rules_path, response);

@@ -1,13 +1,16 @@
 #pragma once
 // The static file handler: GET and HEAD of files beneath a document root, with an index file
 // per directory, Content-Type by extension, ETag and Last-Modified, conditional requests
-// (304/412) and single byte ranges (206/416). Small file bodies are copied into the response,
-// larger ones go out with sendfile. Open files are kept in an OpenFileCache.
+// (304/412) and single byte ranges (206/416). Precompressed variants (F.br, F.zst, F.gz) are sent
+// to clients that accept them, each a representation with its own ETag, ranges and validators.
+// Small file bodies are copied into the response, larger ones go out with sendfile. Open files,
+// and their variants, are kept in an OpenFileCache.
 //
 // One instance per worker thread: handle() uses member scratch buffers, so it allocates nothing.
 #include <array>
 #include <string>
 
+#include "handlers/content_coding.hpp"
 #include "handlers/file_resolver.hpp"
 #include "handlers/mime_types.hpp"
 #include "handlers/open_file_cache.hpp"
@@ -22,6 +25,7 @@ struct StaticFilesOptions {
   std::string mime_types = std::string(kDefaultMimeTypesPath);  // "" for the built-in table only
   OpenFileCacheOptions open_file_cache;
   PathHeaders headers;  // --cache-control, --add-header: on 200, 206 and 304 answers
+  CodingList precompressed = default_precompressed();  // --precompressed; count 0: off
 };
 
 class StaticFiles : public Handler {
@@ -32,12 +36,19 @@ class StaticFiles : public Handler {
   void handle(const RequestView& request, Response& response) override;
 
  private:
-  // Opens the file for the request path, or answers (400, 403, 404, 301) and returns false.
-  bool open_file(const RequestView& request, Response& response, CachedFile* file);
+  struct OpenedFiles;
+  // Opens the file for the request path and its variants, or answers (400, 403, 404, 301) and
+  // returns false.
+  bool open_files(const RequestView& request, Response& response, OpenedFiles* opened);
+  // The coding of the variant of `file` to send (see choose_representation), or -1: the file.
+  int representation(const RequestView& request, const CachedFile& file) const;
+  // The open file cache's key for a variant (in variant_key_scratch_); "" when too long.
+  std::string_view variant_key(std::string_view path, int coding);
   // `owned`: the descriptor is this request's (closed once used), not the cache's.
   // `rules_path`: the decoded path the PathHeaders rules are matched against.
+  // `vary`: the file has variants, so the answer depends on Accept-Encoding.
   void serve_file(const RequestView& request, Response& response, const CachedFile& file,
-                  bool owned, std::string_view rules_path);
+                  bool owned, std::string_view rules_path, bool vary);
   // The decoded form of an encoded request path for the PathHeaders rules ("" when there are
   // none, or it does not decode), in decoded_scratch_.
   std::string_view rules_path(std::string_view encoded_path);
@@ -49,10 +60,12 @@ class StaticFiles : public Handler {
   OpenFileCache cache_;
   std::string index_;
   PathHeaders headers_;
+  CodingList precompressed_;
   // Normalised path plus the index name; and the Location of a directory redirect.
   std::array<char, 8192> path_scratch_{};
   std::array<char, 3 * 8192 + 2> location_scratch_{};
   std::array<char, 8192> decoded_scratch_{};
+  std::array<char, OpenFileCache::kMaxKeyBytes> variant_key_scratch_{};
 };
 
 }  // namespace zhttp::handlers

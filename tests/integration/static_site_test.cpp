@@ -1,6 +1,6 @@
 // The static site options through the real zhttpd binary and curl, as a new user would try them:
-// --cache-control and --add-header by path; and bad values refused at start (exit 2, one line
-// naming the option).
+// precompressed variants, --cache-control and --add-header by path; and bad values refused at
+// start (exit 2, one line naming the option).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -79,6 +79,73 @@ TEST_F(StaticSite, CacheControlAndAddHeaderByPath) {
   EXPECT_FALSE(has(missing, "Cache-Control: no-cache")) << missing;
 }
 
+// The value of field `name` in a response's head, or "(none)".
+std::string field(const std::string& response, const std::string& name) {
+  const std::string head = response.substr(0, response.find("\r\n\r\n") + 2);
+  size_t at = head.find("\r\n" + name + ": ");
+  if (at == std::string::npos) return "(none)";
+  at += name.size() + 4;
+  return head.substr(at, head.find("\r\n", at) - at);
+}
+
+std::string body(const std::string& response) {
+  return response.substr(response.find("\r\n\r\n") + 4);
+}
+
+TEST_F(StaticSite, PrecompressedVariantsAreRepresentationsOfTheirOwn) {
+  const std::string css(2000, 'c');
+  ASSERT_NO_FATAL_FAILURE(write_file(root_ + "/style.css", css));
+  ASSERT_NO_FATAL_FAILURE(write_file(root_ + "/style.css.br", "brotli bytes"));
+  ASSERT_NO_FATAL_FAILURE(write_file(root_ + "/style.css.gz", "gzip bytes, longer"));
+  ASSERT_NO_FATAL_FAILURE(start({}));  // --precompressed br,zstd,gzip by default
+  struct Case {
+    std::string accept_encoding;  // "" sends none
+    std::string body;
+    std::string encoding;
+  };
+  const Case cases[] = {
+      {"gzip, br", "brotli bytes", "br"},
+      {"br;q=0, gzip", "gzip bytes, longer", "gzip"},
+      {"br;q=0, gzip;q=0", css, "(none)"},
+      {"", css, "(none)"},
+  };
+  for (const Case& c : cases) {
+    const std::vector<std::string> ae = {"-H", "Accept-Encoding: " + c.accept_encoding};
+    const std::string got = curl("/style.css", ae);
+    EXPECT_EQ(got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << got;
+    EXPECT_EQ(body(got), c.body) << c.accept_encoding;
+    EXPECT_EQ(field(got, "Content-Encoding"), c.encoding) << c.accept_encoding;
+    EXPECT_EQ(field(got, "Vary"), "Accept-Encoding") << c.accept_encoding;
+    EXPECT_EQ(field(got, "Content-Type"), "text/css; charset=utf-8") << c.accept_encoding;
+    // HEAD: the same head, no body.
+    std::vector<std::string> head_options = ae;
+    head_options.push_back("-I");
+    const std::string head = curl("/style.css", head_options);
+    EXPECT_EQ(head, got.substr(0, got.size() - c.body.size())
+                        .replace(got.find("Date: "), 35, head.substr(head.find("Date: "), 35)))
+        << c.accept_encoding;
+    // If-None-Match with this representation's ETag: 304.
+    std::vector<std::string> conditional = ae;
+    conditional.insert(conditional.end(), {"-H", "If-None-Match: " + field(got, "ETag")});
+    const std::string not_modified = curl("/style.css", conditional);
+    EXPECT_EQ(not_modified.rfind("HTTP/1.1 304 ", 0), 0u) << not_modified;
+    EXPECT_EQ(field(not_modified, "ETag"), field(got, "ETag"));
+    EXPECT_EQ(field(not_modified, "Vary"), "Accept-Encoding");
+    // A range of this representation's bytes.
+    std::vector<std::string> ranged = ae;
+    ranged.insert(ranged.end(), {"-H", "Range: bytes=2-5"});
+    const std::string part = curl("/style.css", ranged);
+    EXPECT_EQ(part.rfind("HTTP/1.1 206 ", 0), 0u) << part;
+    EXPECT_EQ(body(part), c.body.substr(2, 4)) << c.accept_encoding;
+    EXPECT_EQ(field(part, "Content-Range"), "bytes 2-5/" + std::to_string(c.body.size()));
+    EXPECT_EQ(field(part, "Content-Encoding"), c.encoding);
+  }
+  const std::string br_tag = field(curl("/style.css", {"-H", "Accept-Encoding: br"}), "ETag");
+  const std::string gzip_tag = field(curl("/style.css", {"-H", "Accept-Encoding: gzip"}), "ETag");
+  EXPECT_NE(br_tag, gzip_tag);
+  EXPECT_NE(br_tag, field(curl("/style.css"), "ETag"));
+}
+
 TEST_F(StaticSite, BadValuesAreRefusedAtStartNamingTheOption) {
   struct Bad {
     std::vector<std::string> args;
@@ -93,6 +160,9 @@ TEST_F(StaticSite, BadValuesAreRefusedAtStartNamingTheOption) {
       {{"--add-header", "*=X-A: a\x01z"},
        "zhttpd: --add-header: field value a?z has a control "
        "byte\n"},
+      {{"--precompressed", "br,deflate"},
+       "zhttpd: --precompressed: value br,deflate is not off or a comma-separated list of br, "
+       "zstd, gzip\n"},
   };
   for (const Bad& bad : cases) {
     std::vector<std::string> args = {kZhttpd, "--root", root_, "-t"};

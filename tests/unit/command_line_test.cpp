@@ -457,6 +457,23 @@ TEST(CommandLine, PathHeaderOptionsRepeatInOrder) {
   EXPECT_TRUE(parse({}).config.files.headers.empty());
 }
 
+TEST(CommandLine, PrecompressedCodings) {
+  const handlers::CodingList standard = parse({}).config.files.precompressed;
+  ASSERT_EQ(standard.count, 3);
+  EXPECT_EQ(standard.codings[0], handlers::ContentCoding::kBr);
+  EXPECT_EQ(standard.codings[1], handlers::ContentCoding::kZstd);
+  EXPECT_EQ(standard.codings[2], handlers::ContentCoding::kGzip);
+  const Parsed gzip_first = parse({"--precompressed", "gzip,br"});
+  expect_serve(gzip_first);
+  ASSERT_EQ(gzip_first.config.files.precompressed.count, 2);
+  EXPECT_EQ(gzip_first.config.files.precompressed.codings[0], handlers::ContentCoding::kGzip);
+  EXPECT_EQ(parse({"--precompressed=off"}).config.files.precompressed.count, 0);
+  TempFile file("precompressed = \"gzip\"\n");
+  const Parsed from_file = parse({"--config", file.path()});
+  expect_serve(from_file);
+  EXPECT_EQ(from_file.config.files.precompressed.count, 1);
+}
+
 TEST(CommandLine, PathHeaderOptionsFromTheConfigFile) {
   TempFile file(
       "cache-control = [\"/assets/*=public, max-age=31536000\", \"*.html=no-cache\"]\n"
@@ -626,6 +643,11 @@ TEST(CommandLine, BadSiteOptionsNameTheOption) {
       {{"--add-header", "*=X Y: z"}, "zhttpd: --add-header: \"X Y\" is not a header field name"},
       {{"--add-header", "*=X-A: a\x01z"}, "zhttpd: --add-header: field value a?z has a control"},
       {{"--add-header", "*=Content-Length: 1"}, "--add-header: field Content-Length is the server"},
+      {{"--precompressed", "br,deflate"},
+       "zhttpd: --precompressed: value br,deflate is not off or a comma-separated list of br, "
+       "zstd, gzip"},
+      {{"--precompressed", "gzip,gzip"}, "zhttpd: --precompressed: value gzip,gzip is not"},
+      {{"--precompressed", ""}, "zhttpd: --precompressed: value  is not"},
   };
   for (const BadCase& bad : cases) expect_bad(bad);
 }

@@ -1,6 +1,8 @@
 // The static files' site features through a real conn::Connection (no sockets): fields by path
-// (--cache-control, --add-header).
+// (--cache-control, --add-header) and precompressed variants (--precompressed).
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -45,6 +47,10 @@ class StaticSiteTest : public ::testing::Test {
   }
   void write(const std::string& name, const std::string& text) {
     std::ofstream(root_ / name) << text;
+  }
+  void set_mtime(const std::string& name, time_t seconds, long nanoseconds = 0) {
+    timespec times[2] = {{seconds, nanoseconds}, {seconds, nanoseconds}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, (root_ / name).c_str(), times, 0), 0);
   }
   void start() { harness_ = std::make_unique<Harness>(conn::ConnectionConfig{}, options_); }
   std::string get(const std::string& method, const std::string& target,
@@ -123,6 +129,144 @@ TEST_F(StaticSiteTest, FieldsGoOnHead304And206ButNotOnErrors) {
   std::string refused = get("GET", "/robots.txt", "Range: bytes=99-\r\n");
   EXPECT_EQ(refused.rfind("HTTP/1.1 416 ", 0), 0u) << refused;
   EXPECT_EQ(field(refused, "Cache-Control"), "(none)");
+}
+
+// style.css with a smaller .gz and a smallest .br beside it, all of one mtime.
+class PrecompressedTest : public StaticSiteTest {
+ protected:
+  static constexpr time_t kMtime = conn::kNow - 86400;
+
+  void SetUp() override {
+    StaticSiteTest::SetUp();
+    write("style.css", std::string(3000, 'c'));
+    write("style.css.gz", "GZIP-BYTES-LONGER");
+    write("style.css.br", "BR-BYTES");
+    for (const char* name : {"style.css", "style.css.gz", "style.css.br"}) set_mtime(name, kMtime);
+  }
+  std::string get_css(const std::string& accept_encoding, const std::string& more = "") {
+    return get("GET", "/style.css", "Accept-Encoding: " + accept_encoding + "\r\n" + more);
+  }
+};
+
+TEST_F(PrecompressedTest, AcceptEncodingPicksTheSmallestAcceptableRepresentation) {
+  start();
+  std::string br = get_css("gzip, br");
+  EXPECT_EQ(br.rfind("HTTP/1.1 200 ", 0), 0u) << br;
+  EXPECT_EQ(body_of(br), "BR-BYTES");
+  EXPECT_EQ(field(br, "Content-Encoding"), "br");
+  EXPECT_EQ(field(br, "Vary"), "Accept-Encoding");
+  EXPECT_EQ(field(br, "Content-Type"), "text/css; charset=utf-8");  // the original's
+  EXPECT_EQ(field(br, "Content-Length"), "8");
+  std::string gzip = get_css("br;q=0, gzip");
+  EXPECT_EQ(body_of(gzip), "GZIP-BYTES-LONGER");
+  EXPECT_EQ(field(gzip, "Content-Encoding"), "gzip");
+  EXPECT_EQ(body_of(get_css("x-gzip")), "GZIP-BYTES-LONGER");
+  EXPECT_EQ(body_of(get_css("gzip;q=0.5, br;q=0.4")), "GZIP-BYTES-LONGER");  // q before size
+  EXPECT_EQ(body_of(get_css("*")), "BR-BYTES");
+  // Nothing acceptable but the file itself, which still says that the answer varies.
+  for (const std::string& refused :
+       {std::string("br;q=0, gzip;q=0"), std::string("identity"), std::string("deflate")}) {
+    std::string plain = get_css(refused);
+    EXPECT_EQ(body_of(plain), std::string(3000, 'c')) << refused;
+    EXPECT_EQ(field(plain, "Content-Encoding"), "(none)") << refused;
+    EXPECT_EQ(field(plain, "Vary"), "Accept-Encoding") << refused;
+  }
+  std::string none = get("GET", "/style.css");
+  EXPECT_EQ(body_of(none), std::string(3000, 'c'));
+  EXPECT_EQ(field(none, "Vary"), "Accept-Encoding");
+  // A file without variants does not vary.
+  EXPECT_EQ(field(get("GET", "/robots.txt", "Accept-Encoding: br\r\n"), "Vary"), "(none)");
+}
+
+TEST_F(PrecompressedTest, EachRepresentationHasItsOwnValidatorsRangesAndHead) {
+  start();
+  const std::string br_tag = etag(get_css("br"));
+  const std::string gzip_tag = etag(get_css("gzip"));
+  const std::string plain_tag = etag(get_css("identity"));
+  EXPECT_NE(br_tag, gzip_tag);
+  EXPECT_NE(br_tag, plain_tag);
+  EXPECT_NE(gzip_tag, plain_tag);
+  std::string not_modified = get_css("br", "If-None-Match: " + br_tag + "\r\n");
+  EXPECT_EQ(not_modified.rfind("HTTP/1.1 304 ", 0), 0u) << not_modified;
+  EXPECT_EQ(field(not_modified, "ETag"), br_tag);
+  EXPECT_EQ(field(not_modified, "Vary"), "Accept-Encoding");
+  EXPECT_EQ(get_css("gzip", "If-None-Match: " + gzip_tag + "\r\n").rfind("HTTP/1.1 304 ", 0), 0u);
+  EXPECT_EQ(get_css("identity", "If-None-Match: " + plain_tag + "\r\n").rfind("HTTP/1.1 304 ", 0),
+            0u);
+  // Another representation's tag does not match this one.
+  std::string changed = get_css("gzip", "If-None-Match: " + br_tag + "\r\n");
+  EXPECT_EQ(changed.rfind("HTTP/1.1 200 ", 0), 0u) << changed;
+  EXPECT_EQ(body_of(changed), "GZIP-BYTES-LONGER");
+  // Ranges are of the representation's own bytes.
+  std::string part = get_css("br", "Range: bytes=3-7\r\n");
+  EXPECT_EQ(part.rfind("HTTP/1.1 206 ", 0), 0u) << part;
+  EXPECT_EQ(body_of(part), "BYTES");
+  EXPECT_EQ(field(part, "Content-Range"), "bytes 3-7/8");
+  EXPECT_EQ(field(part, "Content-Encoding"), "br");
+  EXPECT_EQ(body_of(get_css("br", "Range: bytes=0-1\r\nIf-Range: " + gzip_tag + "\r\n")),
+            "BR-BYTES");  // If-Range names another representation: the whole
+  std::string beyond = get_css("br", "Range: bytes=8-\r\n");
+  EXPECT_EQ(beyond.rfind("HTTP/1.1 416 ", 0), 0u) << beyond;
+  EXPECT_EQ(field(beyond, "Content-Range"), "bytes */8");
+  std::string whole = get_css("br");
+  std::string head = get("HEAD", "/style.css", "Accept-Encoding: br\r\n");
+  EXPECT_EQ(head, whole.substr(0, whole.size() - 8));
+}
+
+TEST_F(PrecompressedTest, AVariantOlderThanItsFileIsIgnored) {
+  // brotli -k copies the mtime without its nanoseconds: the same second is not older.
+  set_mtime("style.css", kMtime, 500'000'000);
+  start();
+  EXPECT_EQ(body_of(get_css("br, gzip")), "BR-BYTES");
+  set_mtime("style.css", kMtime + 1);  // edited after the variants were made
+  harness_->now += 2;                  // past the open file cache's second
+  std::string r = get_css("br, gzip");
+  EXPECT_EQ(body_of(r), std::string(3000, 'c'));
+  EXPECT_EQ(field(r, "Vary"), "(none)");
+}
+
+TEST_F(PrecompressedTest, TheListChoosesTheCodingsAndOffSendsTheFileAlone) {
+  ASSERT_TRUE(parse_coding_list("gzip", &options_.precompressed));
+  start();
+  std::string r = get_css("br, gzip");
+  EXPECT_EQ(field(r, "Content-Encoding"), "gzip");
+  harness_.reset();
+  ASSERT_TRUE(parse_coding_list("off", &options_.precompressed));
+  start();
+  r = get_css("br, gzip");
+  EXPECT_EQ(body_of(r), std::string(3000, 'c'));
+  EXPECT_EQ(field(r, "Vary"), "(none)");
+}
+
+TEST_F(PrecompressedTest, AnIndexFileHasVariantsToo) {
+  write("docs/index.html.gz", "GZ-INDEX");
+  start();
+  std::string r = get("GET", "/docs/", "Accept-Encoding: gzip\r\n");
+  EXPECT_EQ(body_of(r), "GZ-INDEX");
+  EXPECT_EQ(field(r, "Content-Type"), "text/html; charset=utf-8");
+  EXPECT_EQ(field(r, "Content-Encoding"), "gzip");
+}
+
+TEST_F(PrecompressedTest, VariantsAreServedFromTheOpenFileCache) {
+  start();
+  EXPECT_EQ(body_of(get_css("br")), "BR-BYTES");
+  fs::remove(root_ / "style.css.br");  // kept open: still served within the cache's second
+  EXPECT_EQ(body_of(get_css("br")), "BR-BYTES");
+  harness_->now += 2;
+  EXPECT_EQ(field(get_css("br"), "Content-Encoding"), "(none)");
+  EXPECT_EQ(field(get_css("br, gzip"), "Content-Encoding"), "gzip");
+}
+
+TEST_F(PrecompressedTest, AVariantEvictedBeforeItsFileIsOpenedAgain) {
+  options_.open_file_cache.entries = 4;  // one set of four
+  start();
+  EXPECT_EQ(body_of(get_css("br")), "BR-BYTES");  // style.css, .gz and .br: three entries
+  EXPECT_EQ(field(get_css("identity"), "Vary"), "Accept-Encoding");  // style.css used last
+  EXPECT_EQ(body_of(get("GET", "/robots.txt")), "robots");           // the fourth
+  EXPECT_EQ(body_of(get("GET", "/assets/app.js")), "js();");         // evicts .br
+  EXPECT_EQ(body_of(get("GET", "/index.html")), "<h1>home</h1>");    // and .gz
+  EXPECT_EQ(body_of(get_css("br")), "BR-BYTES");
+  EXPECT_EQ(body_of(get_css("gzip")), "GZIP-BYTES-LONGER");
 }
 
 }  // namespace
