@@ -13,6 +13,9 @@
 # Cases (wrk --latency on 127.0.0.1, each against zhttpd then nginx, servers started once):
 #   tiny        2-byte body: zhttpd serves the static file ok.txt, nginx answers `return 200 "ok"`
 #   static100   a 100 B static file
+#   gzip100     a 100 B precompressed variant: pre/page.txt.gz beside a 1,000 B pre/page.txt, asked
+#               for with Accept-Encoding: gzip, br (nginx: gzip_static on); zhttpd's CPU per request
+#               is compared with static100's, the same size unencoded
 #   static64k   a 64 KiB static file
 #   pipelined16 the tiny request, 16 at a time in one write (bench/e2e/pipeline16.lua)
 #   limited     the tiny file (both serve it from disk) under a per-client rate limit that never
@@ -44,7 +47,7 @@ COMPUTE=${COMPUTE:-}
 LOG_DIR=${LOG_DIR:-build/bench/e2e-logs}
 IDLE_BIN=build/bench/idle_clients
 PIPELINE_LUA=bench/e2e/pipeline16.lua
-CASES=(tiny static100 static64k pipelined16 limited refused app100 cachehit)
+CASES=(tiny static100 gzip100 static64k pipelined16 limited refused app100 cachehit)
 SERVERS=(zhttpd nginx)
 
 log() { echo "bench-e2e: $*" >&2; }
@@ -197,14 +200,22 @@ printf 'ok' >"$WWW/lim/ok.txt"
 printf 'ok' >"$WWW/ref/ok.txt"
 chmod 755 "$WWW/lim" "$WWW/ref"
 chmod 644 "$WWW/lim/ok.txt" "$WWW/ref/ok.txt"
+mkdir -p "$WWW/pre"
+printf '%0999d\n' 0 >"$WWW/pre/page.txt"
+head -c 100 /dev/urandom >"$WWW/pre/page.txt.gz" # sent as it is: no client decodes it
+chmod 755 "$WWW/pre"
+chmod 644 "$WWW/pre"/*
 declare -A CASE_PATH=(
-  [tiny]=/ok.txt [static100]=/100.txt [static64k]=/64k.bin [pipelined16]=/ok.txt
+  [tiny]=/ok.txt [static100]=/100.txt [gzip100]=/pre/page.txt [static64k]=/64k.bin
+  [pipelined16]=/ok.txt
   [limited]=/lim/ok.txt [refused]=/ref/ok.txt [app100]=/100.txt
 )
 # cachehit's path differs: the compute example's query for zhttpd, the microcache for nginx.
 ZHTTPD_CACHEHIT='/compute?key=bench&len=100&ttl=86400'
 NGINX_CACHEHIT=/micro/answer
-declare -A CASE_SIZE=([tiny]=2 [static100]=100 [static64k]=65536 [pipelined16]=2 [limited]=2
+# Request fields a case sends.
+declare -A CASE_HEADER=([gzip100]='Accept-Encoding: gzip, br')
+declare -A CASE_SIZE=([tiny]=2 [static100]=100 [gzip100]=100 [static64k]=65536 [pipelined16]=2 [limited]=2
   [app100]=100 [cachehit]=100)
 
 ZPORT=$(pick_port)
@@ -280,6 +291,7 @@ http {
         location = /ok.txt { return 200 "ok"; }
         location /lim/ { limit_req zone=lim burst=1000 nodelay; }
         location /ref/ { limit_req zone=ref burst=10 nodelay; }
+        location /pre/ { gzip_static on; }
         location /micro/ {
             proxy_pass http://answer;
             proxy_http_version 1.1;
@@ -323,8 +335,9 @@ case_path() {
 
 # Each server must serve each case's body exactly.
 for server in "${SERVERS[@]}"; do
-  for c in tiny static100 static64k limited app100 cachehit; do
+  for c in tiny static100 gzip100 static64k limited app100 cachehit; do
     got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 5 \
+      -H "${CASE_HEADER[$c]:-X-Bench: 1}" \
       "http://127.0.0.1:$(case_port "$c" "$server")$(case_path "$c" "$server")" || true)
     [[ $got == "200 ${CASE_SIZE[$c]}" ]] ||
       die "$server answered '$got' for $(case_path "$c" "$server") (want '200 ${CASE_SIZE[$c]}')"
@@ -357,6 +370,7 @@ run_case() {
   out=$LOG_DIR/wrk-$case-$server.txt
   args=(-t"$THREADS" -c"$CONNECTIONS" -d"${secs}s" --latency)
   [[ $case == pipelined16 ]] && args+=(-s "$PIPELINE_LUA")
+  [[ -n ${CASE_HEADER[$case]:-} ]] && args+=(-H "${CASE_HEADER[$case]}")
   t0=$(cpu_ticks "$(case_pid "$case" "$server")")
   if ! WRK_CONNECTIONS=$CONNECTIONS wrk "${args[@]}" \
     "http://127.0.0.1:$(case_port "$case" "$server")$(case_path "$case" "$server")" >"$out" 2>&1; then
@@ -413,8 +427,8 @@ run_case() {
 
 if ((WARMUP > 0)); then
   for server in "${SERVERS[@]}"; do
-    for c in static100 static64k app100 cachehit; do
-      wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" \
+    for c in static100 gzip100 static64k app100 cachehit; do
+      wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -H "${CASE_HEADER[$c]:-X-Bench: 1}" \
         "http://127.0.0.1:$(case_port "$c" "$server")$(case_path "$c" "$server")" >/dev/null 2>&1 || true
     done
   done
@@ -497,6 +511,9 @@ for server in "${SERVERS[@]}"; do
   echo "limited $server: CPU per request $(ratio "${CPU[limited,$server]}" "${CPU[tiny,$server]}")x" \
     "the tiny case's; refused: ${ERRS[refused,$server]} of ${REQS[refused,$server]} refused"
 done
+echo "gzip100 zhttpd: CPU per request $(ratio "${CPU[gzip100,zhttpd]}" "${CPU[static100,zhttpd]}")x" \
+  "the static100 case's (the same 100 B unencoded); nginx (gzip_static)" \
+  "$(ratio "${CPU[gzip100,nginx]}" "${CPU[static100,nginx]}")x its static100's"
 echo "cachehit zhttpd: CPU per request $(ratio "${CPU[cachehit,zhttpd]}" "${CPU[app100,zhttpd]}")x" \
   "the app100 case's (a 100 B static file on the same server); nginx's microcache hit" \
   "$(ratio "${CPU[cachehit,nginx]}" "${CPU[static100,nginx]}")x its static100's"
@@ -522,5 +539,6 @@ for c in "${CASES[@]}"; do
     "zhttpd_cpu_us=${CPU[$c,zhttpd]} nginx_cpu_us=${CPU[$c,nginx]}" \
     "cpu_ratio=$(ratio "${CPU[$c,zhttpd]}" "${CPU[$c,nginx]}")"
 done
+echo "e2e gzip100_vs_static100 zhttpd_cpu_ratio=$(ratio "${CPU[gzip100,zhttpd]}" "${CPU[static100,zhttpd]}")"
 echo "e2e cachehit_vs_app100 zhttpd_cpu_ratio=$(ratio "${CPU[cachehit,zhttpd]}" "${CPU[app100,zhttpd]}")"
 echo "e2e idle zhttpd_bytes_per_conn=${IDLE_BPC[zhttpd]} nginx_bytes_per_conn=${IDLE_BPC[nginx]}"
