@@ -655,6 +655,25 @@ Command parse(int argc, char** argv, Config* out, const AppDeclarations* declare
       ->capture_default_str()
       ->group(files);
 
+  std::vector<std::string> error_pages;
+  app.add_option("--error-page", error_pages,
+                 "the file sent, with the status, for an error the file handler answers "
+                 "(400, 403, 404, 405): 'CODE=/PATH' (repeatable)")
+      ->type_name("CODE=/PATH")
+      ->check(checked_by(handlers::parse_error_page))
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false)
+      ->group(files);
+  app.add_option("--fallback", c.files.fallback,
+                 "the file a GET or HEAD gets (200) when its path names no file and its last "
+                 "segment has no extension: a single-page app's routes")
+      ->type_name("/PATH")
+      ->check([](const std::string& value) {
+        std::string error;
+        return handlers::check_site_path(value, &error) ? std::string() : error;
+      })
+      ->group(files);
+
   std::vector<std::string> cache_control;
   std::vector<std::string> add_header;
   app.add_option("--cache-control", cache_control,
@@ -932,6 +951,7 @@ Command parse(int argc, char** argv, Config* out, const AppDeclarations* declare
   }
 
   handlers::parse_coding_list(precompressed, &c.files.precompressed);
+  c.files.error_pages = parse_checked(error_pages, handlers::parse_error_page);
   c.files.headers.cache_control = parse_checked(cache_control, handlers::parse_cache_control_rule);
   c.files.headers.add_header = parse_checked(add_header, handlers::parse_add_header_rule);
 

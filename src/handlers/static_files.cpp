@@ -14,10 +14,6 @@ namespace {
 
 constexpr std::string_view kTextPlain = "text/plain; charset=utf-8";
 
-void send_error(Response& response, uint16_t status, std::string_view body) {
-  response.send(status, kTextPlain, body);
-}
-
 // Bytes a path may carry unescaped in a Location (RFC 3986 pchar and '/'), so the redirect
 // target is exactly the normalised path, whatever bytes its names hold.
 bool is_path_char(unsigned char c) {
@@ -83,6 +79,12 @@ void describe(int fd, const struct stat& st, CachedFile* file) {
   }
 }
 
+// Open file cache keys of a path's variants, and of its file sent as an error page.
+char variant_tag(int coding) {
+  return static_cast<char>('0' + coding);
+}
+constexpr char kErrorPageTag = 'e';
+
 }  // namespace
 
 // A file and its variants, opened together (a variant's fd is -1 when there is none).
@@ -97,19 +99,24 @@ StaticFiles::StaticFiles(const StaticFilesOptions& options)
       cache_(options.open_file_cache),
       index_(options.index),
       headers_(options.headers),
-      precompressed_(options.precompressed) {}
+      precompressed_(options.precompressed),
+      error_pages_(options.error_pages),
+      fallback_(options.fallback) {}
 
 void StaticFiles::handle(const RequestView& request, Response& response) {
   if (request.method() != Method::kGet && request.method() != Method::kHead) {
-    response.status(405).header("Allow", "GET, HEAD").header("Content-Type", kTextPlain);
-    response.body("method not allowed\n");
+    send_error(response, 405, "method not allowed\n");
     return;
   }
   if (request.path().empty()) {  // authority- or asterisk-form: nothing to serve
     send_error(response, 400, "bad request target\n");
     return;
   }
-  const std::string_view path = request.path();
+  serve_path(request, response, request.path(), !fallback_.empty());
+}
+
+void StaticFiles::serve_path(const RequestView& request, Response& response, std::string_view path,
+                             bool may_fall_back) {
   const time_t now = response.now();
   if (const CachedFile* file = cache_.find(path, now)) {
     const int coding = representation(request, *file);
@@ -117,14 +124,14 @@ void StaticFiles::handle(const RequestView& request, Response& response) {
       serve_file(request, response, *file, false, rules_path(path), file->has_variants());
       return;
     }
-    if (const CachedFile* variant = cache_.find(variant_key(path, coding), now)) {
+    if (const CachedFile* variant = cache_.find(tagged_key(path, variant_tag(coding)), now)) {
       serve_file(request, response, *variant, false, rules_path(path), true);
       return;
     }
     // The variant left the cache before its file did: open them all again.
   }
   OpenedFiles opened;
-  if (!open_files(request, response, &opened)) return;
+  if (!open_files(request, response, path, may_fall_back, &opened)) return;
   const std::string_view rules = rules_path(path);
   const int coding = representation(request, opened.file);
   // The cache takes over each descriptor it stores. The representation chosen is served from
@@ -134,7 +141,7 @@ void StaticFiles::handle(const RequestView& request, Response& response) {
   for (size_t i = 0; i < kContentCodings; ++i) {
     const CachedFile& variant = opened.variants[i];
     if (variant.fd < 0) continue;
-    const std::string_view key = variant_key(path, static_cast<int>(i));
+    const std::string_view key = tagged_key(path, variant_tag(static_cast<int>(i)));
     const bool cached = file_cached && !key.empty() && cache_.store(key, variant, now) != nullptr;
     if (static_cast<int>(i) == coding) {
       served_cached = cached;
@@ -147,13 +154,51 @@ void StaticFiles::handle(const RequestView& request, Response& response) {
   serve_file(request, response, served, !served_cached, rules, opened.file.has_variants());
 }
 
-std::string_view StaticFiles::variant_key(std::string_view path, int coding) {
-  if (path.size() + 2 > variant_key_scratch_.size()) return {};
-  char* out = variant_key_scratch_.data();
+std::string_view StaticFiles::tagged_key(std::string_view path, char tag) {
+  if (path.size() + 2 > tagged_key_scratch_.size()) return {};
+  char* out = tagged_key_scratch_.data();
   std::memcpy(out, path.data(), path.size());
   out[path.size()] = '\0';  // never part of a request path
-  out[path.size() + 1] = static_cast<char>('0' + coding);
+  out[path.size() + 1] = tag;
   return {out, path.size() + 2};
+}
+
+void StaticFiles::send_error(Response& response, uint16_t status, std::string_view text) {
+  response.status(status);
+  if (status == 405) response.header("Allow", "GET, HEAD");
+  const std::string_view page = error_page_for(error_pages_, status);
+  if (page.empty() || !send_page(response, page)) {
+    response.header("Content-Type", kTextPlain).body(text);
+  }
+}
+
+bool StaticFiles::send_page(Response& response, std::string_view page) {
+  // Cached under a key of its own: an error page is sent without its variants, and an entry
+  // for its path as a request must know them.
+  const std::string_view key = tagged_key(page, kErrorPageTag);
+  const time_t now = response.now();
+  const CachedFile* file = cache_.find(key, now);
+  CachedFile opened;
+  if (file == nullptr) {
+    ResolvedFile resolved = resolver_.resolve(page, path_scratch_.data(), path_scratch_.size());
+    if (resolved.outcome != ResolvedFile::Outcome::kFile) return false;
+    describe(resolved.fd, resolved.st, &opened);
+    opened.content_type = mime_.lookup(resolved.path);
+    file = key.empty() ? nullptr : cache_.store(key, opened, now);
+  }
+  const bool owned = file == nullptr;
+  if (owned) file = &opened;
+  const auto size = static_cast<uint64_t>(file->st.st_size);
+  response.header("Content-Type", file->content_type);
+  if (file->has_content) {
+    response.body({file->content, size});
+    if (owned) ::close(file->fd);
+  } else if (owned) {
+    response.file(file->fd, 0, size);
+  } else {
+    response.file_shared(file->fd, 0, size);
+  }
+  return true;
 }
 
 int StaticFiles::representation(const RequestView& request, const CachedFile& file) const {
@@ -163,9 +208,9 @@ int StaticFiles::representation(const RequestView& request, const CachedFile& fi
                                static_cast<uint64_t>(file.st.st_size));
 }
 
-bool StaticFiles::open_files(const RequestView& request, Response& response, OpenedFiles* opened) {
-  ResolvedFile resolved =
-      resolver_.resolve(request.path(), path_scratch_.data(), path_scratch_.size());
+bool StaticFiles::open_files(const RequestView& request, Response& response, std::string_view path,
+                             bool may_fall_back, OpenedFiles* opened) {
+  ResolvedFile resolved = resolver_.resolve(path, path_scratch_.data(), path_scratch_.size());
   using Outcome = ResolvedFile::Outcome;
   switch (resolved.outcome) {
     case Outcome::kFile:
@@ -180,7 +225,11 @@ bool StaticFiles::open_files(const RequestView& request, Response& response, Ope
       send_error(response, 403, "forbidden\n");
       return false;
     case Outcome::kNotFound:
-      send_error(response, 404, "not found\n");
+      if (may_fall_back && is_fallback_route(resolved.path)) {
+        serve_path(request, response, fallback_, false);  // a single-page app's route
+      } else {
+        send_error(response, 404, "not found\n");
+      }
       return false;
   }
   CachedFile& file = opened->file;

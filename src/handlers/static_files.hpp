@@ -15,6 +15,7 @@
 #include "handlers/mime_types.hpp"
 #include "handlers/open_file_cache.hpp"
 #include "handlers/path_headers.hpp"
+#include "handlers/site_paths.hpp"
 #include "zhttp/handler.hpp"
 
 namespace zhttp::handlers {
@@ -26,6 +27,8 @@ struct StaticFilesOptions {
   OpenFileCacheOptions open_file_cache;
   PathHeaders headers;  // --cache-control, --add-header: on 200, 206 and 304 answers
   CodingList precompressed = default_precompressed();  // --precompressed; count 0: off
+  std::vector<ErrorPage> error_pages;  // --error-page: sent with the status they stand for
+  std::string fallback;                // --fallback: a route's file when its path names none
 };
 
 class StaticFiles : public Handler {
@@ -37,13 +40,23 @@ class StaticFiles : public Handler {
 
  private:
   struct OpenedFiles;
-  // Opens the file for the request path and its variants, or answers (400, 403, 404, 301) and
-  // returns false.
-  bool open_files(const RequestView& request, Response& response, OpenedFiles* opened);
+  // Serves the file for the (encoded) `path`, or the fallback when it names none and
+  // `may_fall_back`.
+  void serve_path(const RequestView& request, Response& response, std::string_view path,
+                  bool may_fall_back);
+  // Opens the file for `path` and its variants, or answers (the fallback, or 400, 403, 404,
+  // 301) and returns false.
+  bool open_files(const RequestView& request, Response& response, std::string_view path,
+                  bool may_fall_back, OpenedFiles* opened);
+  // An error answer: its --error-page when there is one and it exists, else `text`.
+  void send_error(Response& response, uint16_t status, std::string_view text);
+  // Sends the file at `page` as the body of the status already set; false when it is missing.
+  bool send_page(Response& response, std::string_view page);
   // The coding of the variant of `file` to send (see choose_representation), or -1: the file.
   int representation(const RequestView& request, const CachedFile& file) const;
-  // The open file cache's key for a variant (in variant_key_scratch_); "" when too long.
-  std::string_view variant_key(std::string_view path, int coding);
+  // An open file cache key for `path` that no request path has (in tagged_key_scratch_): `tag`
+  // says what it is kept for. "" when too long.
+  std::string_view tagged_key(std::string_view path, char tag);
   // `owned`: the descriptor is this request's (closed once used), not the cache's.
   // `rules_path`: the decoded path the PathHeaders rules are matched against.
   // `vary`: the file has variants, so the answer depends on Accept-Encoding.
@@ -61,11 +74,13 @@ class StaticFiles : public Handler {
   std::string index_;
   PathHeaders headers_;
   CodingList precompressed_;
+  std::vector<ErrorPage> error_pages_;
+  std::string fallback_;
   // Normalised path plus the index name; and the Location of a directory redirect.
   std::array<char, 8192> path_scratch_{};
   std::array<char, 3 * 8192 + 2> location_scratch_{};
   std::array<char, 8192> decoded_scratch_{};
-  std::array<char, OpenFileCache::kMaxKeyBytes> variant_key_scratch_{};
+  std::array<char, OpenFileCache::kMaxKeyBytes> tagged_key_scratch_{};
 };
 
 }  // namespace zhttp::handlers

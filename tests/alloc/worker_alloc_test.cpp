@@ -258,7 +258,8 @@ TEST_F(WorkerAllocations, StaticFilesAllocateNothingWhenWarm) {
 }
 
 // The site options: fields by path (a glob match per rule and request), and precompressed
-// variants (Accept-Encoding parsed, a second open file cache lookup).
+// variants (Accept-Encoding parsed, a second open file cache lookup), an error page and a
+// single-page app's fallback.
 TEST_F(WorkerAllocations, StaticSiteOptionsAllocateNothingWhenWarm) {
   char tmpl[] = "/tmp/zhttp-alloc-site-XXXXXX";
   fs::path root = ::mkdtemp(tmpl);
@@ -269,6 +270,7 @@ TEST_F(WorkerAllocations, StaticSiteOptionsAllocateNothingWhenWarm) {
   std::ofstream(root / "assets" / "app.js.gz") << "gzip";
   std::ofstream(root / "assets" / "big.css") << std::string(40000, 'c');
   std::ofstream(root / "assets" / "big.css.br") << std::string(20000, 'b');  // from its fd
+  std::ofstream(root / "404.html") << "<h1>lost</h1>";
   handlers::StaticFilesOptions options;
   options.root = root.string();
   handlers::PathHeaderRule rule;
@@ -279,6 +281,8 @@ TEST_F(WorkerAllocations, StaticSiteOptionsAllocateNothingWhenWarm) {
   options.headers.cache_control.push_back(rule);
   ASSERT_TRUE(handlers::parse_add_header_rule("*=X-Content-Type-Options: nosniff", &rule, &error));
   options.headers.add_header.push_back(rule);
+  options.error_pages = {{404, "/404.html"}};
+  options.fallback = "/index.html";
   handlers::StaticFiles files(options);
   start(files);
   Batch pipelined[1];
@@ -286,6 +290,7 @@ TEST_F(WorkerAllocations, StaticSiteOptionsAllocateNothingWhenWarm) {
   pipelined[0].add("GET /index.html" + kHost + "\r\n", "HTTP/1.1 200");
   pipelined[0].add("HEAD /%61ssets/app.js" + kHost + "\r\n", "HTTP/1.1 200", true);
   pipelined[0].add("GET /missing.js" + kHost + "\r\n", "HTTP/1.1 404");
+  pipelined[0].add("GET /settings/profile" + kHost + "\r\n", "HTTP/1.1 200");
   pipelined[0].add("GET /assets/app.js" + kHost + "Accept-Encoding: gzip, br\r\n\r\n",
                    "HTTP/1.1 200");
   pipelined[0].add("GET /assets/app.js" + kHost + "Accept-Encoding: br;q=0, gzip\r\n\r\n",

@@ -1,6 +1,6 @@
 // The static site options through the real zhttpd binary and curl, as a new user would try them:
-// precompressed variants, --cache-control and --add-header by path; and bad values refused at
-// start (exit 2, one line naming the option).
+// precompressed variants, --cache-control and --add-header by path, --error-page, --fallback;
+// and bad values refused at start (exit 2, one line naming the option).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -146,6 +146,32 @@ TEST_F(StaticSite, PrecompressedVariantsAreRepresentationsOfTheirOwn) {
   EXPECT_NE(br_tag, field(curl("/style.css"), "ETag"));
 }
 
+TEST_F(StaticSite, ErrorPageAndSinglePageAppFallback) {
+  ASSERT_NO_FATAL_FAILURE(write_file(root_ + "/404.html", "<h1>Not here</h1>\n"));
+  ASSERT_NO_FATAL_FAILURE(start({"--error-page", "404=/404.html", "--fallback", "/index.html"}));
+  for (const char* route : {"/settings/profile", "/settings/"}) {
+    const std::string r = curl(route);
+    EXPECT_EQ(r.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << route << "\n" << r;
+    EXPECT_EQ(body(r), "<p>app shell</p>\n") << route;
+    EXPECT_EQ(field(r, "Content-Type"), "text/html; charset=utf-8");
+  }
+  const std::string asset = curl("/assets/missing.js");
+  EXPECT_EQ(asset.rfind("HTTP/1.1 404 Not Found\r\n", 0), 0u) << asset;
+  EXPECT_EQ(body(asset), "<h1>Not here</h1>\n");
+  EXPECT_EQ(field(asset, "Content-Type"), "text/html; charset=utf-8");
+  const std::string head = curl("/missing.css", {"-I"});
+  EXPECT_EQ(head.rfind("HTTP/1.1 404 ", 0), 0u) << head;
+  EXPECT_EQ(field(head, "Content-Length"), "18");
+  EXPECT_EQ(body(curl("/assets/app.1234.js")), "app();\n");
+}
+
+TEST_F(StaticSite, AMissingErrorPageFallsBackToTheBuiltInText) {
+  ASSERT_NO_FATAL_FAILURE(start({"--error-page", "404=/404.html"}));
+  const std::string r = curl("/missing");
+  EXPECT_EQ(r.rfind("HTTP/1.1 404 ", 0), 0u) << r;
+  EXPECT_EQ(body(r), "not found\n");
+}
+
 TEST_F(StaticSite, BadValuesAreRefusedAtStartNamingTheOption) {
   struct Bad {
     std::vector<std::string> args;
@@ -160,6 +186,11 @@ TEST_F(StaticSite, BadValuesAreRefusedAtStartNamingTheOption) {
       {{"--add-header", "*=X-A: a\x01z"},
        "zhttpd: --add-header: field value a?z has a control "
        "byte\n"},
+      {{"--error-page", "500=/500.html"},
+       "zhttpd: --error-page: status 500 is not one the file handler answers (400, 403, 404 or "
+       "405)\n"},
+      {{"--fallback", "index.html"},
+       "zhttpd: --fallback: value index.html is not a path (it starts with /)\n"},
       {{"--precompressed", "br,deflate"},
        "zhttpd: --precompressed: value br,deflate is not off or a comma-separated list of br, "
        "zstd, gzip\n"},

@@ -457,6 +457,24 @@ TEST(CommandLine, PathHeaderOptionsRepeatInOrder) {
   EXPECT_TRUE(parse({}).config.files.headers.empty());
 }
 
+TEST(CommandLine, ErrorPagesAndFallback) {
+  const Parsed p = parse(
+      {"--error-page", "404=/404.html", "--error-page=403=/403.html", "--fallback", "/index.html"});
+  expect_serve(p);
+  ASSERT_EQ(p.config.files.error_pages.size(), 2u);
+  EXPECT_EQ(p.config.files.error_pages[0].status, 404);
+  EXPECT_EQ(p.config.files.error_pages[0].path, "/404.html");
+  EXPECT_EQ(p.config.files.error_pages[1].status, 403);
+  EXPECT_EQ(p.config.files.fallback, "/index.html");
+  EXPECT_TRUE(parse({}).config.files.fallback.empty());
+  TempFile file("error-page = [\"404=/e/404.html\"]\nfallback = \"/app.html\"\n");
+  const Parsed from_file = parse({"--config", file.path()});
+  expect_serve(from_file);
+  ASSERT_EQ(from_file.config.files.error_pages.size(), 1u);
+  EXPECT_EQ(from_file.config.files.error_pages[0].path, "/e/404.html");
+  EXPECT_EQ(from_file.config.files.fallback, "/app.html");
+}
+
 TEST(CommandLine, PrecompressedCodings) {
   const handlers::CodingList standard = parse({}).config.files.precompressed;
   ASSERT_EQ(standard.count, 3);
@@ -646,6 +664,13 @@ TEST(CommandLine, BadSiteOptionsNameTheOption) {
       {{"--precompressed", "br,deflate"},
        "zhttpd: --precompressed: value br,deflate is not off or a comma-separated list of br, "
        "zstd, gzip"},
+      {{"--error-page", "404"}, "zhttpd: --error-page: value 404 is not CODE=/PATH"},
+      {{"--error-page", "502=/502.html"}, "zhttpd: --error-page: status 502 is not one the file"},
+      {{"--error-page", "404=404.html"},
+       "zhttpd: --error-page: value 404.html is not a path (it starts with /)"},
+      {{"--fallback", "index.html"},
+       "zhttpd: --fallback: value index.html is not a path (it starts with /)"},
+      {{"--fallback", "/app/"}, "zhttpd: --fallback: value /app/ names a directory, not a file"},
       {{"--precompressed", "gzip,gzip"}, "zhttpd: --precompressed: value gzip,gzip is not"},
       {{"--precompressed", ""}, "zhttpd: --precompressed: value  is not"},
   };

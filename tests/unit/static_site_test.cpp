@@ -1,5 +1,6 @@
 // The static files' site features through a real conn::Connection (no sockets): fields by path
-// (--cache-control, --add-header) and precompressed variants (--precompressed).
+// (--cache-control, --add-header), precompressed variants (--precompressed), error pages
+// (--error-page) and a single-page app's routes (--fallback).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -129,6 +130,98 @@ TEST_F(StaticSiteTest, FieldsGoOnHead304And206ButNotOnErrors) {
   std::string refused = get("GET", "/robots.txt", "Range: bytes=99-\r\n");
   EXPECT_EQ(refused.rfind("HTTP/1.1 416 ", 0), 0u) << refused;
   EXPECT_EQ(field(refused, "Cache-Control"), "(none)");
+}
+
+TEST_F(StaticSiteTest, ErrorPagesKeepTheirStatus) {
+  write("404.html", "<h1>lost</h1>");
+  write("denied.html", "<h1>no</h1>");
+  options_.error_pages = {
+      {404, "/404.html"}, {403, "/denied.html"}, {405, "/404.html"}, {400, "/missing-page.html"}};
+  start();
+  std::string missing = get("GET", "/nope.js");
+  EXPECT_EQ(missing.rfind("HTTP/1.1 404 Not Found\r\n", 0), 0u) << missing;
+  EXPECT_EQ(body_of(missing), "<h1>lost</h1>");
+  EXPECT_EQ(field(missing, "Content-Type"), "text/html; charset=utf-8");
+  EXPECT_EQ(field(missing, "ETag"), "(none)");  // the answer is the 404, not the page's file
+  std::string head = get("HEAD", "/nope.js");
+  EXPECT_EQ(head, missing.substr(0, missing.size() - 13));
+  std::string post = get("POST", "/index.html", "Content-Length: 0\r\n");
+  EXPECT_EQ(post.rfind("HTTP/1.1 405 ", 0), 0u) << post;
+  EXPECT_EQ(field(post, "Allow"), "GET, HEAD");
+  EXPECT_EQ(body_of(post), "<h1>lost</h1>");
+  // A page that does not exist: the built-in text.
+  std::string bad = get("GET", "/%00");
+  EXPECT_EQ(bad.rfind("HTTP/1.1 400 ", 0), 0u) << bad;
+  EXPECT_EQ(field(bad, "Content-Type"), "text/plain; charset=utf-8");
+  // Kept open like any file: still sent within the cache's second after it was removed.
+  fs::remove(root_ / "404.html");
+  EXPECT_EQ(body_of(get("GET", "/nope.js")), "<h1>lost</h1>");
+  harness_->now += 2;
+  EXPECT_EQ(body_of(get("GET", "/nope.js")), "not found\n");
+}
+
+TEST_F(StaticSiteTest, ErrorPageLargerThanTheKeptBytesIsSentFromItsFile) {
+  write("404.html", std::string(5000, 'x'));
+  options_.error_pages = {{404, "/404.html"}};
+  for (uint32_t entries : {1024u, 0u}) {  // from the cache, and opened per request
+    options_.open_file_cache.entries = entries;
+    start();
+    std::string r = get("GET", "/nope");
+    EXPECT_EQ(r.rfind("HTTP/1.1 404 ", 0), 0u) << r;
+    EXPECT_EQ(body_of(r), std::string(5000, 'x')) << entries;
+    EXPECT_EQ(body_of(get("GET", "/nope")), std::string(5000, 'x')) << entries;
+  }
+}
+
+TEST_F(StaticSiteTest, AnErrorPageRequestedItselfIsAFileLikeAnyOther) {
+  write("404.html", "<h1>lost</h1>");
+  write("404.html.gz", "GZ");
+  options_.error_pages = {{404, "/404.html"}};
+  start();
+  EXPECT_EQ(body_of(get("GET", "/nope")), "<h1>lost</h1>");  // an error page goes unencoded
+  std::string direct = get("GET", "/404.html", "Accept-Encoding: gzip\r\n");
+  EXPECT_EQ(direct.rfind("HTTP/1.1 200 ", 0), 0u) << direct;
+  EXPECT_EQ(body_of(direct), "GZ");
+  EXPECT_EQ(field(direct, "Vary"), "Accept-Encoding");
+}
+
+TEST_F(StaticSiteTest, FallbackServesRoutesButNotMissingAssets) {
+  write("404.html", "<h1>lost</h1>");
+  options_.fallback = "/index.html";
+  options_.error_pages = {{404, "/404.html"}};
+  options_.headers.cache_control = {rule(false, "*.html=no-cache")};
+  start();
+  for (const char* route : {"/settings/profile", "/settings/", "/users/42?tab=x"}) {
+    std::string r = get("GET", route);
+    EXPECT_EQ(r.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << route << r;
+    EXPECT_EQ(body_of(r), "<h1>home</h1>") << route;
+    EXPECT_EQ(field(r, "Content-Type"), "text/html; charset=utf-8") << route;
+    EXPECT_EQ(field(r, "Cache-Control"), "no-cache") << route;  // the fields of the file sent
+  }
+  std::string head = get("HEAD", "/settings/profile");
+  EXPECT_EQ(head.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << head;
+  EXPECT_EQ(body_of(head), "");
+  // Conditionals are the file's.
+  std::string tag = etag(get("GET", "/index.html"));
+  EXPECT_EQ(get("GET", "/deep/link", "If-None-Match: " + tag + "\r\n").rfind("HTTP/1.1 304 ", 0),
+            0u);
+  // Missing assets are still missing, and files are still themselves.
+  std::string asset = get("GET", "/assets/missing.js");
+  EXPECT_EQ(asset.rfind("HTTP/1.1 404 ", 0), 0u) << asset;
+  EXPECT_EQ(body_of(asset), "<h1>lost</h1>");
+  EXPECT_EQ(body_of(get("GET", "/assets/app.js")), "js();");
+  EXPECT_EQ(body_of(get("GET", "/docs/")), "docs");
+  EXPECT_EQ(get("GET", "/docs").rfind("HTTP/1.1 301 ", 0), 0u);
+  EXPECT_EQ(get("GET", "/%2e%2e/x").rfind("HTTP/1.1 400 ", 0), 0u);
+  EXPECT_EQ(get("POST", "/settings", "Content-Length: 0\r\n").rfind("HTTP/1.1 405 ", 0), 0u);
+}
+
+TEST_F(StaticSiteTest, AMissingFallbackIsA404) {
+  options_.fallback = "/app.html";
+  start();
+  std::string r = get("GET", "/settings/profile");
+  EXPECT_EQ(r.rfind("HTTP/1.1 404 ", 0), 0u) << r;
+  EXPECT_EQ(body_of(r), "not found\n");
 }
 
 // style.css with a smaller .gz and a smallest .br beside it, all of one mtime.
