@@ -25,6 +25,23 @@ namespace {
 const std::string kChromium = "/usr/bin/chromium";
 const std::string kSite = ZHTTP_BUILD_DIR "/www";
 
+// Headless, as root (so without its sandbox), and without its own connections (updates, sync,
+// QUIC), which this closed network refuses; its console on stderr; 5 s of virtual time (not of
+// the clock) for the scripts and loads before the DOM or the screenshot is taken.
+const std::vector<std::string> kChromiumFlags = {"--headless=new",
+                                                 "--no-sandbox",
+                                                 "--disable-gpu",
+                                                 "--disable-quic",
+                                                 "--disable-background-networking",
+                                                 "--disable-component-update",
+                                                 "--disable-sync",
+                                                 "--no-first-run",
+                                                 "--enable-logging=stderr",
+                                                 "--v=0",
+                                                 "--virtual-time-budget=5000",
+                                                 "--hide-scrollbars",
+                                                 "--window-size=1280,900"};
+
 // ---- a PNG reader for the screenshots: 8-bit RGB or RGBA, not interlaced ----------------------
 
 struct Image {
@@ -187,28 +204,10 @@ class Browser : public ::testing::Test {
   // group (the browser and its children) after 30 s; run_program() gives up a little later.
   ProgramResult chromium(std::string_view path, const std::string& action) {
     const std::string profile = server_.path("profile-" + std::to_string(++runs_));
-    ProgramResult r = run_program({"/usr/bin/timeout",
-                                   "-k",
-                                   "5",
-                                   "30",
-                                   kChromium,
-                                   "--headless=new",
-                                   "--no-sandbox",
-                                   "--disable-gpu",
-                                   "--disable-quic",
-                                   "--disable-background-networking",
-                                   "--disable-component-update",
-                                   "--disable-sync",
-                                   "--no-first-run",
-                                   "--user-data-dir=" + profile,
-                                   "--enable-logging=stderr",
-                                   "--v=0",
-                                   "--virtual-time-budget=5000",
-                                   "--hide-scrollbars",
-                                   "--window-size=1280,900",
-                                   action,
-                                   url(path)},
-                                  40);
+    std::vector<std::string> args = {"/usr/bin/timeout", "-k", "5", "30", kChromium};
+    args.insert(args.end(), kChromiumFlags.begin(), kChromiumFlags.end());
+    args.insert(args.end(), {"--user-data-dir=" + profile, action, url(path)});
+    ProgramResult r = run_program(args, 40);
     std::error_code ec;
     std::filesystem::remove_all(profile, ec);
     EXPECT_TRUE(r.finished && exited_with(r.status, 0))
