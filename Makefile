@@ -35,12 +35,15 @@ ZHTTPSTAT  := $(BUILD)/zhttpstat
 EXAMPLES   := $(BUILD)/examples/hello $(BUILD)/examples/checksum $(BUILD)/examples/timers \
               $(BUILD)/examples/compute
 DEPS_STAMP := build/.deps-installed
+# The demo site as served: examples/www built into $(BUILD)/www by scripts/build-www.sh.
+WWW        := $(BUILD)/www
+WWW_STAMP  := $(BUILD)/.www-built
 
 # Keep objects make would treat as intermediate (alloc tests, fuzz) to avoid rebuilds.
 .SECONDARY:
 
-.PHONY: all test unit-test asan bench fuzz fuzz-regress run clean format deps install
-all: $(ZHTTPD) $(ZHTTPSTAT) $(EXAMPLES) $(UNIT_BIN) $(INTEG_BIN) $(ALLOC_BINS)
+.PHONY: all test unit-test asan bench fuzz fuzz-regress run clean format deps install www
+all: $(ZHTTPD) $(ZHTTPSTAT) $(EXAMPLES) $(UNIT_BIN) $(INTEG_BIN) $(ALLOC_BINS) $(WWW_STAMP)
 
 # Install Debian packages only when something is missing (re-checked when the script changes).
 $(DEPS_STAMP): scripts/install-deps.sh
@@ -48,6 +51,11 @@ $(DEPS_STAMP): scripts/install-deps.sh
 	@scripts/install-deps.sh --check 2>/dev/null || scripts/install-deps.sh
 	@touch $@
 deps: $(DEPS_STAMP)
+
+$(WWW_STAMP): scripts/build-www.sh $(shell find examples/www -type f) | $(DEPS_STAMP)
+	scripts/build-www.sh examples/www $(WWW)
+	@touch $@
+www: $(WWW_STAMP)
 
 $(BUILD)/%.o: %.cpp | $(DEPS_STAMP)
 	@mkdir -p $(@D)
@@ -84,7 +92,7 @@ $(UNIT_BIN): $(UNIT_OBJS) $(LIB)
 
 # Integration tests start the programs of the same build (examples) as real processes.
 $(BUILD)/tests/integration/%.o: CXXFLAGS += -DZHTTP_BUILD_DIR='"$(BUILD)"'
-$(INTEG_BIN): $(INTEG_OBJS) $(LIB) | $(EXAMPLES) $(ZHTTPD) $(ZHTTPSTAT)
+$(INTEG_BIN): $(INTEG_OBJS) $(LIB) | $(EXAMPLES) $(ZHTTPD) $(ZHTTPSTAT) $(WWW_STAMP)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ -o $@ -lgtest_main -lgtest -lpthread $(LDLIBS) -lz
 
@@ -142,8 +150,10 @@ fuzz-regress: $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do name=$$(basename $$f); \
 	  $$f -runs=0 tests/fuzz/corpus/$${name%_fuzz} || exit 1; done
 
-run: $(ZHTTPD)
-	$(ZHTTPD) --listen 127.0.0.1:8080 --root examples/www
+# The demo site with the options a real deployment of it would use.
+run: $(ZHTTPD) $(WWW_STAMP)
+	$(ZHTTPD) --listen 127.0.0.1:8080 --root $(WWW) --error-page 404=/404.html --fallback /index.html \
+	  --cache-control '/assets/*=public, max-age=31536000, immutable' --cache-control '*.html=no-cache'
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

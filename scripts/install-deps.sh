@@ -23,6 +23,7 @@ PACKAGES=(
   nlohmann-json3-dev libncurses-dev libfmt-dev
   clang libclang-rt-14-dev
   media-types curl wrk
+  brotli chromium  # the demo site's .br variants (scripts/build-www.sh); its browser test
 )
 if ((bench)); then PACKAGES+=(nginx); fi
 
