@@ -2,28 +2,10 @@
 
 #include <cstring>
 #include "handlers/ascii_case.hpp"
+#include "http/field_lines.hpp"
 
 namespace zhttp::handlers {
 namespace {
-
-// Calls take(name, value, whole line) for each "Name: value\r\n" line.
-template <class Take>
-void for_each_line(std::string_view lines, Take take) {
-  while (!lines.empty()) {
-    size_t end = lines.find("\r\n");
-    size_t next = end == lines.npos ? lines.size() : end + 2;
-    std::string_view line = lines.substr(0, end == lines.npos ? lines.size() : end);
-    size_t colon = line.find(':');
-    if (colon != line.npos) {
-      std::string_view value = line.substr(colon + 1);
-      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
-        value.remove_prefix(1);
-      }
-      take(line.substr(0, colon), value, lines.substr(0, next));
-    }
-    lines.remove_prefix(next);
-  }
-}
 
 struct Writer {
   std::span<char> out;
@@ -56,21 +38,22 @@ ResponseFields scan_fields(std::string_view lines) {
   auto first = [](std::string_view* slot, std::string_view value) {
     if (slot->data() == nullptr) *slot = value;
   };
-  for_each_line(lines, [&](std::string_view name, std::string_view value, std::string_view) {
-    if (equal_nocase(name, "cache-control")) {
-      first(&f.cache_control, value);
-    } else if (equal_nocase(name, "vary")) {
-      first(&f.vary, value);
-    } else if (equal_nocase(name, "etag")) {
-      first(&f.etag, value);
-    } else if (equal_nocase(name, "last-modified")) {
-      first(&f.last_modified, value);
-    } else if (equal_nocase(name, "age")) {
-      first(&f.age, value);
-    } else if (equal_nocase(name, "set-cookie")) {
-      f.set_cookie = true;
-    }
-  });
+  http::for_each_field_line(lines,
+                            [&](std::string_view name, std::string_view value, std::string_view) {
+                              if (equal_nocase(name, "cache-control")) {
+                                first(&f.cache_control, value);
+                              } else if (equal_nocase(name, "vary")) {
+                                first(&f.vary, value);
+                              } else if (equal_nocase(name, "etag")) {
+                                first(&f.etag, value);
+                              } else if (equal_nocase(name, "last-modified")) {
+                                first(&f.last_modified, value);
+                              } else if (equal_nocase(name, "age")) {
+                                first(&f.age, value);
+                              } else if (equal_nocase(name, "set-cookie")) {
+                                f.set_cookie = true;
+                              }
+                            });
   return f;
 }
 
@@ -87,9 +70,10 @@ size_t build_entry_head(EntryPreamble preamble, std::span<const std::string_view
   if (!w.ok || w.n - sizeof preamble > UINT16_MAX) return 0;
   uint16_t vary_bytes = static_cast<uint16_t>(w.n - sizeof preamble);
   std::memcpy(out.data() + offsetof(EntryPreamble, vary_bytes), &vary_bytes, sizeof vary_bytes);
-  for_each_line(fields, [&](std::string_view name, std::string_view, std::string_view line) {
-    if (!equal_nocase(name, "age")) w.put(line);
-  });
+  http::for_each_field_line(fields,
+                            [&](std::string_view name, std::string_view, std::string_view line) {
+                              if (!equal_nocase(name, "age")) w.put(line);
+                            });
   return w.ok ? w.n : 0;
 }
 
@@ -120,13 +104,14 @@ size_t not_modified_fields(std::string_view fields, std::span<char> out) {
   static constexpr std::string_view kKept[] = {"etag", "cache-control",    "expires",
                                                "vary", "content-location", "last-modified"};
   size_t n = 0;
-  for_each_line(fields, [&](std::string_view name, std::string_view, std::string_view line) {
-    bool kept = false;
-    for (std::string_view k : kKept) kept = kept || equal_nocase(name, k);
-    if (!kept || line.size() > out.size() - n) return;
-    std::memcpy(out.data() + n, line.data(), line.size());
-    n += line.size();
-  });
+  http::for_each_field_line(fields,
+                            [&](std::string_view name, std::string_view, std::string_view line) {
+                              bool kept = false;
+                              for (std::string_view k : kKept) kept = kept || equal_nocase(name, k);
+                              if (!kept || line.size() > out.size() - n) return;
+                              std::memcpy(out.data() + n, line.data(), line.size());
+                              n += line.size();
+                            });
   return n;
 }
 
