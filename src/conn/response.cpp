@@ -24,8 +24,9 @@ void keep_content_encoding(std::string_view fields, conn::Exchange& x) {
   std::string_view value = http::first_field_value(fields, "content-encoding");
   x.content_encoding_len =
       static_cast<uint32_t>(std::min<size_t>(value.size(), conn::kContentEncodingBytes));
-  if (x.content_encoding_len > 0)
+  if (x.content_encoding_len > 0) {
     std::memcpy(x.content_encoding, value.data(), x.content_encoding_len);
+  }
 }
 }  // namespace
 

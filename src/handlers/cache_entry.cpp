@@ -7,6 +7,8 @@
 namespace zhttp::handlers {
 namespace {
 
+using http::for_each_line;
+
 struct Writer {
   std::span<char> out;
   size_t n = 0;
@@ -38,22 +40,21 @@ ResponseFields scan_fields(std::string_view lines) {
   auto first = [](std::string_view* slot, std::string_view value) {
     if (slot->data() == nullptr) *slot = value;
   };
-  http::for_each_field_line(lines,
-                            [&](std::string_view name, std::string_view value, std::string_view) {
-                              if (equal_nocase(name, "cache-control")) {
-                                first(&f.cache_control, value);
-                              } else if (equal_nocase(name, "vary")) {
-                                first(&f.vary, value);
-                              } else if (equal_nocase(name, "etag")) {
-                                first(&f.etag, value);
-                              } else if (equal_nocase(name, "last-modified")) {
-                                first(&f.last_modified, value);
-                              } else if (equal_nocase(name, "age")) {
-                                first(&f.age, value);
-                              } else if (equal_nocase(name, "set-cookie")) {
-                                f.set_cookie = true;
-                              }
-                            });
+  for_each_line(lines, [&](std::string_view name, std::string_view value, std::string_view) {
+    if (equal_nocase(name, "cache-control")) {
+      first(&f.cache_control, value);
+    } else if (equal_nocase(name, "vary")) {
+      first(&f.vary, value);
+    } else if (equal_nocase(name, "etag")) {
+      first(&f.etag, value);
+    } else if (equal_nocase(name, "last-modified")) {
+      first(&f.last_modified, value);
+    } else if (equal_nocase(name, "age")) {
+      first(&f.age, value);
+    } else if (equal_nocase(name, "set-cookie")) {
+      f.set_cookie = true;
+    }
+  });
   return f;
 }
 
@@ -70,10 +71,9 @@ size_t build_entry_head(EntryPreamble preamble, std::span<const std::string_view
   if (!w.ok || w.n - sizeof preamble > UINT16_MAX) return 0;
   uint16_t vary_bytes = static_cast<uint16_t>(w.n - sizeof preamble);
   std::memcpy(out.data() + offsetof(EntryPreamble, vary_bytes), &vary_bytes, sizeof vary_bytes);
-  http::for_each_field_line(fields,
-                            [&](std::string_view name, std::string_view, std::string_view line) {
-                              if (!equal_nocase(name, "age")) w.put(line);
-                            });
+  for_each_line(fields, [&](std::string_view name, std::string_view, std::string_view line) {
+    if (!equal_nocase(name, "age")) w.put(line);
+  });
   return w.ok ? w.n : 0;
 }
 
@@ -104,14 +104,13 @@ size_t not_modified_fields(std::string_view fields, std::span<char> out) {
   static constexpr std::string_view kKept[] = {"etag", "cache-control",    "expires",
                                                "vary", "content-location", "last-modified"};
   size_t n = 0;
-  http::for_each_field_line(fields,
-                            [&](std::string_view name, std::string_view, std::string_view line) {
-                              bool kept = false;
-                              for (std::string_view k : kKept) kept = kept || equal_nocase(name, k);
-                              if (!kept || line.size() > out.size() - n) return;
-                              std::memcpy(out.data() + n, line.data(), line.size());
-                              n += line.size();
-                            });
+  for_each_line(fields, [&](std::string_view name, std::string_view, std::string_view line) {
+    bool kept = false;
+    for (std::string_view k : kKept) kept = kept || equal_nocase(name, k);
+    if (!kept || line.size() > out.size() - n) return;
+    std::memcpy(out.data() + n, line.data(), line.size());
+    n += line.size();
+  });
   return n;
 }
 

@@ -9,7 +9,7 @@ namespace zhttp::http {
 
 // Calls take(name, value, whole line) for each "Name: value\r\n" line.
 template <class Take>
-void for_each_field_line(std::string_view lines, Take take) {
+void for_each_line(std::string_view lines, Take take) {
   while (!lines.empty()) {
     size_t end = lines.find("\r\n");
     size_t next = end == lines.npos ? lines.size() : end + 2;
@@ -30,7 +30,7 @@ void for_each_field_line(std::string_view lines, Take take) {
 // case), or an empty view with a null data().
 inline std::string_view first_field_value(std::string_view lines, std::string_view lower_name) {
   std::string_view found;
-  for_each_field_line(lines, [&](std::string_view name, std::string_view value, std::string_view) {
+  for_each_line(lines, [&](std::string_view name, std::string_view value, std::string_view) {
     if (found.data() == nullptr && equals_ignore_case(name, lower_name)) found = value;
   });
   return found;
