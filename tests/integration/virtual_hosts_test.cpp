@@ -123,6 +123,12 @@ TEST_F(VirtualHostSite, BadValuesAreRefusedAtStartNamingTheOption) {
     EXPECT_TRUE(exited_with(r.status, 2)) << describe_status(r.status) << " " << r.err;
     EXPECT_EQ(r.err, bad.message);
   }
+  // And good ones pass the check (which opens every root).
+  ProgramResult ok = run_program({kZhttpd, "--root", root("default"), "-t", "--vhost",
+                                  "a.test=" + root("a"), "--vhost", "*.b.test=" + root("b")},
+                                 10);
+  ASSERT_TRUE(ok.finished);
+  EXPECT_TRUE(exited_with(ok.status, 0)) << describe_status(ok.status) << " " << ok.err;
 }
 
 }  // namespace

@@ -59,6 +59,8 @@ TEST(ResponseRecord, AStreamedResponseKeepsItsEncodingAfterTheHeadIsSent) {
   h.feed(kGet);
   ASSERT_NE(h.sent.find("part"), std::string::npos);  // the head went out
   ASSERT_NE(ref.response(), nullptr);
+  // More output where the head was: the value must have been copied, not pointed at.
+  ref.response()->write(std::string(500, 'z'));
   ref.response()->end();
   h.run_wakes();
   EXPECT_EQ(h.observer.encodings, (std::vector<std::string>{"gzip, br"}));
