@@ -9,7 +9,7 @@
 #include <cstring>
 #include <exception>
 
-#include "handlers/static_files.hpp"
+#include "handlers/virtual_hosts.hpp"
 
 namespace zhttp::app {
 namespace {
@@ -29,7 +29,8 @@ bool can_append(const std::string& path, std::string* error) {
 
 bool validate_config(const cli::Config& config, std::string* error) {
   try {
-    handlers::StaticFiles files(config.files);  // opens the root, reads the MIME table
+    // Opens --root and every --vhost root, reads the MIME table.
+    handlers::VirtualHosts files(config.files, config.vhosts);
   } catch (const std::exception& e) {
     *error = e.what();
     return false;

@@ -15,6 +15,7 @@
 #include "handlers/client_address.hpp"
 #include "handlers/metrics.hpp"
 #include "handlers/static_files.hpp"
+#include "handlers/virtual_hosts.hpp"
 #include "io/listener.hpp"
 #include "io/worker.hpp"
 #include "log/access_log.hpp"
@@ -95,6 +96,12 @@ std::unique_ptr<handlers::CacheStage> make_cache_stage(const handlers::CacheOpti
                                                 static_cast<uint32_t>(stats_slot), loop);
 }
 
+// The static files: on --root alone, or behind the --vhost dispatch.
+std::unique_ptr<Handler> make_files(const cli::Config& config) {
+  if (config.vhosts.empty()) return std::make_unique<handlers::StaticFiles>(config.files);
+  return std::make_unique<handlers::VirtualHosts>(config.files, config.vhosts);
+}
+
 }  // namespace
 
 int serve_worker(const cli::Config& config, App* app, const proc::WorkerSetup& setup) {
@@ -102,7 +109,7 @@ int serve_worker(const cli::Config& config, App* app, const proc::WorkerSetup& s
   shm::Segment* segment = setup.segment;
   std::string error;
 
-  handlers::StaticFiles files(config.files);
+  std::unique_ptr<Handler> files = make_files(config);
   // The application's handler, made here after fork; it answers in front of the files.
   std::unique_ptr<Handler> own;
   // The worker's loop exists before the handler, so that the application can use it there.
@@ -110,13 +117,13 @@ int serve_worker(const cli::Config& config, App* app, const proc::WorkerSetup& s
   if (loop == nullptr) throw std::runtime_error("cannot create the event loop");
   if (app != nullptr) {
     try {
-      own = app->make_handler(AppContextAccess::make(config, setup, loop, &files));
+      own = app->make_handler(AppContextAccess::make(config, setup, loop, files.get()));
     } catch (...) {
       ev_loop_destroy(loop);
       throw;
     }
   }
-  Handler* content = own ? own.get() : static_cast<Handler*>(&files);
+  Handler* content = own ? own.get() : files.get();
   io::WorkerConfig worker_config = config.worker;
   // The shared cache answers in front of the application's handler (not of the static files
   // alone: the page cache and sendfile already make those cheap).
@@ -141,7 +148,8 @@ int serve_worker(const cli::Config& config, App* app, const proc::WorkerSetup& s
       worker.expect_proxy_protocol_on(setup.listeners[i]);
     }
   }
-  log::AccessLog access_log(config.access_log);
+  log::AccessLog access_log(config.access_log, log::kAccessLogBufferBytes,
+                            config.access_log_format);
   if (!access_log.open(&error)) {
     error_log.log(log::Level::kError, "cannot open the access log: %s", error.c_str());
   }

@@ -29,6 +29,7 @@
 #include "handlers/client_address.hpp"
 #include "handlers/limit_req_spec.hpp"
 #include "handlers/path_headers.hpp"
+#include "handlers/virtual_hosts.hpp"
 #include "io/listener.hpp"
 #include "shm/cache_store.hpp"
 #include "shm/limits.hpp"
@@ -48,6 +49,9 @@ constexpr const char* kFooter =
 constexpr std::string_view kSignals[] = {"reload", "quit", "stop", "reopen"};
 constexpr std::string_view kLogLevels[] = {"debug", "info", "notice", "warn", "error", "crit"};
 static_assert(static_cast<int>(LogLevel::kCrit) == 5, "kLogLevels follows LogLevel");
+constexpr std::string_view kLogFormats[] = {"combined", "vhost_combined", "extended"};
+static_assert(static_cast<int>(log::AccessLogFormat::kExtended) == 2,
+              "kLogFormats follows AccessLogFormat");
 
 // A value as it appears in a message.
 std::string shown(std::string_view value) {
@@ -396,21 +400,44 @@ bool check_cache_size(const handlers::CacheOptions& cache, std::string* error) {
   return false;
 }
 
+// Why `path` is no directory to serve, or "" when it is one.
+std::string directory_problem(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    int error = errno;
+    if (error == ENOENT || error == ENOTDIR) return "directory does not exist: " + shown(path);
+    return "cannot access directory " + path + ": " + std::strerror(error);
+  }
+  if (!S_ISDIR(st.st_mode)) return "not a directory: " + path;
+  return {};
+}
+
 CLI::Validator existing_directory() {
-  return CLI::Validator(
-      [](std::string& value) -> std::string {
-        struct stat st {};
-        if (::stat(value.c_str(), &st) != 0) {
-          int error = errno;
-          if (error == ENOENT || error == ENOTDIR) {
-            return "directory does not exist: " + shown(value);
-          }
-          return "cannot access directory " + value + ": " + std::strerror(error);
-        }
-        if (!S_ISDIR(st.st_mode)) return "not a directory: " + value;
-        return {};
-      },
-      "");
+  return CLI::Validator([](std::string& value) { return directory_problem(value); }, "");
+}
+
+// --vhost 'NAME=DIR': a host name and an existing directory.
+std::string check_vhost(const std::string& value) {
+  handlers::VirtualHost host;
+  std::string error;
+  if (!handlers::parse_virtual_host(value, &host, &error)) return error;
+  return directory_problem(host.root);
+}
+
+// The --vhost texts (checked by check_vhost), in order. False with *error when a name is given
+// twice.
+bool parse_vhosts(const std::vector<std::string>& texts, std::vector<handlers::VirtualHost>* out,
+                  std::string* error) {
+  for (const handlers::VirtualHost& host : parse_checked(texts, handlers::parse_virtual_host)) {
+    for (const handlers::VirtualHost& earlier : *out) {
+      if (earlier.name == host.name) {
+        *error = "--vhost: " + host.name + " is given twice";
+        return false;
+      }
+    }
+    out->push_back(host);
+  }
+  return true;
 }
 
 template <size_t N>
@@ -579,6 +606,7 @@ Command parse(int argc, char** argv, Config* out, const AppDeclarations* declare
   io::WorkerConfig& w = c.worker;
   ParserLimits& limits = w.connection.parser;
   std::string log_level(kLogLevels[static_cast<int>(c.log_level)]);
+  std::string log_format(kLogFormats[static_cast<int>(c.access_log_format)]);
   std::string signal;
   bool test_config = false;
 
@@ -617,6 +645,15 @@ Command parse(int argc, char** argv, Config* out, const AppDeclarations* declare
       ->type_name("DIR")
       ->transform(existing_directory())
       ->capture_default_str()
+      ->group(files);
+  std::vector<std::string> vhosts;
+  app.add_option("--vhost", vhosts,
+                 "serve DIR to requests for host NAME ('*.example.com': any name below it); "
+                 "other hosts get --root (repeatable)")
+      ->type_name("NAME=DIR")
+      ->check(check_vhost)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false)
       ->group(files);
   app.add_option("--index", c.files.index, "file served for a directory")
       ->type_name("NAME")
@@ -722,6 +759,14 @@ Command parse(int argc, char** argv, Config* out, const AppDeclarations* declare
       ->transform(not_empty())
       ->capture_default_str()
       ->group(logging);
+  CLI::Option* access_log_format =
+      app.add_option("--access-log-format", log_format,
+                     "access log line: combined, vhost_combined (the host first) or extended "
+                     "(combined, then the host and Content-Encoding quoted); default: combined, "
+                     "vhost_combined with --vhost")
+          ->type_name("FORMAT")
+          ->transform(one_of(kLogFormats))
+          ->group(logging);
   app.add_option("--error-log", c.error_log, "error log file, or stderr")
       ->type_name("FILE|stderr")
       ->transform(not_empty())
@@ -954,6 +999,11 @@ Command parse(int argc, char** argv, Config* out, const AppDeclarations* declare
   c.files.error_pages = parse_checked(error_pages, handlers::parse_error_page);
   c.files.headers.cache_control = parse_checked(cache_control, handlers::parse_cache_control_rule);
   c.files.headers.add_header = parse_checked(add_header, handlers::parse_add_header_rule);
+  if (!parse_vhosts(vhosts, &c.vhosts, &error)) return bad_usage(error);
+  if (access_log_format->count() == 0 && !c.vhosts.empty()) log_format = "vhost_combined";
+  for (size_t i = 0; i < std::size(kLogFormats); ++i) {
+    if (log_format == kLogFormats[i]) c.access_log_format = static_cast<log::AccessLogFormat>(i);
+  }
 
   for (size_t i = 0; i < std::size(kLogLevels); ++i) {
     if (log_level == kLogLevels[i]) c.log_level = static_cast<LogLevel>(i);

@@ -11,7 +11,9 @@
 #include "handlers/access_stage.hpp"
 #include "handlers/cache_options.hpp"
 #include "handlers/static_files.hpp"
+#include "handlers/virtual_hosts.hpp"
 #include "io/worker.hpp"
+#include "log/access_log.hpp"
 
 namespace zhttp::cli {
 
@@ -21,6 +23,7 @@ struct Config {
   std::vector<std::string> listen = {"127.0.0.1:8080"};  // "HOST:PORT [proxy_protocol]"
   uint32_t workers = 0;                                  // 0: one per online core ("auto")
   handlers::StaticFilesOptions files;
+  std::vector<handlers::VirtualHost> vhosts;  // --vhost: each its root; files.root for the rest
   io::WorkerConfig worker;
   handlers::AccessOptions access;  // --limit-req..., --real-ip-...
   handlers::CacheOptions cache;    // --cache-...
@@ -31,7 +34,8 @@ struct Config {
   std::string group;     // "" = the user's primary group
   bool daemon = false;   // fork into the background (default: stay in the foreground)
 
-  std::string access_log = "off";    // path or "off"
+  std::string access_log = "off";  // path or "off"
+  log::AccessLogFormat access_log_format = log::AccessLogFormat::kCombined;
   std::string error_log = "stderr";  // path or "stderr"
   LogLevel log_level = LogLevel::kNotice;
 

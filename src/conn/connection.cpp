@@ -274,6 +274,7 @@ void Connection::start_exchange(uint32_t head_len) {
   x.body = req.has_body() ? Exchange::Body::kReading : Exchange::Body::kNone;
   x.peer = peer_;
   x.extra_len = 0;
+  x.content_encoding_len = 0;
   x.response.begin(this, RequestView(req, head(), {}, &x.peer), generation_);
   if (ctx_.gate == nullptr || admit()) begin_body(nullptr);
 }
@@ -541,7 +542,10 @@ void Connection::report(const RequestView* request, uint16_t status, uint64_t bo
                         uint64_t started_ns) {
   if (ctx_.observer) {
     const PeerAddress* peer = request != nullptr ? &ex_->peer : &peer_;
-    ctx_.observer->on_response({request, status, body_bytes, peer, started_ns, answered_one_});
+    std::string_view encoding;
+    if (request != nullptr) encoding = {ex_->content_encoding, ex_->content_encoding_len};
+    ctx_.observer->on_response(
+        {request, status, body_bytes, peer, started_ns, answered_one_, encoding});
   }
 }
 

@@ -48,6 +48,9 @@ struct ResponseRecord {
   const PeerAddress* peer;
   uint64_t started_ns;  // monotonic time of the event that completed the request's head
   bool reused;          // not the connection's first response (a keep-alive reuse)
+  // The response's Content-Encoding value when ConnectionContext::keep_content_encoding (cut
+  // at kContentEncodingBytes); else, or without one, empty.
+  std::string_view content_encoding;
 };
 class ResponseObserver {
  public:
@@ -99,6 +102,9 @@ struct ConnectionContext {
   ConnectionEvents* events = nullptr;  // null: nobody to wake (on_wake() is called by hand)
   AccessGate* gate = nullptr;          // null: every request goes straight to the handler
   uint64_t event_ns = 0;  // monotonic time of the io event being handled (0: not measured)
+  // Copy each response's Content-Encoding for the observer (an access log format prints it);
+  // off, a finished head is not scanned for it.
+  bool keep_content_encoding = false;
 };
 
 class Connection {

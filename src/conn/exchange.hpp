@@ -15,6 +15,8 @@
 namespace zhttp::conn {
 
 inline constexpr uint32_t kMaxHeaders = 100;  // the most --max-headers can be
+// Bytes kept of a response's Content-Encoding value for the access log (a longer one is cut).
+inline constexpr uint32_t kContentEncodingBytes = 32;
 
 struct Exchange {
   enum class Body : uint8_t {
@@ -34,6 +36,11 @@ struct Exchange {
   uint32_t head_len = 0;
   uint32_t extra_len = 0;               // of extra_fields
   char extra_fields[kExtraFieldBytes];  // added to the response head (access stage)
+  // The response's Content-Encoding, copied when the head is finished (only when
+  // ConnectionContext::keep_content_encoding): a streamed head is long sent by the time the
+  // response completes and is logged.
+  uint32_t content_encoding_len = 0;
+  char content_encoding[kContentEncodingBytes];
   BodyMode mode = BodyMode::kRefuse;
   Body body = Body::kNone;
   bool handled = false;         // handle() was called

@@ -10,6 +10,7 @@
 
 #include "conn/connection.hpp"
 #include "conn/output_queue.hpp"
+#include "http/field_lines.hpp"
 #include "zhttp/handler.hpp"
 #include "zhttp/target.hpp"
 
@@ -17,6 +18,16 @@ namespace zhttp {
 
 namespace {
 const PeerAddress kUnknownPeer{};
+
+// The Content-Encoding among a finished head's field lines, into the exchange.
+void keep_content_encoding(std::string_view fields, conn::Exchange& x) {
+  std::string_view value = http::first_field_value(fields, "content-encoding");
+  x.content_encoding_len =
+      static_cast<uint32_t>(std::min<size_t>(value.size(), conn::kContentEncodingBytes));
+  if (x.content_encoding_len > 0) {
+    std::memcpy(x.content_encoding, value.data(), x.content_encoding_len);
+  }
+}
 }  // namespace
 
 RequestView::RequestView(const Request& request, const char* base, std::string_view body,
@@ -158,6 +169,9 @@ bool Response::finish_head(uint64_t content_length, bool has_length) {
     writer_.connection_keep_alive();  // an HTTP/1.0 client asked for it
   }
   writer_.end_headers();
+  if (writer_.ok() && conn_->ctx_.keep_content_encoding) {
+    keep_content_encoding({writer_.data() + fields_at_, writer_.size() - fields_at_}, *conn_->ex_);
+  }
   return writer_.ok();
 }
 

@@ -2,28 +2,12 @@
 
 #include <cstring>
 #include "handlers/ascii_case.hpp"
+#include "http/field_lines.hpp"
 
 namespace zhttp::handlers {
 namespace {
 
-// Calls take(name, value, whole line) for each "Name: value\r\n" line.
-template <class Take>
-void for_each_line(std::string_view lines, Take take) {
-  while (!lines.empty()) {
-    size_t end = lines.find("\r\n");
-    size_t next = end == lines.npos ? lines.size() : end + 2;
-    std::string_view line = lines.substr(0, end == lines.npos ? lines.size() : end);
-    size_t colon = line.find(':');
-    if (colon != line.npos) {
-      std::string_view value = line.substr(colon + 1);
-      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
-        value.remove_prefix(1);
-      }
-      take(line.substr(0, colon), value, lines.substr(0, next));
-    }
-    lines.remove_prefix(next);
-  }
-}
+using http::for_each_line;
 
 struct Writer {
   std::span<char> out;

@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "http/request_host.hpp"
+
 namespace zhttp::io {
 namespace {
 
@@ -241,6 +243,8 @@ void Worker::remember_peer(Slot& s, const sockaddr_storage& peer) {
 void Worker::set_access_log(log::AccessLog* log) {
   access_log_ = log != nullptr && log->enabled() ? log : nullptr;
   ctx_.observer = access_log_ || stats_ ? this : nullptr;
+  ctx_.keep_content_encoding =
+      access_log_ != nullptr && access_log_->format() == log::AccessLogFormat::kExtended;
 }
 
 void Worker::expect_proxy_protocol_on(int listener) {
@@ -327,6 +331,11 @@ void Worker::on_response(const conn::ResponseRecord& r) {
     e.version_minor = r.request->version_minor();
     e.referer = r.request->header(HeaderId::kReferer);
     e.user_agent = r.request->header(HeaderId::kUserAgent);
+    if (access_log_->format() != log::AccessLogFormat::kCombined) {
+      e.host = http::request_host(r.request->request().target_form, r.request->target(),
+                                  r.request->header(HeaderId::kHost));
+      e.content_encoding = r.content_encoding;
+    }
   }
   access_log_->record(e);
 }

@@ -28,14 +28,15 @@ constexpr std::array<bool, 256> kEscape = [] {
 constexpr char kHex[] = "0123456789ABCDEF";
 
 // Writes `s` escaped, at most `cap` bytes (never half an escape); when it had to stop early,
-// "..." follows. So at most cap + 3 bytes.
+// "..." follows. So at most cap + 3 bytes. kLower: ASCII letters lowercased (a host).
+template <bool kLower = false>
 char* write_escaped(char* p, std::string_view s, size_t cap) {
   char* const limit = p + cap;
   for (char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
     if (!kEscape[c]) [[likely]] {
       if (p == limit) goto truncated;
-      *p++ = ch;
+      *p++ = kLower && ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch | 0x20) : ch;
     } else {
       if (limit - p < 4) goto truncated;
       p[0] = '\\';
@@ -51,12 +52,17 @@ truncated:
   return p + 3;
 }
 
+template <bool kLower = false>
 char* write_field(char* p, std::string_view s, size_t cap) {
   if (s.empty()) {
     *p++ = '-';
     return p;
   }
-  return write_escaped(p, s, cap);
+  return write_escaped<kLower>(p, s, cap);
+}
+
+char* write_host(char* p, std::string_view host) {
+  return write_field<true>(p, host, AccessLog::kHostCap);
 }
 
 void set_error(std::string* error, const std::string& path, int err) {
@@ -65,8 +71,8 @@ void set_error(std::string* error, const std::string& path, int err) {
 
 }  // namespace
 
-AccessLog::AccessLog(std::string path, size_t buffer_bytes)
-    : path_(std::move(path)), enabled_(!path_.empty() && path_ != "off") {
+AccessLog::AccessLog(std::string path, size_t buffer_bytes, AccessLogFormat format)
+    : path_(std::move(path)), enabled_(!path_.empty() && path_ != "off"), format_(format) {
   if (!enabled_) return;
   buffer_bytes_ = buffer_bytes;
   buffer_ = std::make_unique_for_overwrite<char[]>(buffer_bytes_ + kMaxLine);
@@ -159,6 +165,10 @@ void AccessLog::record(const AccessEntry& e) {
   // There are always kMaxLine bytes past used_ (used_ <= buffer_bytes_ between calls).
   char* const start = buffer_.get() + used_;
   char* p = start;
+  if (format_ == AccessLogFormat::kVhostCombined) {
+    p = write_host(p, e.host);
+    *p++ = ' ';
+  }
   p = write_address(p, e.addr, e.family);
   std::memcpy(p, " - - ", 5);
   p += 5;
@@ -187,6 +197,13 @@ void AccessLog::record(const AccessEntry& e) {
   p += 3;
   p = write_field(p, e.user_agent, kFieldCap);
   *p++ = '"';
+  if (format_ == AccessLogFormat::kExtended) {
+    std::memcpy(p, " \"", 2);
+    p = write_host(p + 2, e.host);
+    std::memcpy(p, "\" \"", 3);
+    p = write_field(p + 3, e.content_encoding, kContentEncodingCap);
+    *p++ = '"';
+  }
   *p++ = '\n';
 
   const auto len = static_cast<size_t>(p - start);

@@ -1,11 +1,14 @@
 #pragma once
 // The access log of one worker process (single-threaded): one line per response in nginx's
-// `combined` format, formatted by hand into a buffer allocated once in the constructor and
-// written with one write() when it would overflow or when flush() is called. record() never
-// allocates, never blocks on anything but that write(), and never fails: a write that fails
-// drops the buffered lines and counts them.
+// `combined` format (or one of the AccessLogFormat variants around it), formatted by hand into a
+// buffer allocated once in the constructor and written with one write() when it would overflow or
+// when flush() is called. record() never allocates, never blocks on anything but that write(), and
+// never fails: a write that fails drops the buffered lines and counts them.
 //
 //   127.0.0.1 - - [27/Nov/2026:21:18:42 +0000] "GET /index.html HTTP/1.1" 200 182 "-" "curl/7.88.1"
+//
+// vhost_combined puts the host first (`example.com 127.0.0.1 - - [...`, as Apache's without the
+// port); extended appends ` "HOST" "CONTENT-ENCODING"` to the combined line.
 #include <sys/socket.h>
 
 #include <cstddef>
@@ -16,6 +19,10 @@
 #include <string_view>
 
 namespace zhttp::log {
+
+inline constexpr size_t kAccessLogBufferBytes = 64 * 1024;
+
+enum class AccessLogFormat : uint8_t { kCombined, kVhostCombined, kExtended };
 
 // What one access-log line says. Views only: nothing is copied until record() formats it.
 struct AccessEntry {
@@ -30,6 +37,9 @@ struct AccessEntry {
   uint64_t body_bytes = 0;
   std::string_view referer = {};     // empty: "-"
   std::string_view user_agent = {};  // empty: "-"
+  // Only the formats that print them read these (the worker fills them for those only).
+  std::string_view host = {};              // as http::request_host() gives it; empty: "-"
+  std::string_view content_encoding = {};  // the response's field value; empty: "-"
 };
 
 class AccessLog {
@@ -37,15 +47,19 @@ class AccessLog {
   // Output bytes kept of one field (method: kMethodCap) before it is cut and "..." appended.
   static constexpr size_t kFieldCap = 2048;
   static constexpr size_t kMethodCap = 64;
-  // The longest line record() can produce, whatever the entry holds.
-  static constexpr size_t kMaxLine = 64 /* address */ + 5 /* " - - " */ + 64 /* [time] */ + 2 +
+  static constexpr size_t kHostCap = 256;  // a longer one is no host name
+  static constexpr size_t kContentEncodingCap = 64;
+  // The longest line record() can produce, whatever the entry holds and the format.
+  static constexpr size_t kMaxLine = (kHostCap + 3) + (kContentEncodingCap + 3) + 6 /* extended */ +
+                                     64 /* address */ + 5 /* " - - " */ + 64 /* [time] */ + 2 +
                                      (kMethodCap + 3) + 1 + (kFieldCap + 3) + 12 + 2 /* '"' ' ' */ +
                                      5 + 1 + 20 /* status, bytes */ + 2 + (kFieldCap + 3) + 3 +
                                      (kFieldCap + 3) + 2 /* '"' '\n' */;
 
   // `path` "off" or "" disables the log: nothing is allocated or opened, record() returns at
   // once. Otherwise the buffer (buffer_bytes, plus room for one line) is allocated here.
-  explicit AccessLog(std::string path, size_t buffer_bytes = 64 * 1024);
+  explicit AccessLog(std::string path, size_t buffer_bytes = kAccessLogBufferBytes,
+                     AccessLogFormat format = AccessLogFormat::kCombined);
   ~AccessLog();  // flushes and closes
   AccessLog(const AccessLog&) = delete;
   AccessLog& operator=(const AccessLog&) = delete;
@@ -64,6 +78,7 @@ class AccessLog {
   void flush();
 
   bool enabled() const { return enabled_; }
+  AccessLogFormat format() const { return format_; }
   const std::string& path() const { return path_; }
   size_t buffered_bytes() const { return used_; }
   // Lines (and their bytes) lost to failing writes since construction; a line cut by a partial
@@ -78,6 +93,7 @@ class AccessLog {
 
   std::string path_;
   bool enabled_;
+  AccessLogFormat format_;
   int fd_ = -1;
   size_t buffer_bytes_ = 0;         // flush threshold
   std::unique_ptr<char[]> buffer_;  // buffer_bytes_ + kMaxLine bytes

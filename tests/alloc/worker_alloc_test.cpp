@@ -26,6 +26,7 @@
 #include "handlers/access_stage.hpp"
 #include "handlers/metrics.hpp"
 #include "handlers/static_files.hpp"
+#include "handlers/virtual_hosts.hpp"
 #include "io/worker.hpp"
 
 namespace zhttp::test {
@@ -302,6 +303,55 @@ TEST_F(WorkerAllocations, StaticSiteOptionsAllocateNothingWhenWarm) {
   // 2.5 s: the open file cache (1 s) reopens the files and their variants while counting.
   expect_no_allocations(pipelined, 1, 100, 2.5);
   fs::remove_all(root);
+}
+
+// Virtual hosts: a host match per request (exact, wildcard, none), each host's own files and
+// open file cache; logged in the extended format (the host, and the Content-Encoding copied
+// from each head).
+TEST_F(WorkerAllocations, VirtualHostsAllocateNothingWhenWarm) {
+  char tmpl[] = "/tmp/zhttp-alloc-vhosts-XXXXXX";
+  fs::path base = ::mkdtemp(tmpl);
+  for (const char* site : {"default", "a", "b"}) {
+    fs::create_directories(base / site);
+    std::ofstream(base / site / "who.txt") << site;
+    std::ofstream(base / site / "app.css") << "p{}";
+  }
+  handlers::StaticFilesOptions options;
+  options.root = (base / "default").string();
+  handlers::PathHeaderRule rule;
+  std::string error;
+  ASSERT_TRUE(handlers::parse_add_header_rule("*.css=Content-Encoding: identity", &rule, &error));
+  options.headers.add_header.push_back(rule);
+  handlers::VirtualHosts vhosts(
+      options, {{"a.test", (base / "a").string()}, {"*.b.test", (base / "b").string()}});
+  log::AccessLog access_log((base / "access.log").string(), log::kAccessLogBufferBytes,
+                            log::AccessLogFormat::kExtended);
+  ASSERT_TRUE(access_log.open(nullptr));
+  start(vhosts, &access_log);
+  const std::string fields = "\r\nUser-Agent: alloc-test\r\n\r\n";
+  Batch pipelined[1];
+  pipelined[0].add("GET /who.txt HTTP/1.1\r\nHost: a.test" + fields, "HTTP/1.1 200");
+  pipelined[0].add("GET /app.css HTTP/1.1\r\nHost: A.Test:8080" + fields, "HTTP/1.1 200");
+  pipelined[0].add("GET /who.txt HTTP/1.1\r\nHost: x.b.test" + fields, "HTTP/1.1 200");
+  pipelined[0].add("GET http://y.b.test/app.css HTTP/1.1\r\nHost: a.test" + fields, "HTTP/1.1 200");
+  pipelined[0].add("GET /who.txt HTTP/1.1\r\nHost: other" + fields, "HTTP/1.1 200");
+  pipelined[0].add("GET /missing HTTP/1.1\r\nHost: a.test" + fields, "HTTP/1.1 404");
+  pipelined[0].add("GET /who.txt HTTP/1.0\r\nConnection: keep-alive" + fields, "HTTP/1.1 200");
+  expect_no_allocations(pipelined, 1, 300);
+  worker_->stop();
+  thread_.join();
+  access_log.flush();
+  std::ifstream logged(base / "access.log");
+  long lines = 0;
+  long hosts = 0;
+  for (std::string line; std::getline(logged, line);) {
+    ++lines;
+    hosts +=
+        line.ends_with("\"a.test\" \"identity\"") || line.ends_with("\"y.b.test\" \"identity\"");
+  }
+  EXPECT_EQ(lines, answered_);
+  EXPECT_EQ(hosts, answered_ / 7 * 2);  // the two .css requests of each batch
+  fs::remove_all(base);
 }
 
 TEST_F(WorkerAllocations, HelloHandlerAllocatesNothingWhenWarm) {

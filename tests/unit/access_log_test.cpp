@@ -1,4 +1,5 @@
-// The access log on real files: exact combined-format lines (IPv4, IPv6, mapped, unknown peer,
+// The access log on real files: exact combined-format lines and the vhost_combined and extended
+// variants (IPv4, IPv6, mapped, unknown peer,
 // missing request line, referer or UA), nginx's escaping, truncation of huge fields, buffering
 // until flush or until the buffer fills, reopen after rename (log rotation), and failing writes
 // that are counted and never stop recording.
@@ -41,9 +42,9 @@ class AccessLogTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // The line one entry gives, through a fresh log and its file.
-  std::string line_of(const AccessEntry& e) {
+  std::string line_of(const AccessEntry& e, AccessLogFormat format = AccessLogFormat::kCombined) {
     {
-      AccessLog log(path_);
+      AccessLog log(path_, kAccessLogBufferBytes, format);
       std::string error;
       EXPECT_TRUE(log.open(&error)) << error;
       log.record(e);
@@ -211,11 +212,70 @@ TEST_F(AccessLogTest, TruncatesHugeFieldsAndNeverSplitsAnEscape) {
                 .status = 65535,
                 .body_bytes = ~0ull,
                 .referer = worst,
-                .user_agent = worst};
+                .user_agent = worst,
+                .host = worst,
+                .content_encoding = worst};
   line = line_of(w);
   EXPECT_LE(line.size(), AccessLog::kMaxLine);
   EXPECT_EQ(count_lines(line), 1u);
+  for (AccessLogFormat format : {AccessLogFormat::kVhostCombined, AccessLogFormat::kExtended}) {
+    const std::string longer = line_of(w, format);
+    EXPECT_GT(longer.size(), line.size());
+    EXPECT_LE(longer.size(), AccessLog::kMaxLine);
+    EXPECT_EQ(count_lines(longer), 1u);
+  }
   EXPECT_NE(line.find(" HTTP/1.255\" 65535 18446744073709551615 \""), std::string::npos);
+}
+
+TEST_F(AccessLogTest, VhostCombinedPutsTheHostFirst) {
+  in_addr a;
+  ASSERT_EQ(::inet_pton(AF_INET, "127.0.0.1", &a), 1);
+  AccessEntry e = curl_entry(&a, AF_INET);
+  e.host = "WWW.Example.com";
+  e.content_encoding = "br";  // not in this format
+  const std::string combined = std::string("127.0.0.1 - - ") + kNowText +
+                               " \"GET /index.html HTTP/1.1\" 200 182 \"-\" \"curl/7.88.1\"";
+  EXPECT_EQ(line_of(e, AccessLogFormat::kVhostCombined), "www.example.com " + combined + "\n");
+  EXPECT_EQ(line_of(e, AccessLogFormat::kCombined), combined + "\n");
+  e.host = {};
+  EXPECT_EQ(line_of(e, AccessLogFormat::kVhostCombined), "- " + combined + "\n");
+  e.has_request_line = false;  // a protocol error before any request: no host either
+  EXPECT_EQ(line_of(e, AccessLogFormat::kVhostCombined).substr(0, 12), "- 127.0.0.1 ");
+}
+
+TEST_F(AccessLogTest, ExtendedAppendsHostAndContentEncoding) {
+  in_addr a;
+  ASSERT_EQ(::inet_pton(AF_INET, "127.0.0.1", &a), 1);
+  AccessEntry e = curl_entry(&a, AF_INET);
+  e.target = "/a.css";
+  e.body_bytes = 312;
+  e.user_agent = "curl/8.0";
+  e.host = "LocalHost";
+  e.content_encoding = "br";
+  EXPECT_EQ(line_of(e, AccessLogFormat::kExtended),
+            std::string("127.0.0.1 - - ") + kNowText +
+                " \"GET /a.css HTTP/1.1\" 200 312 \"-\" \"curl/8.0\" \"localhost\" \"br\"\n");
+  e.host = {};
+  e.content_encoding = {};
+  EXPECT_EQ(line_of(e, AccessLogFormat::kExtended),
+            std::string("127.0.0.1 - - ") + kNowText +
+                " \"GET /a.css HTTP/1.1\" 200 312 \"-\" \"curl/8.0\" \"-\" \"-\"\n");
+}
+
+TEST_F(AccessLogTest, TheHostIsEscapedAndCut) {
+  in_addr a;
+  ASSERT_EQ(::inet_pton(AF_INET, "127.0.0.1", &a), 1);
+  AccessEntry e = curl_entry(&a, AF_INET);
+  e.host = "A\"b\\c\x01";
+  EXPECT_EQ(line_of(e, AccessLogFormat::kVhostCombined).substr(0, 20), "a\\x22b\\x5Cc\\x01 127.");
+  const std::string huge(10000, 'H');
+  e.host = huge;
+  e.content_encoding = huge;
+  const std::string line = line_of(e, AccessLogFormat::kExtended);
+  EXPECT_NE(line.find(" \"" + std::string(AccessLog::kHostCap, 'h') + "...\" \"" +
+                      std::string(AccessLog::kContentEncodingCap, 'H') + "...\"\n"),
+            std::string::npos)
+      << line;
 }
 
 TEST_F(AccessLogTest, TimeIsRecomputedWhenTheSecondChanges) {

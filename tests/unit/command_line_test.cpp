@@ -101,6 +101,8 @@ TEST(CommandLine, Defaults) {
   EXPECT_EQ(c.group, "");
   EXPECT_FALSE(c.daemon);
   EXPECT_EQ(c.access_log, "off");
+  EXPECT_EQ(c.access_log_format, log::AccessLogFormat::kCombined);
+  EXPECT_TRUE(c.vhosts.empty());
   EXPECT_EQ(c.error_log, "stderr");
   EXPECT_EQ(c.log_level, LogLevel::kNotice);
   EXPECT_EQ(c.config_file, "");
@@ -506,6 +508,42 @@ TEST(CommandLine, PathHeaderOptionsFromTheConfigFile) {
   EXPECT_EQ(h.add_header[0].value, "DENY");
 }
 
+TEST(CommandLine, VirtualHostsRepeatInOrder) {
+  TempDir a, b;
+  const Parsed p = parse({"--vhost", "A.test=" + a.path(), "--vhost=*.b.test=" + b.path()});
+  expect_serve(p);
+  ASSERT_EQ(p.config.vhosts.size(), 2u);
+  EXPECT_EQ(p.config.vhosts[0].name, "a.test");
+  EXPECT_EQ(p.config.vhosts[0].root, a.path());
+  EXPECT_EQ(p.config.vhosts[1].name, "*.b.test");
+  EXPECT_EQ(p.config.vhosts[1].root, b.path());
+  // With virtual hosts the log says which host, unless a format is chosen.
+  EXPECT_EQ(p.config.access_log_format, log::AccessLogFormat::kVhostCombined);
+  EXPECT_EQ(parse({"--vhost", "a.test=" + a.path(), "--access-log-format", "combined"})
+                .config.access_log_format,
+            log::AccessLogFormat::kCombined);
+}
+
+TEST(CommandLine, VirtualHostsFromTheConfigFile) {
+  TempDir a, b;
+  TempFile file("vhost = [\"a.test=" + a.path() + "\", \"b.test=" + b.path() +
+                "\"]\naccess-log-format = \"extended\"\n");
+  const Parsed p = parse({"--config", file.path()});
+  expect_serve(p);
+  ASSERT_EQ(p.config.vhosts.size(), 2u);
+  EXPECT_EQ(p.config.vhosts[1].name, "b.test");
+  EXPECT_EQ(p.config.access_log_format, log::AccessLogFormat::kExtended);
+}
+
+TEST(CommandLine, AccessLogFormats) {
+  EXPECT_EQ(parse({"--access-log-format", "combined"}).config.access_log_format,
+            log::AccessLogFormat::kCombined);
+  EXPECT_EQ(parse({"--access-log-format", "vhost_combined"}).config.access_log_format,
+            log::AccessLogFormat::kVhostCombined);
+  EXPECT_EQ(parse({"--access-log-format=extended"}).config.access_log_format,
+            log::AccessLogFormat::kExtended);
+}
+
 TEST(CommandLine, TestConfig) {
   Parsed p = parse({"-t"});
   EXPECT_EQ(p.command.kind, Command::Kind::kTestConfig);
@@ -673,6 +711,25 @@ TEST(CommandLine, BadSiteOptionsNameTheOption) {
       {{"--fallback", "/app/"}, "zhttpd: --fallback: value /app/ names a directory, not a file"},
       {{"--precompressed", "gzip,gzip"}, "zhttpd: --precompressed: value gzip,gzip is not"},
       {{"--precompressed", ""}, "zhttpd: --precompressed: value  is not"},
+  };
+  for (const BadCase& bad : cases) expect_bad(bad);
+}
+
+TEST(CommandLine, BadVirtualHostsAndFormatsNameTheOption) {
+  TempDir a;
+  const BadCase cases[] = {
+      {{"--vhost", a.path()}, "zhttpd: --vhost: value " + a.path() + " is not NAME=DIR"},
+      {{"--vhost", "a_b.test=" + a.path()}, "zhttpd: --vhost: \"a_b.test\" is not a host name"},
+      {{"--vhost", "a.test="}, "zhttpd: --vhost: value a.test= names no directory"},
+      {{"--vhost", "a.test=/nonexistent"},
+       "zhttpd: --vhost: directory does not exist: /nonexistent"},
+      {{"--vhost", "a.test=/etc/passwd"}, "zhttpd: --vhost: not a directory: /etc/passwd"},
+      {{"--vhost", "a.test=" + a.path(), "--vhost", "A.TEST=" + a.path()},
+       "zhttpd: --vhost: a.test is given twice"},
+      {{"--vhost"}, "zhttpd: --vhost: missing value"},
+      {{"--access-log-format", "common"},
+       "zhttpd: --access-log-format: value common is not one of combined, vhost_combined, "
+       "extended"},
   };
   for (const BadCase& bad : cases) expect_bad(bad);
 }
