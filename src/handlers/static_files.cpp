@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "handlers/autoindex.hpp"
 #include "handlers/conditional.hpp"
 #include "handlers/etag.hpp"
 #include "handlers/path_encoding.hpp"
@@ -20,7 +21,7 @@ void send_error(Response& response, uint16_t status, std::string_view body) {
 }  // namespace
 
 StaticFiles::StaticFiles(const StaticFilesOptions& options)
-    : resolver_(options.root, options.index),
+    : resolver_(options.root, options.index, options.autoindex),
       mime_(options.mime_types),
       cache_(options.open_file_cache),
       index_(options.index),
@@ -68,6 +69,10 @@ bool StaticFiles::open_file(const RequestView& request, Response& response, Cach
       return false;
     case Outcome::kNotFound:
       send_error(response, 404, "not found\n");
+      return false;
+    case Outcome::kDirectory:
+      send_directory_listing(request, response, resolved.fd, resolver_.root_fd(), resolved.path,
+                             headers_);
       return false;
   }
   file->fd = resolved.fd;

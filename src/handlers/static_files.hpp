@@ -19,6 +19,7 @@ namespace zhttp::handlers {
 struct StaticFilesOptions {
   std::string root = ".";
   std::string index = "index.html";
+  bool autoindex = false;  // list a directory without its index file (else 404)
   std::string mime_types = std::string(kDefaultMimeTypesPath);  // "" for the built-in table only
   OpenFileCacheOptions open_file_cache;
   PathHeaders headers;  // --cache-control, --add-header: on 200, 206 and 304 answers
