@@ -43,18 +43,20 @@ bool wants_json_listing(std::string_view query) {
 
 void send_directory_listing(const RequestView& request, Response& response, int dir_fd, int root_fd,
                             std::string_view dir_path, const PathHeaders& headers) {
-  const DirListing listing = read_directory(dir_fd, root_fd, dir_path, kMaxListingEntries);
+  const std::optional<DirListing> listing =
+      read_directory(dir_fd, root_fd, dir_path, kMaxListingEntries);
   ::close(dir_fd);
   const bool json = wants_json_listing(request.query());
-  const std::string body = json ? format_json(listing) : format_html(dir_path, listing);
-  const int fd = memory_file(body);
+  std::string body;
+  if (listing) body = json ? format_json(*listing) : format_html(dir_path, *listing);
+  const int fd = listing ? memory_file(body) : -1;
   if (fd < 0) {
     response.send(500, "text/plain; charset=utf-8", "cannot list the directory\n");
     return;
   }
   response.status(200);
   response.header("Content-Type", json ? "application/json" : "text/html; charset=utf-8");
-  if (listing.truncated) response.header("X-Autoindex-Truncated", listing.entries.size());
+  if (listing->truncated) response.header("X-Autoindex-Truncated", listing->entries.size());
   headers.apply(dir_path, response);
   response.file(fd, 0, body.size());
 }

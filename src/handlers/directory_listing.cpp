@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 
 namespace zhttp::handlers {
 namespace {
@@ -39,19 +40,27 @@ bool listable_name(std::string_view name) {
                       [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
-DirListing read_directory(int dir_fd, int root_fd, std::string_view dir_path, size_t max_entries) {
-  DirListing listing;
+std::optional<DirListing> read_directory(int dir_fd, int root_fd, std::string_view dir_path,
+                                         size_t max_entries) {
   // fdopendir takes its descriptor over and reads from its offset: a duplicate, rewound.
   const int fd = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
-  if (fd < 0) return listing;
+  if (fd < 0) return std::nullopt;
   DIR* dir = ::fdopendir(fd);
   if (dir == nullptr) {
     ::close(fd);
-    return listing;
+    return std::nullopt;
   }
   ::rewinddir(dir);
+  DirListing listing;
   const std::string prefix(dir_path.substr(std::min<size_t>(1, dir_path.size())));
-  while (const dirent* d = ::readdir(dir)) {
+  int error = 0;
+  for (;;) {
+    errno = 0;  // readdir says an error from the end only by errno
+    const dirent* d = ::readdir(dir);
+    if (d == nullptr) {
+      error = errno;
+      break;
+    }
     const std::string_view name = d->d_name;
     if (!listable_name(name)) continue;
     struct stat st {};
@@ -69,6 +78,7 @@ DirListing read_directory(int dir_fd, int root_fd, std::string_view dir_path, si
     e.size = e.directory ? 0 : static_cast<uint64_t>(st.st_size);
   }
   ::closedir(dir);
+  if (error != 0) return std::nullopt;
   std::sort(listing.entries.begin(), listing.entries.end(), before);
   return listing;
 }

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,7 +32,9 @@ bool listable_name(std::string_view name);
 // `dir_path` (normalised, decoded, ending in '/'): the listable names that are regular files or
 // directories. A symlink is followed as the resolver would, beneath the root (RESOLVE_BENEATH):
 // one leading out of the root, to something else, or nowhere, is left out. At most max_entries,
-// the first ones read (the directory's own order, not the sorted one), then sorted.
-DirListing read_directory(int dir_fd, int root_fd, std::string_view dir_path, size_t max_entries);
+// the first ones read (the directory's own order, not the sorted one), then sorted. Nothing when
+// the directory cannot be read (out of descriptors, an I/O error).
+std::optional<DirListing> read_directory(int dir_fd, int root_fd, std::string_view dir_path,
+                                         size_t max_entries);
 
 }  // namespace zhttp::handlers

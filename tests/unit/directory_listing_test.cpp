@@ -61,9 +61,10 @@ class DirectoryListingTest : public ::testing::Test {
   DirListing list(const std::string& dir_path, size_t max_entries = 100) {
     const int fd = ::open((root_.string() + dir_path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     EXPECT_GE(fd, 0);
-    DirListing listing = read_directory(fd, root_fd_, dir_path, max_entries);
+    std::optional<DirListing> listing = read_directory(fd, root_fd_, dir_path, max_entries);
     ::close(fd);
-    return listing;
+    EXPECT_TRUE(listing.has_value());
+    return listing.value_or(DirListing{});
   }
   static std::vector<std::string> names(const DirListing& listing) {
     std::vector<std::string> out;
@@ -103,6 +104,13 @@ TEST_F(DirectoryListingTest, AtMostMaxEntries) {
   listing = list("/", 7);  // exactly all of them
   EXPECT_FALSE(listing.truncated);
   EXPECT_EQ(listing.entries.size(), 7u);
+}
+
+TEST_F(DirectoryListingTest, NothingFromWhatIsNotADirectory) {
+  const int fd = ::open((root_ / "a.txt").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  EXPECT_FALSE(read_directory(fd, root_fd_, "/a.txt/", 10).has_value());
+  ::close(fd);
 }
 
 TEST_F(DirectoryListingTest, ListableNames) {
