@@ -257,7 +257,8 @@ TEST_F(WorkerAllocations, StaticFilesAllocateNothingWhenWarm) {
   fs::remove_all(root);
 }
 
-// The site options: fields by path (a glob match per rule and request).
+// The site options: fields by path (a glob match per rule and request); with --autoindex on,
+// files and index files are still served without allocating (only a listing allocates).
 TEST_F(WorkerAllocations, StaticSiteOptionsAllocateNothingWhenWarm) {
   char tmpl[] = "/tmp/zhttp-alloc-site-XXXXXX";
   fs::path root = ::mkdtemp(tmpl);
@@ -274,11 +275,13 @@ TEST_F(WorkerAllocations, StaticSiteOptionsAllocateNothingWhenWarm) {
   options.headers.cache_control.push_back(rule);
   ASSERT_TRUE(handlers::parse_add_header_rule("*=X-Content-Type-Options: nosniff", &rule, &error));
   options.headers.add_header.push_back(rule);
+  options.autoindex = true;
   handlers::StaticFiles files(options);
   start(files);
   Batch pipelined[1];
   pipelined[0].add("GET /assets/app.js" + kHost + "\r\n", "HTTP/1.1 200");
   pipelined[0].add("GET /index.html" + kHost + "\r\n", "HTTP/1.1 200");
+  pipelined[0].add("GET /" + kHost + "\r\n", "HTTP/1.1 200");
   pipelined[0].add("HEAD /%61ssets/app.js" + kHost + "\r\n", "HTTP/1.1 200", true);
   pipelined[0].add("GET /missing.js" + kHost + "\r\n", "HTTP/1.1 404");
   expect_no_allocations(pipelined, 1, 300);
