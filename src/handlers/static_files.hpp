@@ -5,6 +5,8 @@
 // larger ones go out with sendfile. Open files are kept in an OpenFileCache.
 //
 // One instance per worker thread: handle() uses member scratch buffers, so it allocates nothing.
+// With `autoindex`, a directory without its index file gets its listing instead of a 404: that
+// answer allocates (handlers/autoindex.hpp).
 #include <array>
 #include <string>
 
