@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "connection_harness.hpp"
+#include "handlers/autoindex.hpp"
 #include "handlers/file_resolver.hpp"
 #include "handlers/static_files.hpp"
 
@@ -184,6 +185,26 @@ TEST_F(AutoindexTest, HtmlJsonAndHead) {
   EXPECT_EQ(head, html.substr(0, html.find("\r\n\r\n") + 4));
   // The index file, when there is one, is served as before.
   EXPECT_EQ(body_of(get(true, "GET /with-index/")), "index");
+}
+
+TEST_F(AutoindexTest, ALargeDirectoryIsCutAtTheCapAndSaysSo) {
+  fs::create_directories(root_ / "many");
+  for (size_t i = 0; i <= kMaxListingEntries; ++i) {
+    std::ofstream(root_ / "many" / std::to_string(i));
+  }
+  const std::string html = get(true, "GET /many/");
+  EXPECT_EQ(html.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << html.substr(0, 200);
+  EXPECT_NE(html.find("\r\nX-Autoindex-Truncated: 10000\r\n"), std::string::npos);
+  const std::string body = body_of(html);
+  EXPECT_GT(body.size(), 65536u);  // more than the harness's output block: sent as a file range
+  size_t links = 0;
+  for (size_t at = body.find("<a href="); at != std::string::npos;
+       at = body.find("<a href=", at + 1)) {
+    ++links;
+  }
+  EXPECT_EQ(links, kMaxListingEntries + 1);  // and "../"
+  EXPECT_NE(body.find("only 10000 of them are listed"), std::string::npos);
+  EXPECT_EQ(get(true, "GET /sub/").find("X-Autoindex-Truncated"), std::string::npos);
 }
 
 }  // namespace
