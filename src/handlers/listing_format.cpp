@@ -84,7 +84,7 @@ std::string_view http_date(time_t t, char (&buf)[kImfFixdateLen]) {
 
 void append_html_entry(const DirEntry& e, std::string* out) {
   // A relative link whose first segment holds a ':' would read as a scheme ("javascript:..."):
-  // "./" first, as nginx does. The encoded name can still hold '&' and '\'': escaped too.
+  // "./" first (RFC 3986 4.2). The encoded name can still hold '&' and '\'': escaped too.
   std::string href(3 * e.name.size() + 3, '\0');
   size_t n = 0;
   if (e.name.find(':') != std::string::npos) {
@@ -105,6 +105,7 @@ void append_html_entry(const DirEntry& e, std::string* out) {
     ++columns;
   }
   *out += "</a>";
+  // Aligned in columns, as nginx; a longer name pushes its line (nginx would cut it).
   out->append(kNameColumns + 1 - std::min(columns, kNameColumns), ' ');
   char date[kImfFixdateLen];
   *out += http_date(e.mtime, date);
