@@ -151,7 +151,7 @@ class AutoindexTest : public DirectoryListingTest {
   using Harness = conn::ConnectionHarness<StaticFiles>;
 
   std::string get(bool autoindex, const std::string& request_line) {
-    StaticFilesOptions options;
+    StaticFilesOptions options = options_;
     options.root = root_.string();
     options.mime_types = "";
     options.autoindex = autoindex;
@@ -162,6 +162,8 @@ class AutoindexTest : public DirectoryListingTest {
   static std::string body_of(const std::string& response) {
     return response.substr(response.find("\r\n\r\n") + 4);
   }
+
+  StaticFilesOptions options_;
 };
 
 TEST_F(AutoindexTest, OffByDefault) {
@@ -185,6 +187,21 @@ TEST_F(AutoindexTest, HtmlJsonAndHead) {
   EXPECT_EQ(head, html.substr(0, html.find("\r\n\r\n") + 4));
   // The index file, when there is one, is served as before.
   EXPECT_EQ(body_of(get(true, "GET /with-index/")), "index");
+}
+
+TEST_F(AutoindexTest, FieldsByPathApplyToTheDirectorysPath) {
+  PathHeaderRule rule;
+  std::string error;
+  ASSERT_TRUE(parse_cache_control_rule("*/=no-cache", &rule, &error)) << error;
+  options_.headers.cache_control.push_back(rule);
+  ASSERT_TRUE(parse_add_header_rule("/sub/*=X-Frame-Options: DENY", &rule, &error)) << error;
+  options_.headers.add_header.push_back(rule);
+  const std::string sub = get(true, "GET /sub/?format=json");
+  EXPECT_NE(sub.find("\r\nCache-Control: no-cache\r\n"), std::string::npos) << sub;
+  EXPECT_NE(sub.find("\r\nX-Frame-Options: DENY\r\n"), std::string::npos) << sub;
+  const std::string root = get(true, "HEAD /");
+  EXPECT_NE(root.find("\r\nCache-Control: no-cache\r\n"), std::string::npos) << root;
+  EXPECT_EQ(root.find("X-Frame-Options"), std::string::npos) << root;
 }
 
 TEST_F(AutoindexTest, ALargeDirectoryIsCutAtTheCapAndSaysSo) {
