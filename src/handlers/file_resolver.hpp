@@ -39,6 +39,7 @@ class FileResolver {
   // `scratch` receives the normalised path plus the index name (a few KiB is plenty).
   ResolvedFile resolve(std::string_view encoded_path, char* scratch, size_t cap) const;
 
+  // The root (O_PATH), for what must be resolved beneath it as resolve() does: a listing's links.
   int root_fd() const { return root_fd_; }
 
  private:
