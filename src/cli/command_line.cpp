@@ -660,6 +660,9 @@ Command parse(int argc, char** argv, Config* out, const AppDeclarations* declare
       ->transform(not_empty())
       ->capture_default_str()
       ->group(files);
+  app.add_flag("--autoindex", c.files.autoindex,
+               "list a directory that has no index file (HTML; JSON with ?format=json)")
+      ->group(files);
   app.add_option("--mime-types", c.files.mime_types,
                  "mime.types file (extensions it lacks use a built-in table; \"\" for that only)")
       ->type_name("FILE")

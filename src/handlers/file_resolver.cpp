@@ -30,8 +30,8 @@ Outcome outcome_of_errno(int e) {
 
 }  // namespace
 
-FileResolver::FileResolver(const std::string& root, std::string index_name)
-    : index_name_(std::move(index_name)) {
+FileResolver::FileResolver(const std::string& root, std::string index_name, bool list_directories)
+    : index_name_(std::move(index_name)), list_directories_(list_directories) {
   root_fd_ = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd_ < 0) {
     throw std::runtime_error("cannot open root " + root + ": " + std::strerror(errno));
@@ -47,6 +47,18 @@ int FileResolver::open_beneath(const char* relative) const {
   how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;  // O_NONBLOCK: a FIFO must not hang us
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
   return static_cast<int>(::syscall(SYS_openat2, root_fd_, relative, &how, sizeof how));
+}
+
+void FileResolver::open_directory(const char* relative, ResolvedFile* r) const {
+  const int fd = open_beneath(relative);
+  if (fd < 0) return;
+  // Checked again: it may have been replaced since it was first opened.
+  if (::fstat(fd, &r->st) != 0 || !S_ISDIR(r->st.st_mode)) {
+    ::close(fd);
+    return;
+  }
+  r->outcome = Outcome::kDirectory;
+  r->fd = fd;
 }
 
 ResolvedFile FileResolver::resolve(std::string_view encoded_path, char* scratch, size_t cap) const {
@@ -95,6 +107,11 @@ ResolvedFile FileResolver::resolve(std::string_view encoded_path, char* scratch,
     relative[at + index_name_.size()] = '\0';
     rel_len = at + index_name_.size();
     fd = open_beneath(relative);
+    if (fd < 0 && errno == ENOENT && list_directories_) {
+      relative[at] = '\0';  // the directory again, for its listing
+      open_directory(relative, &r);
+      return r;
+    }
     if (fd < 0) {
       r.outcome = outcome_of_errno(errno);
       return r;

@@ -17,6 +17,8 @@ struct ResolvedFile {
     kNotFound,   // missing, hidden, outside the root, or not a regular file: 404
     kForbidden,  // permission denied: 403
     kAddSlash,   // a directory asked for without its trailing slash: 301 to path + "/"
+    kDirectory,  // list_directories only: a directory with its slash and no index file; fd is
+                 // the directory (read-only), st describes it
   };
   Outcome outcome = Outcome::kNotFound;
   int fd = -1;
@@ -31,7 +33,8 @@ struct ResolvedFile {
 class FileResolver {
  public:
   // Opens the root directory once; throws std::runtime_error when it cannot.
-  FileResolver(const std::string& root, std::string index_name = "index.html");
+  FileResolver(const std::string& root, std::string index_name = "index.html",
+               bool list_directories = false);
   FileResolver(const FileResolver&) = delete;
   FileResolver& operator=(const FileResolver&) = delete;
   ~FileResolver();
@@ -44,12 +47,17 @@ class FileResolver {
   // way, and fstats it into *st; -1 when there is none (or it is not a regular file).
   static constexpr size_t kMaxSuffix = 8;
   int open_variant(const ResolvedFile& file, std::string_view suffix, struct stat* st) const;
+  // The root (O_PATH), for what must be resolved beneath it as resolve() does: a listing's links.
+  int root_fd() const { return root_fd_; }
 
  private:
   int open_beneath(const char* relative) const;
+  // kDirectory for the directory at `relative` (a path with its slash), or kNotFound.
+  void open_directory(const char* relative, ResolvedFile* r) const;
 
   int root_fd_ = -1;
   std::string index_name_;
+  bool list_directories_ = false;
 };
 
 }  // namespace zhttp::handlers

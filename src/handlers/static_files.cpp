@@ -4,8 +4,10 @@
 
 #include <cstring>
 
+#include "handlers/autoindex.hpp"
 #include "handlers/conditional.hpp"
 #include "handlers/etag.hpp"
+#include "handlers/path_encoding.hpp"
 #include "handlers/range.hpp"
 #include "zhttp/target.hpp"
 
@@ -13,53 +15,6 @@ namespace zhttp::handlers {
 namespace {
 
 constexpr std::string_view kTextPlain = "text/plain; charset=utf-8";
-
-// Bytes a path may carry unescaped in a Location (RFC 3986 pchar and '/'), so the redirect
-// target is exactly the normalised path, whatever bytes its names hold.
-bool is_path_char(unsigned char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '-':
-    case '.':
-    case '_':
-    case '~':  // unreserved
-    case '!':
-    case '$':
-    case '&':
-    case '\'':
-    case '(':
-    case ')':
-    case '*':
-    case '+':
-    case ',':
-    case ';':
-    case '=':  // sub-delims
-    case ':':
-    case '@':
-    case '/':
-      return true;
-    default:
-      return false;
-  }
-}
-
-// Percent-encodes `path` into out; returns the length, or 0 when it does not fit.
-size_t encode_path(std::string_view path, char* out, size_t cap) {
-  constexpr char kHex[] = "0123456789ABCDEF";
-  size_t n = 0;
-  for (unsigned char c : path) {
-    if (is_path_char(c)) {
-      if (n + 1 > cap) return 0;
-      out[n++] = static_cast<char>(c);
-    } else {
-      if (n + 3 > cap) return 0;
-      out[n++] = '%';
-      out[n++] = kHex[c >> 4];
-      out[n++] = kHex[c & 15];
-    }
-  }
-  return n;
-}
 
 // Whole seconds: compressors that copy the original's mtime (brotli -k) keep only its seconds.
 bool is_older(const timespec& variant, const timespec& file) {
@@ -94,7 +49,7 @@ struct StaticFiles::OpenedFiles {
 };
 
 StaticFiles::StaticFiles(const StaticFilesOptions& options)
-    : resolver_(options.root, options.index),
+    : resolver_(options.root, options.index, options.autoindex),
       mime_(options.mime_types),
       cache_(options.open_file_cache),
       index_(options.index),
@@ -230,6 +185,10 @@ bool StaticFiles::open_files(const RequestView& request, Response& response, std
       } else {
         send_error(response, 404, "not found\n");
       }
+      return false;
+    case Outcome::kDirectory:
+      send_directory_listing(request, response, resolved.fd, resolver_.root_fd(), resolved.path,
+                             headers_);
       return false;
   }
   CachedFile& file = opened->file;

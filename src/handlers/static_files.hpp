@@ -7,6 +7,8 @@
 // and their variants, are kept in an OpenFileCache.
 //
 // One instance per worker thread: handle() uses member scratch buffers, so it allocates nothing.
+// With `autoindex`, a directory without its index file gets its listing instead of a 404: that
+// answer allocates (handlers/autoindex.hpp).
 #include <array>
 #include <string>
 
@@ -23,6 +25,7 @@ namespace zhttp::handlers {
 struct StaticFilesOptions {
   std::string root = ".";
   std::string index = "index.html";
+  bool autoindex = false;  // list a directory without its index file (else 404)
   std::string mime_types = std::string(kDefaultMimeTypesPath);  // "" for the built-in table only
   OpenFileCacheOptions open_file_cache;
   PathHeaders headers;  // --cache-control, --add-header: on 200, 206 and 304 answers

@@ -258,9 +258,10 @@ TEST_F(WorkerAllocations, StaticFilesAllocateNothingWhenWarm) {
   fs::remove_all(root);
 }
 
-// The site options: fields by path (a glob match per rule and request), and precompressed
-// variants (Accept-Encoding parsed, a second open file cache lookup), an error page and a
-// single-page app's fallback.
+// The site options: fields by path (a glob match per rule and request), precompressed variants
+// (Accept-Encoding parsed, a second open file cache lookup), an error page and a single-page
+// app's fallback; with --autoindex on, files and index files are still served without
+// allocating (only a listing allocates).
 TEST_F(WorkerAllocations, StaticSiteOptionsAllocateNothingWhenWarm) {
   char tmpl[] = "/tmp/zhttp-alloc-site-XXXXXX";
   fs::path root = ::mkdtemp(tmpl);
@@ -284,11 +285,13 @@ TEST_F(WorkerAllocations, StaticSiteOptionsAllocateNothingWhenWarm) {
   options.headers.add_header.push_back(rule);
   options.error_pages = {{404, "/404.html"}};
   options.fallback = "/index.html";
+  options.autoindex = true;
   handlers::StaticFiles files(options);
   start(files);
   Batch pipelined[1];
   pipelined[0].add("GET /assets/app.js" + kHost + "\r\n", "HTTP/1.1 200");
   pipelined[0].add("GET /index.html" + kHost + "\r\n", "HTTP/1.1 200");
+  pipelined[0].add("GET /" + kHost + "\r\n", "HTTP/1.1 200");
   pipelined[0].add("HEAD /%61ssets/app.js" + kHost + "\r\n", "HTTP/1.1 200", true);
   pipelined[0].add("GET /missing.js" + kHost + "\r\n", "HTTP/1.1 404");
   pipelined[0].add("GET /settings/profile" + kHost + "\r\n", "HTTP/1.1 200");

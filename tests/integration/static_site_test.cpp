@@ -1,12 +1,15 @@
 // The static site options through the real zhttpd binary and curl, as a new user would try them:
-// precompressed variants, --cache-control and --add-header by path, --error-page, --fallback;
-// and bad values refused at start (exit 2, one line naming the option).
+// precompressed variants, --cache-control and --add-header by path, --error-page, --fallback,
+// --autoindex; and bad values refused at start (exit 2, one line naming the option).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "server_process.hpp"
+#include "zhttp/date_cache.hpp"
 
 namespace zhttp::test {
 namespace {
@@ -170,6 +173,80 @@ TEST_F(StaticSite, AMissingErrorPageFallsBackToTheBuiltInText) {
   const std::string r = curl("/missing");
   EXPECT_EQ(r.rfind("HTTP/1.1 404 ", 0), 0u) << r;
   EXPECT_EQ(body(r), "not found\n");
+}
+
+// A tree for --autoindex beneath /files/, which has no index file.
+void write_listing_tree(const std::string& root) {
+  ASSERT_TRUE(std::filesystem::create_directories(root + "/files/sub"));
+  ASSERT_TRUE(std::filesystem::create_directories(root + "/files/site"));
+  ASSERT_NO_FATAL_FAILURE(write_file(root + "/files/a.txt", "hello\n"));
+  ASSERT_NO_FATAL_FAILURE(write_file(root + "/files/x <y>.txt", "xy\n"));
+  ASSERT_NO_FATAL_FAILURE(write_file(root + "/files/.hidden", "secret\n"));
+  ASSERT_NO_FATAL_FAILURE(write_file(root + "/files/sub/inner.txt", "inner\n"));
+  ASSERT_NO_FATAL_FAILURE(write_file(root + "/files/site/index.html", "<p>site</p>\n"));
+}
+
+TEST_F(StaticSite, DirectoryListingsAreOffByDefault) {
+  ASSERT_NO_FATAL_FAILURE(write_listing_tree(root_));
+  ASSERT_NO_FATAL_FAILURE(start({}));
+  EXPECT_EQ(curl("/files/").rfind("HTTP/1.1 404 ", 0), 0u);
+  EXPECT_EQ(curl("/files/?format=json").rfind("HTTP/1.1 404 ", 0), 0u);
+  EXPECT_EQ(body(curl("/files/site/")), "<p>site</p>\n");
+}
+
+TEST_F(StaticSite, AutoindexListsDirectoriesAsHtml) {
+  ASSERT_NO_FATAL_FAILURE(write_listing_tree(root_));
+  ASSERT_NO_FATAL_FAILURE(start({"--autoindex"}));
+  const std::string page = curl("/files/");
+  EXPECT_EQ(page.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << page;
+  EXPECT_TRUE(has(page, "Content-Type: text/html; charset=utf-8")) << page;
+  const std::string html = body(page);
+  EXPECT_NE(html.find("<h1>Index of /files/</h1>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<a href=\"../\">../</a>\n<a href=\"site/\">site/</a>"), std::string::npos)
+      << html;
+  const size_t a = html.find("<a href=\"a.txt\">a.txt</a>");
+  ASSERT_NE(a, std::string::npos) << html;
+  EXPECT_EQ(html.find(" 6\n", a), html.find('\n', a) - 2) << html;  // its size, in bytes
+  EXPECT_NE(html.find("<a href=\"x%20%3Cy%3E.txt\">x &lt;y&gt;.txt</a>"), std::string::npos)
+      << html;
+  EXPECT_EQ(html.find("hidden"), std::string::npos) << html;
+  // The links lead where they say.
+  EXPECT_EQ(body(curl("/files/x%20%3Cy%3E.txt")), "xy\n");
+  const std::string sub = body(curl("/files/sub/"));
+  EXPECT_NE(sub.find("<a href=\"inner.txt\">inner.txt</a>"), std::string::npos) << sub;
+  EXPECT_EQ(body(curl("/files/sub/inner.txt")), "inner\n");
+  EXPECT_EQ(curl("/files/sub").rfind("HTTP/1.1 301 ", 0), 0u);
+  // An index file is served instead; hidden files stay hidden.
+  EXPECT_EQ(body(curl("/files/site/")), "<p>site</p>\n");
+  EXPECT_EQ(curl("/files/.hidden").rfind("HTTP/1.1 404 ", 0), 0u);
+  const std::string head = curl("/files/", {"-I"});
+  EXPECT_TRUE(has(head, "Content-Length: " + std::to_string(html.size()))) << head;
+  EXPECT_TRUE(head.ends_with("\r\n\r\n")) << head;
+}
+
+TEST_F(StaticSite, AutoindexFromTheConfigFileAnswersJson) {
+  ASSERT_NO_FATAL_FAILURE(write_listing_tree(root_));
+  const std::string config = server_.path("zhttpd.toml");
+  ASSERT_NO_FATAL_FAILURE(write_file(config, "autoindex = true\n"));
+  ASSERT_NO_FATAL_FAILURE(start({"--config", config}));
+  const std::string response = curl("/files/?v=2&format=json");
+  EXPECT_TRUE(has(response, "Content-Type: application/json")) << response;
+  nlohmann::json listing;
+  ASSERT_NO_THROW(listing = nlohmann::json::parse(body(response))) << response;
+  auto mtime = [&](const std::string& name) {
+    struct stat st {};
+    EXPECT_EQ(::stat((root_ + "/files/" + name).c_str(), &st), 0) << name;
+    char date[kImfFixdateLen];
+    EXPECT_TRUE(format_imf_fixdate(st.st_mtim.tv_sec, date));
+    return std::string(date, kImfFixdateLen);
+  };
+  const nlohmann::json expected = {
+      {{"name", "site"}, {"type", "directory"}, {"mtime", mtime("site")}},
+      {{"name", "sub"}, {"type", "directory"}, {"mtime", mtime("sub")}},
+      {{"name", "a.txt"}, {"type", "file"}, {"mtime", mtime("a.txt")}, {"size", 6}},
+      {{"name", "x <y>.txt"}, {"type", "file"}, {"mtime", mtime("x <y>.txt")}, {"size", 3}},
+  };
+  EXPECT_EQ(listing, expected) << listing.dump(1);
 }
 
 TEST_F(StaticSite, BadValuesAreRefusedAtStartNamingTheOption) {

@@ -544,6 +544,19 @@ TEST(CommandLine, AccessLogFormats) {
             log::AccessLogFormat::kExtended);
 }
 
+TEST(CommandLine, AutoindexIsOffUnlessAsked) {
+  EXPECT_FALSE(parse({}).config.files.autoindex);
+  const Parsed p = parse({"--autoindex"});
+  expect_serve(p);
+  EXPECT_TRUE(p.config.files.autoindex);
+  TempFile file("autoindex = true\n");
+  const Parsed from_file = parse({"--config", file.path()});
+  expect_serve(from_file);
+  EXPECT_TRUE(from_file.config.files.autoindex);
+  EXPECT_FALSE(parse({"--config", file.path(), "--autoindex=false"}).config.files.autoindex);
+  EXPECT_NE(parse({"--help"}).out.find("--autoindex"), std::string::npos);
+}
+
 TEST(CommandLine, TestConfig) {
   Parsed p = parse({"-t"});
   EXPECT_EQ(p.command.kind, Command::Kind::kTestConfig);
