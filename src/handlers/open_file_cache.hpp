@@ -33,18 +33,13 @@ struct CachedFile {
   char etag[kMaxEtagLen];
   std::string_view content_type;  // from MimeTypes: lives as long as it does
   // A file: the sizes of its precompressed variants (each cached as a file of its own, opened
-  // with it). A variant: its coding's index, else -1.
+  // with it), and whether there is any. A variant: its coding's index, else -1.
   VariantSizes variant_sizes = {kNoVariant, kNoVariant, kNoVariant};
+  bool has_variants = false;
   int8_t coding = -1;
   char content[kMaxContentBytes];
 
   std::string_view etag_view() const { return {etag, etag_len}; }
-  bool has_variants() const {
-    for (uint64_t size : variant_sizes) {
-      if (size != kNoVariant) return true;
-    }
-    return false;
-  }
 };
 
 class OpenFileCache {

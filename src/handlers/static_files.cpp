@@ -74,9 +74,9 @@ void StaticFiles::serve_path(const RequestView& request, Response& response, std
                              bool may_fall_back) {
   const time_t now = response.now();
   if (const CachedFile* file = cache_.find(path, now)) {
-    const int coding = representation(request, *file);
+    const int coding = file->has_variants ? representation(request, *file) : -1;
     if (coding < 0) {
-      serve_file(request, response, *file, false, rules_path(path), file->has_variants());
+      serve_file(request, response, *file, false, rules_path(path), file->has_variants);
       return;
     }
     if (const CachedFile* variant = cache_.find(tagged_key(path, variant_tag(coding)), now)) {
@@ -85,10 +85,12 @@ void StaticFiles::serve_path(const RequestView& request, Response& response, std
     }
     // The variant left the cache before its file did: open them all again.
   }
-  OpenedFiles opened;
-  if (!open_files(request, response, path, may_fall_back, &opened)) return;
+  ResolvedFile resolved;
+  if (!resolve(request, response, path, may_fall_back, &resolved)) return;
+  OpenedFiles opened;  // after resolve(): a 404 does not build one
+  open_files(resolved, &opened);
   const std::string_view rules = rules_path(path);
-  const int coding = representation(request, opened.file);
+  const int coding = opened.file.has_variants ? representation(request, opened.file) : -1;
   // The cache takes over each descriptor it stores. The representation chosen is served from
   // the copy here either way; what the cache could not take is closed once used.
   const bool file_cached = cache_.store(path, opened.file, now) != nullptr;
@@ -106,7 +108,7 @@ void StaticFiles::serve_path(const RequestView& request, Response& response, std
   }
   if (coding >= 0 && !file_cached) ::close(opened.file.fd);
   const CachedFile& served = coding < 0 ? opened.file : opened.variants[coding];
-  serve_file(request, response, served, !served_cached, rules, opened.file.has_variants());
+  serve_file(request, response, served, !served_cached, rules, opened.file.has_variants);
 }
 
 std::string_view StaticFiles::tagged_key(std::string_view path, char tag) {
@@ -157,19 +159,19 @@ bool StaticFiles::send_page(Response& response, std::string_view page) {
 }
 
 int StaticFiles::representation(const RequestView& request, const CachedFile& file) const {
-  if (!file.has_variants()) return -1;
   const AcceptedCodings accepted = parse_accept_encoding(request.header(HeaderId::kAcceptEncoding));
   return choose_representation(accepted, precompressed_, file.variant_sizes,
                                static_cast<uint64_t>(file.st.st_size));
 }
 
-bool StaticFiles::open_files(const RequestView& request, Response& response, std::string_view path,
-                             bool may_fall_back, OpenedFiles* opened) {
-  ResolvedFile resolved = resolver_.resolve(path, path_scratch_.data(), path_scratch_.size());
+bool StaticFiles::resolve(const RequestView& request, Response& response, std::string_view path,
+                          bool may_fall_back, ResolvedFile* file) {
+  const ResolvedFile resolved = resolver_.resolve(path, path_scratch_.data(), path_scratch_.size());
   using Outcome = ResolvedFile::Outcome;
   switch (resolved.outcome) {
     case Outcome::kFile:
-      break;
+      *file = resolved;
+      return true;
     case Outcome::kAddSlash:
       redirect_to_directory(request, response, resolved.path);
       return false;
@@ -191,6 +193,10 @@ bool StaticFiles::open_files(const RequestView& request, Response& response, std
                              headers_);
       return false;
   }
+  return false;
+}
+
+void StaticFiles::open_files(const ResolvedFile& resolved, OpenedFiles* opened) {
   CachedFile& file = opened->file;
   describe(resolved.fd, resolved.st, &file);
   std::string_view name = resolved.path;
@@ -211,8 +217,8 @@ bool StaticFiles::open_files(const RequestView& request, Response& response, std
     variant.content_type = file.content_type;
     variant.coding = static_cast<int8_t>(index);
     file.variant_sizes[index] = static_cast<uint64_t>(st.st_size);
+    file.has_variants = true;
   }
-  return true;
 }
 
 void StaticFiles::redirect_to_directory(const RequestView& request, Response& response,
@@ -235,8 +241,7 @@ void StaticFiles::redirect_to_directory(const RequestView& request, Response& re
   response.header("Content-Type", kTextPlain).body("moved permanently\n");
 }
 
-std::string_view StaticFiles::rules_path(std::string_view encoded_path) {
-  if (headers_.empty()) return {};
+std::string_view StaticFiles::decode_rules_path(std::string_view encoded_path) {
   PathResult decoded =
       normalize_path(encoded_path, decoded_scratch_.data(), decoded_scratch_.size());
   return decoded.ok() ? std::string_view(decoded_scratch_.data(), decoded.length) : "";
@@ -267,7 +272,8 @@ void StaticFiles::serve_file(const RequestView& request, Response& response, con
     response.status(304).header("ETag", etag);
     if (!last_modified.empty()) response.header("Last-Modified", last_modified);
     if (vary) response.header("Vary", "Accept-Encoding");
-    headers_.apply(rules_path, response);  // RFC 9110 15.4.5: a 304 carries Cache-Control too
+    if (!headers_.empty())
+      headers_.apply(rules_path, response);  // RFC 9110 15.4.5: a 304 carries Cache-Control too
     response.no_body();
     return;
   }
@@ -295,7 +301,7 @@ void StaticFiles::serve_file(const RequestView& request, Response& response, con
   if (vary) response.header("Vary", "Accept-Encoding");
   if (!last_modified.empty()) response.header("Last-Modified", last_modified);
   response.header("Accept-Ranges", "bytes");
-  headers_.apply(rules_path, response);
+  if (!headers_.empty()) headers_.apply(rules_path, response);
   uint64_t offset = 0;
   uint64_t length = size;
   if (range.kind == RangeKind::kSatisfiable) {

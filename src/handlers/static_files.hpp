@@ -47,15 +47,18 @@ class StaticFiles : public Handler {
   // `may_fall_back`.
   void serve_path(const RequestView& request, Response& response, std::string_view path,
                   bool may_fall_back);
-  // Opens the file for `path` and its variants, or answers (the fallback, or 400, 403, 404,
-  // 301) and returns false.
-  bool open_files(const RequestView& request, Response& response, std::string_view path,
-                  bool may_fall_back, OpenedFiles* opened);
+  // Opens the file for `path` into *file, or answers (the fallback, a listing, or 400, 403,
+  // 404, 301) and returns false.
+  bool resolve(const RequestView& request, Response& response, std::string_view path,
+               bool may_fall_back, ResolvedFile* file);
+  // The facts of a resolved file, and its variants opened beside it.
+  void open_files(const ResolvedFile& resolved, OpenedFiles* opened);
   // An error answer: its --error-page when there is one and it exists, else `text`.
   void send_error(Response& response, uint16_t status, std::string_view text);
   // Sends the file at `page` as the body of the status already set; false when it is missing.
   bool send_page(Response& response, std::string_view page);
-  // The coding of the variant of `file` to send (see choose_representation), or -1: the file.
+  // The coding of the variant of `file` (which has some) to send (see choose_representation),
+  // or -1: the file.
   int representation(const RequestView& request, const CachedFile& file) const;
   // An open file cache key for `path` that no request path has (in tagged_key_scratch_): `tag`
   // says what it is kept for. "" when too long.
@@ -66,8 +69,11 @@ class StaticFiles : public Handler {
   void serve_file(const RequestView& request, Response& response, const CachedFile& file,
                   bool owned, std::string_view rules_path, bool vary);
   // The decoded form of an encoded request path for the PathHeaders rules ("" when there are
-  // none, or it does not decode), in decoded_scratch_.
-  std::string_view rules_path(std::string_view encoded_path);
+  // none, or it does not decode), in decoded_scratch_. Inline: most sites have no rules.
+  std::string_view rules_path(std::string_view encoded_path) {
+    return headers_.empty() ? std::string_view() : decode_rules_path(encoded_path);
+  }
+  std::string_view decode_rules_path(std::string_view encoded_path);
   void redirect_to_directory(const RequestView& request, Response& response,
                              std::string_view normalized_path);
 
