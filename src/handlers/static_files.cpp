@@ -34,6 +34,20 @@ void describe(int fd, const struct stat& st, CachedFile* file) {
   }
 }
 
+// The body: `length` bytes of `file` from `offset`, copied when it kept them, else sent from its
+// descriptor (`owned`: this request's, closed once used).
+void send_bytes(Response& response, const CachedFile& file, bool owned, uint64_t offset,
+                uint64_t length) {
+  if (file.has_content) {
+    response.body({file.content + offset, length});
+    if (owned) ::close(file.fd);
+  } else if (owned) {
+    response.file(file.fd, offset, length);
+  } else {
+    response.file_shared(file.fd, offset, length);
+  }
+}
+
 // Open file cache keys of a path's variants, and of its file sent as an error page.
 char variant_tag(int coding) {
   return static_cast<char>('0' + coding);
@@ -147,14 +161,7 @@ bool StaticFiles::send_page(Response& response, std::string_view page) {
   if (owned) file = &opened;
   const auto size = static_cast<uint64_t>(file->st.st_size);
   response.header("Content-Type", file->content_type);
-  if (file->has_content) {
-    response.body({file->content, size});
-    if (owned) ::close(file->fd);
-  } else if (owned) {
-    response.file(file->fd, 0, size);
-  } else {
-    response.file_shared(file->fd, 0, size);
-  }
+  send_bytes(response, *file, owned, 0, size);
   return true;
 }
 
@@ -309,14 +316,7 @@ void StaticFiles::serve_file(const RequestView& request, Response& response, con
     offset = range.first;
     length = range.length();
   }
-  if (file.has_content) {
-    release();
-    response.body({file.content + offset, length});
-  } else if (owned) {
-    response.file(file.fd, offset, length);
-  } else {
-    response.file_shared(file.fd, offset, length);
-  }
+  send_bytes(response, file, owned, offset, length);
 }
 
 }  // namespace zhttp::handlers
