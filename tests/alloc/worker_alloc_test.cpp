@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "../../examples/checksum_handler.hpp"
 #include "../../examples/compute_handler.hpp"
@@ -177,6 +178,17 @@ class WorkerAllocations : public ::testing::Test {
     EXPECT_EQ(allocations, 0);
   }
 
+  // Stops the worker, writes out what `log` holds and returns the lines of its file at `path`.
+  std::vector<std::string> stop_and_read_log(log::AccessLog& log, const fs::path& path) {
+    worker_->stop();
+    thread_.join();
+    log.flush();
+    std::ifstream file(path);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(file, line);) lines.push_back(line);
+    return lines;
+  }
+
   long answered_ = 0;  // by run(), warm-up included
   uint16_t port_ = 0;
   int listener_ = -1;
@@ -245,12 +257,8 @@ TEST_F(WorkerAllocations, StaticFilesAllocateNothingWhenWarm) {
   expect_no_allocations(single, 4, 500, 2.5);
   expect_no_allocations(pipelined, 1, 300);
   // Every response was logged: count the lines once the worker has stopped (and flushed).
-  worker_->stop();
-  thread_.join();
-  access_log.flush();
-  std::ifstream logged(root / "access.log");
   long lines = 0;
-  for (std::string line; std::getline(logged, line);)
+  for (const std::string& line : stop_and_read_log(access_log, root / "access.log"))
     lines += line.find(" HTTP/1.1\" ") != line.npos;
   // The HEAD for the ETag, and every request of every round.
   EXPECT_EQ(lines, answered_ + 1);
@@ -345,13 +353,9 @@ TEST_F(WorkerAllocations, VirtualHostsAllocateNothingWhenWarm) {
   pipelined[0].add("GET /missing HTTP/1.1\r\nHost: a.test" + fields, "HTTP/1.1 404");
   pipelined[0].add("GET /who.txt HTTP/1.0\r\nConnection: keep-alive" + fields, "HTTP/1.1 200");
   expect_no_allocations(pipelined, 1, 300);
-  worker_->stop();
-  thread_.join();
-  access_log.flush();
-  std::ifstream logged(base / "access.log");
   long lines = 0;
   long hosts = 0;
-  for (std::string line; std::getline(logged, line);) {
+  for (const std::string& line : stop_and_read_log(access_log, base / "access.log")) {
     ++lines;
     hosts +=
         line.ends_with("\"a.test\" \"identity\"") || line.ends_with("\"y.b.test\" \"identity\"");
