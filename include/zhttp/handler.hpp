@@ -141,6 +141,7 @@ class Response {
   Response& status(uint16_t code);
   Response& header(std::string_view name, std::string_view value);
   Response& header(std::string_view name, uint64_t value);
+  Response& header(ConstField field);        // checked when compiled: {"Vary", "Accept-Encoding"}
   void body(std::string_view bytes);         // copied into the output buffer
   void body_static(std::string_view bytes);  // not copied: must outlive the connection's send
   // A file range: read into the output buffer when at most kInlineFileBytes (and it fits),

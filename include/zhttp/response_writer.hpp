@@ -30,6 +30,30 @@ std::string_view describe(WriteError e);
 bool is_field_name(std::string_view name);    // a token (RFC 9110 5.6.2), not empty
 bool is_field_value(std::string_view value);  // VCHAR, obs-text, SP, HTAB only
 
+// A header field known when the program is compiled, e.g. {"Vary", "Accept-Encoding"}: the
+// compiler checks it as header() would at run time (a name or value that fails does not
+// compile), so writing one is a plain copy.
+class ConstField {
+ public:
+  consteval ConstField(std::string_view name, std::string_view value) : name_(name), value_(value) {
+    bool ok = !name.empty();
+    for (char c : name) ok = ok && is_tchar(c);
+    for (char c : value)
+      ok = ok && (c == '\t' || static_cast<unsigned char>(c) >= 0x20) && c != 0x7f;
+    if (!ok) throw "ConstField: not a token name or a field value";  // stops the compilation
+  }
+  constexpr std::string_view name() const { return name_; }
+  constexpr std::string_view value() const { return value_; }
+
+ private:
+  static constexpr bool is_tchar(char c) {  // RFC 9110 5.6.2
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  }
+  std::string_view name_;
+  std::string_view value_;
+};
+
 // Formats a response head (and optionally a small body) into a caller-provided buffer: no
 // allocation, no printf. The usual sequence:
 //
@@ -54,6 +78,7 @@ class ResponseWriter {
   ResponseWriter& status_line(uint16_t code, uint8_t version_minor = 1);
   ResponseWriter& header(std::string_view name, std::string_view value);
   ResponseWriter& header(std::string_view name, uint64_t value);
+  ResponseWriter& header(ConstField field) { return raw_header(field.name(), field.value()); }
   // "Date: <IMF-fixdate>\r\n" from the worker's cache (trusted, not re-validated).
   ResponseWriter& date(DateCache& cache, time_t now);
   // "Date: <value>\r\n"; the value is validated like any header value.

@@ -137,6 +137,11 @@ Response& Response::header(std::string_view name, uint64_t value) {
   return *this;
 }
 
+Response& Response::header(ConstField field) {
+  if (head_in_place()) writer_.header(field);
+  return *this;
+}
+
 Response& Response::header_lines(std::string_view lines) {
   if (head_in_place()) writer_.field_lines(lines);
   return *this;

@@ -1,5 +1,7 @@
 #include "handlers/content_coding.hpp"
 
+#include <cstring>
+
 #include "handlers/ascii_case.hpp"
 
 namespace zhttp::handlers {
@@ -7,6 +9,9 @@ namespace {
 
 constexpr std::string_view kNames[kContentCodings] = {"br", "zstd", "gzip"};
 constexpr std::string_view kSuffixes[kContentCodings] = {".br", ".zst", ".gz"};
+constexpr ConstField kContentEncodingFields[kContentCodings] = {{"Content-Encoding", kNames[0]},
+                                                                {"Content-Encoding", kNames[1]},
+                                                                {"Content-Encoding", kNames[2]}};
 
 bool is_ows(char c) {
   return c == ' ' || c == '\t';
@@ -33,16 +38,35 @@ int parse_qvalue(std::string_view s) {
   return q > 1000 ? -1 : q;
 }
 
-// One member: "coding" or "coding;q=V" (OWS around ';'). The weight, or -1 if malformed.
-int parse_member(std::string_view member, std::string_view* coding) {
-  size_t semi = member.find(';');
-  *coding = trim(member.substr(0, semi));
-  if (coding->empty()) return -1;
-  for (char c : *coding) {
-    if (is_ows(c) || c == '=' || c == '"') return -1;
+// What a member's coding names: a content coding's index (as ContentCoding), "*", "identity",
+// or anything else. Each name here is a token, so a "coding" holding other bytes (spaces, '=',
+// quotes) or none at all is simply none of them, and its member is ignored.
+enum Named : uint8_t { kNamedBr, kNamedZstd, kNamedGzip, kNamedStar, kNamedIdentity, kNamedOther };
+static_assert(kNamedBr == static_cast<uint8_t>(ContentCoding::kBr) &&
+              kNamedZstd == static_cast<uint8_t>(ContentCoding::kZstd) &&
+              kNamedGzip == static_cast<uint8_t>(ContentCoding::kGzip));
+
+Named name_of(std::string_view coding) {
+  switch (coding.size()) {  // one comparison at most per name, on the request path
+    case 1:
+      return coding[0] == '*' ? kNamedStar : kNamedOther;
+    case 2:
+      return equal_nocase(coding, "br") ? kNamedBr : kNamedOther;
+    case 4:
+      if (equal_nocase(coding, "gzip")) return kNamedGzip;
+      return equal_nocase(coding, "zstd") ? kNamedZstd : kNamedOther;
+    case 6:
+      return equal_nocase(coding, "x-gzip") ? kNamedGzip : kNamedOther;
+    case 8:
+      return equal_nocase(coding, "identity") ? kNamedIdentity : kNamedOther;
+    default:
+      return kNamedOther;
   }
-  if (semi == std::string_view::npos) return 1000;
-  std::string_view weight = trim(member.substr(semi + 1));
+}
+
+// A member's parameters after its ';': "q=V" (OWS around). The weight, or -1 if malformed.
+int parse_weight(std::string_view parameters) {
+  std::string_view weight = trim(parameters);
   if (weight.size() < 2 || (weight[0] != 'q' && weight[0] != 'Q') || weight[1] != '=') return -1;
   return parse_qvalue(weight.substr(2));
 }
@@ -57,6 +81,10 @@ CodingList default_precompressed() {
 
 std::string_view coding_name(ContentCoding c) {
   return kNames[static_cast<size_t>(c)];
+}
+
+ConstField content_encoding_field(ContentCoding c) {
+  return kContentEncodingFields[static_cast<size_t>(c)];
 }
 
 std::string_view coding_suffix(ContentCoding c) {
@@ -91,26 +119,22 @@ AcceptedCodings parse_accept_encoding(std::string_view value) {
   bool identity_listed = false;
   int star = -1;
   while (!value.empty()) {
-    size_t comma = value.find(',');
-    std::string_view member = value.substr(0, comma);
+    const size_t comma = value.find(',');
+    const std::string_view member = value.substr(0, comma);
     value.remove_prefix(comma == std::string_view::npos ? value.size() : comma + 1);
-    std::string_view coding;
-    const int q = parse_member(member, &coding);
+    const size_t semi = member.find(';');
+    const Named named = name_of(trim(member.substr(0, semi)));
+    if (named == kNamedOther) continue;  // a coding no file is stored in, or malformed
+    const int q = semi == std::string_view::npos ? 1000 : parse_weight(member.substr(semi + 1));
     if (q < 0) continue;
-    if (coding == "*") {
+    if (named == kNamedStar) {
       if (star < 0) star = q;
-      continue;
-    }
-    if (equal_nocase(coding, "identity")) {
+    } else if (named == kNamedIdentity) {
       if (!identity_listed) accepted.identity = static_cast<uint16_t>(q);
       identity_listed = true;
-      continue;
-    }
-    if (equal_nocase(coding, "x-gzip")) coding = "gzip";
-    for (size_t i = 0; i < kContentCodings; ++i) {
-      if (listed[i] || !equal_nocase(coding, kNames[i])) continue;
-      accepted.q[i] = static_cast<uint16_t>(q);
-      listed[i] = true;
+    } else if (!listed[named]) {
+      accepted.q[named] = static_cast<uint16_t>(q);
+      listed[named] = true;
     }
   }
   if (star >= 0) {
@@ -120,6 +144,17 @@ AcceptedCodings parse_accept_encoding(std::string_view value) {
     if (!identity_listed) accepted.identity = static_cast<uint16_t>(star);
   }
   return accepted;
+}
+
+const AcceptedCodings& AcceptEncodingMemo::parse(std::string_view value) {
+  if (remembered_ && value.size() == length_ && std::memcmp(value.data(), value_, length_) == 0) {
+    return parsed_;
+  }
+  parsed_ = parse_accept_encoding(value);
+  remembered_ = value.size() <= kMaxValue;
+  if (remembered_ && !value.empty()) std::memcpy(value_, value.data(), value.size());
+  length_ = static_cast<uint8_t>(remembered_ ? value.size() : 0);
+  return parsed_;
 }
 
 int choose_representation(const AcceptedCodings& accepted, const CodingList& enabled,

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "zhttp/response_writer.hpp"
+
 namespace zhttp::handlers {
 
 enum class ContentCoding : uint8_t { kBr, kZstd, kGzip };
@@ -16,6 +18,8 @@ inline constexpr size_t kContentCodings = 3;
 std::string_view coding_name(ContentCoding c);
 std::string_view coding_suffix(ContentCoding c);
 inline constexpr size_t kMaxCodingSuffix = 4;  // ".zst"
+// "Content-Encoding: <name>".
+ConstField content_encoding_field(ContentCoding c);
 
 // The codings --precompressed enables, in the order given (which breaks ties between variants
 // of the same size and q-value). Empty: "off".
@@ -45,6 +49,20 @@ struct AcceptedCodings {
 // that does not parse (a bad q-value, a parameter other than q, stray bytes) is ignored, as
 // though it were not there.
 AcceptedCodings parse_accept_encoding(std::string_view value);
+
+// parse_accept_encoding() remembering the last value it parsed: clients (browsers above all)
+// send one value on every request, so most requests cost a comparison. One per worker thread.
+class AcceptEncodingMemo {
+ public:
+  const AcceptedCodings& parse(std::string_view value);
+
+ private:
+  static constexpr size_t kMaxValue = 128;  // longer values are parsed every time
+  AcceptedCodings parsed_;
+  bool remembered_ = false;
+  uint8_t length_ = 0;
+  char value_[kMaxValue];
+};
 
 // The sizes of a file's usable variants, by coding; kNoVariant where there is none.
 inline constexpr uint64_t kNoVariant = UINT64_MAX;

@@ -21,25 +21,29 @@ OpenFileCache::~OpenFileCache() {
   }
 }
 
-// FNV-1a: request paths are short, and this is a few cycles a byte.
-uint32_t OpenFileCache::hash_of(std::string_view path) {
+// FNV-1a: request paths are short, and this is a few cycles a byte. A tagged key hashes as
+// its bytes: the path, a NUL, the tag.
+OpenFileCache::Key OpenFileCache::key_of(std::string_view path, char tag) {
   uint32_t h = 2166136261u;
   for (unsigned char c : path) h = (h ^ c) * 16777619u;
-  return h;
+  if (tag != kNoTag) h = (((h ^ 0u) * 16777619u) ^ static_cast<unsigned char>(tag)) * 16777619u;
+  return {path, tag, h};
 }
 
-bool OpenFileCache::matches(const Slot& s, uint32_t hash, std::string_view path) {
-  return s.used && s.hash == hash && s.key_len == path.size() &&
-         std::memcmp(s.key, path.data(), path.size()) == 0;
+bool OpenFileCache::matches(const Slot& s, const Key& key) {
+  const size_t n = key.path.size();
+  return s.used && s.hash == key.hash && s.key_len == key.size() &&
+         std::memcmp(s.key, key.path.data(), n) == 0 &&
+         (key.tag == kNoTag || (s.key[n] == '\0' && s.key[n + 1] == key.tag));
 }
 
-const CachedFile* OpenFileCache::find(std::string_view path, time_t now) {
-  if (slots_.empty() || path.size() > kMaxKeyBytes) return nullptr;
-  uint32_t hash = hash_of(path);
-  Slot* set = set_of(hash);
+const CachedFile* OpenFileCache::find(std::string_view path, char tag, time_t now) {
+  if (slots_.empty() || key_size(path, tag) > kMaxKeyBytes) return nullptr;
+  const Key key = key_of(path, tag);
+  Slot* set = set_of(key.hash);
   for (uint32_t i = 0; i < kWays; ++i) {
     Slot& s = set[i];
-    if (!matches(s, hash, path)) continue;
+    if (!matches(s, key)) continue;
     // A clock stepping back also ends the entry's life.
     if (now < s.opened || now - s.opened >= static_cast<time_t>(valid_seconds_)) return nullptr;
     s.last_use = ++clock_;
@@ -48,14 +52,15 @@ const CachedFile* OpenFileCache::find(std::string_view path, time_t now) {
   return nullptr;
 }
 
-const CachedFile* OpenFileCache::store(std::string_view path, const CachedFile& file, time_t now) {
-  if (slots_.empty() || path.size() > kMaxKeyBytes) return nullptr;
-  uint32_t hash = hash_of(path);
-  Slot* set = set_of(hash);
-  // The path's own entry, else a free one, else the least recently used.
+const CachedFile* OpenFileCache::store(std::string_view path, char tag, const CachedFile& file,
+                                       time_t now) {
+  if (slots_.empty() || key_size(path, tag) > kMaxKeyBytes) return nullptr;
+  const Key key = key_of(path, tag);
+  Slot* set = set_of(key.hash);
+  // The key's own entry, else a free one, else the least recently used.
   Slot* victim = nullptr;
   for (uint32_t i = 0; i < kWays && victim == nullptr; ++i) {
-    if (matches(set[i], hash, path)) victim = &set[i];
+    if (matches(set[i], key)) victim = &set[i];
   }
   for (uint32_t i = 0; i < kWays && victim == nullptr; ++i) {
     if (!set[i].used) victim = &set[i];
@@ -71,10 +76,14 @@ const CachedFile* OpenFileCache::store(std::string_view path, const CachedFile& 
   victim->file = file;
   victim->opened = now;
   victim->last_use = ++clock_;
-  victim->hash = hash;
-  victim->key_len = static_cast<uint8_t>(path.size());
+  victim->hash = key.hash;
+  victim->key_len = static_cast<uint8_t>(key.size());
   victim->used = true;
   std::memcpy(victim->key, path.data(), path.size());
+  if (tag != kNoTag) {
+    victim->key[path.size()] = '\0';
+    victim->key[path.size() + 1] = tag;
+  }
   return &victim->file;
 }
 

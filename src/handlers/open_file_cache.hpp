@@ -53,12 +53,20 @@ class OpenFileCache {
   ~OpenFileCache();
 
   // The file cached for this (still encoded) request path if it is still valid at `now`.
-  const CachedFile* find(std::string_view path, time_t now);
+  const CachedFile* find(std::string_view path, time_t now) { return find(path, kNoTag, now); }
 
   // Caches `file` (taking over its descriptor) under `path` and returns it, replacing an older
   // entry for the path or the set's least recently used one (whose descriptor is closed).
   // nullptr when the cache is disabled or the path too long: the caller keeps the descriptor.
-  const CachedFile* store(std::string_view path, const CachedFile& file, time_t now);
+  const CachedFile* store(std::string_view path, const CachedFile& file, time_t now) {
+    return store(path, kNoTag, file, now);
+  }
+
+  // The same for another entry of the path, told apart by `tag` (a variant's coding, the file
+  // sent as an error page): its key is the path, a NUL (which no request path has) and the tag.
+  static constexpr char kNoTag = '\0';
+  const CachedFile* find(std::string_view path, char tag, time_t now);
+  const CachedFile* store(std::string_view path, char tag, const CachedFile& file, time_t now);
 
   size_t capacity() const { return slots_.size(); }
 
@@ -73,9 +81,18 @@ class OpenFileCache {
     char key[kMaxKeyBytes];
   };
 
+  static size_t key_size(std::string_view path, char tag) {
+    return path.size() + (tag == kNoTag ? 0 : 2);
+  }
+  struct Key {
+    std::string_view path;
+    char tag;
+    uint32_t hash;
+    size_t size() const { return key_size(path, tag); }
+  };
+  static Key key_of(std::string_view path, char tag);
   Slot* set_of(uint32_t hash) { return &slots_[(hash & set_mask_) * kWays]; }
-  static uint32_t hash_of(std::string_view path);
-  static bool matches(const Slot& s, uint32_t hash, std::string_view path);
+  static bool matches(const Slot& s, const Key& key);
 
   std::vector<Slot> slots_;
   uint32_t set_mask_ = 0;

@@ -15,6 +15,8 @@ namespace zhttp::handlers {
 namespace {
 
 constexpr std::string_view kTextPlain = "text/plain; charset=utf-8";
+constexpr ConstField kVaryAcceptEncoding{"Vary", "Accept-Encoding"};
+constexpr ConstField kAcceptRanges{"Accept-Ranges", "bytes"};
 
 // Whole seconds: compressors that copy the original's mtime (brotli -k) keep only its seconds.
 bool is_older(const timespec& variant, const timespec& file) {
@@ -93,7 +95,7 @@ void StaticFiles::serve_path(const RequestView& request, Response& response, std
       serve_file(request, response, *file, false, rules_path(path), file->has_variants);
       return;
     }
-    if (const CachedFile* variant = cache_.find(tagged_key(path, variant_tag(coding)), now)) {
+    if (const CachedFile* variant = cache_.find(path, variant_tag(coding), now)) {
       serve_file(request, response, *variant, false, rules_path(path), true);
       return;
     }
@@ -112,8 +114,8 @@ void StaticFiles::serve_path(const RequestView& request, Response& response, std
   for (size_t i = 0; i < kContentCodings; ++i) {
     const CachedFile& variant = opened.variants[i];
     if (variant.fd < 0) continue;
-    const std::string_view key = tagged_key(path, variant_tag(static_cast<int>(i)));
-    const bool cached = file_cached && !key.empty() && cache_.store(key, variant, now) != nullptr;
+    const bool cached = file_cached && cache_.store(path, variant_tag(static_cast<int>(i)), variant,
+                                                    now) != nullptr;
     if (static_cast<int>(i) == coding) {
       served_cached = cached;
     } else if (!cached) {
@@ -123,15 +125,6 @@ void StaticFiles::serve_path(const RequestView& request, Response& response, std
   if (coding >= 0 && !file_cached) ::close(opened.file.fd);
   const CachedFile& served = coding < 0 ? opened.file : opened.variants[coding];
   serve_file(request, response, served, !served_cached, rules, opened.file.has_variants);
-}
-
-std::string_view StaticFiles::tagged_key(std::string_view path, char tag) {
-  if (path.size() + 2 > tagged_key_scratch_.size()) return {};
-  char* out = tagged_key_scratch_.data();
-  std::memcpy(out, path.data(), path.size());
-  out[path.size()] = '\0';  // never part of a request path
-  out[path.size() + 1] = tag;
-  return {out, path.size() + 2};
 }
 
 void StaticFiles::send_error(Response& response, uint16_t status, std::string_view text) {
@@ -146,16 +139,15 @@ void StaticFiles::send_error(Response& response, uint16_t status, std::string_vi
 bool StaticFiles::send_page(Response& response, std::string_view page) {
   // Cached under a key of its own: an error page is sent without its variants, and an entry
   // for its path as a request must know them.
-  const std::string_view key = tagged_key(page, kErrorPageTag);
   const time_t now = response.now();
-  const CachedFile* file = cache_.find(key, now);
+  const CachedFile* file = cache_.find(page, kErrorPageTag, now);
   CachedFile opened;
   if (file == nullptr) {
     ResolvedFile resolved = resolver_.resolve(page, path_scratch_.data(), path_scratch_.size());
     if (resolved.outcome != ResolvedFile::Outcome::kFile) return false;
     describe(resolved.fd, resolved.st, &opened);
     opened.content_type = mime_.lookup(resolved.path);
-    file = key.empty() ? nullptr : cache_.store(key, opened, now);
+    file = cache_.store(page, kErrorPageTag, opened, now);
   }
   const bool owned = file == nullptr;
   if (owned) file = &opened;
@@ -165,8 +157,9 @@ bool StaticFiles::send_page(Response& response, std::string_view page) {
   return true;
 }
 
-int StaticFiles::representation(const RequestView& request, const CachedFile& file) const {
-  const AcceptedCodings accepted = parse_accept_encoding(request.header(HeaderId::kAcceptEncoding));
+int StaticFiles::representation(const RequestView& request, const CachedFile& file) {
+  const AcceptedCodings& accepted =
+      accept_encoding_.parse(request.header(HeaderId::kAcceptEncoding));
   return choose_representation(accepted, precompressed_, file.variant_sizes,
                                static_cast<uint64_t>(file.st.st_size));
 }
@@ -278,7 +271,7 @@ void StaticFiles::serve_file(const RequestView& request, Response& response, con
     }
     response.status(304).header("ETag", etag);
     if (!last_modified.empty()) response.header("Last-Modified", last_modified);
-    if (vary) response.header("Vary", "Accept-Encoding");
+    if (vary) response.header(kVaryAcceptEncoding);
     if (!headers_.empty())
       headers_.apply(rules_path, response);  // RFC 9110 15.4.5: a 304 carries Cache-Control too
     response.no_body();
@@ -303,11 +296,11 @@ void StaticFiles::serve_file(const RequestView& request, Response& response, con
   response.status(range.kind == RangeKind::kSatisfiable ? 206 : 200);
   response.header("Content-Type", file.content_type).header("ETag", etag);
   if (file.coding >= 0) {
-    response.header("Content-Encoding", coding_name(static_cast<ContentCoding>(file.coding)));
+    response.header(content_encoding_field(static_cast<ContentCoding>(file.coding)));
   }
-  if (vary) response.header("Vary", "Accept-Encoding");
+  if (vary) response.header(kVaryAcceptEncoding);
   if (!last_modified.empty()) response.header("Last-Modified", last_modified);
-  response.header("Accept-Ranges", "bytes");
+  response.header(kAcceptRanges);
   if (!headers_.empty()) headers_.apply(rules_path, response);
   uint64_t offset = 0;
   uint64_t length = size;

@@ -59,10 +59,7 @@ class StaticFiles : public Handler {
   bool send_page(Response& response, std::string_view page);
   // The coding of the variant of `file` (which has some) to send (see choose_representation),
   // or -1: the file.
-  int representation(const RequestView& request, const CachedFile& file) const;
-  // An open file cache key for `path` that no request path has (in tagged_key_scratch_): `tag`
-  // says what it is kept for. "" when too long.
-  std::string_view tagged_key(std::string_view path, char tag);
+  int representation(const RequestView& request, const CachedFile& file);
   // `owned`: the descriptor is this request's (closed once used), not the cache's.
   // `rules_path`: the decoded path the PathHeaders rules are matched against.
   // `vary`: the file has variants, so the answer depends on Accept-Encoding.
@@ -83,13 +80,13 @@ class StaticFiles : public Handler {
   std::string index_;
   PathHeaders headers_;
   CodingList precompressed_;
+  AcceptEncodingMemo accept_encoding_;
   std::vector<ErrorPage> error_pages_;
   std::string fallback_;
   // Normalised path plus the index name; and the Location of a directory redirect.
   std::array<char, 8192> path_scratch_{};
   std::array<char, 3 * 8192 + 2> location_scratch_{};
   std::array<char, 8192> decoded_scratch_{};
-  std::array<char, OpenFileCache::kMaxKeyBytes> tagged_key_scratch_{};
 };
 
 }  // namespace zhttp::handlers

@@ -88,6 +88,22 @@ TEST(ContentCoding, MalformedMembersAreIgnored) {
   EXPECT_EQ(parse_accept_encoding("brotli, gzipx, gz").q[kGzip], 0);
 }
 
+// The memo answers as parse_accept_encoding() does, for a repeated value, a new one, an empty
+// one and one too long to remember.
+TEST(ContentCoding, MemoAnswersAsTheParser) {
+  AcceptEncodingMemo memo;
+  const std::string long_value = "gzip;q=0.5, " + std::string(200, ' ') + ", br;q=0.2";
+  for (const std::string& v :
+       {std::string("gzip, br"), std::string("gzip, br"), std::string("br;q=0, gzip"),
+        std::string(""), std::string("gzip, br"), long_value, long_value, std::string("gzip, br"),
+        std::string("gzip, bR"), std::string("identity;q=0, *")}) {
+    const AcceptedCodings expected = parse_accept_encoding(v);
+    const AcceptedCodings& got = memo.parse(v);
+    EXPECT_EQ(got.q, expected.q) << v;
+    EXPECT_EQ(got.identity, expected.identity) << v;
+  }
+}
+
 TEST(ContentCoding, CodingLists) {
   CodingList list;
   ASSERT_TRUE(parse_coding_list("br,zstd,gzip", &list));

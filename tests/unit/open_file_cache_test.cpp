@@ -71,6 +71,32 @@ TEST(OpenFileCache, FullCacheEvictsTheLeastRecentlyUsed) {
   EXPECT_NE(cache.find("/new", kT), nullptr);
 }
 
+// A variant or an error page is cached beside its path's file, under the same path and a tag.
+TEST(OpenFileCache, TaggedEntriesAreTheirOwn) {
+  OpenFileCache cache({.entries = 64, .valid_seconds = 10});
+  const CachedFile* plain = cache.store("/a", open_file(), kT);
+  const CachedFile* br = cache.store("/a", '0', open_file(), kT);
+  const CachedFile* gzip = cache.store("/a", '2', open_file(), kT);
+  ASSERT_NE(plain, nullptr);
+  ASSERT_NE(br, nullptr);
+  ASSERT_NE(gzip, nullptr);
+  EXPECT_NE(plain->fd, br->fd);
+  EXPECT_NE(br->fd, gzip->fd);
+  EXPECT_EQ(cache.find("/a", kT), plain);
+  EXPECT_EQ(cache.find("/a", '0', kT), br);
+  EXPECT_EQ(cache.find("/a", '2', kT), gzip);
+  EXPECT_EQ(cache.find("/a", '1', kT), nullptr);
+  EXPECT_EQ(cache.find("/b", '0', kT), nullptr);
+  EXPECT_EQ(cache.find("/a0", kT), nullptr);  // the tag is not a byte of the path
+  // A tagged key is two bytes longer than its path, and the same limit applies to it.
+  CachedFile f = open_file();
+  const std::string longest(OpenFileCache::kMaxKeyBytes - 2, 'a');
+  EXPECT_NE(cache.store(longest, '0', open_file(), kT), nullptr);
+  EXPECT_EQ(cache.store(longest + "a", '0', f, kT), nullptr);
+  EXPECT_TRUE(is_open(f.fd));
+  ::close(f.fd);
+}
+
 TEST(OpenFileCache, DisabledOrLongPathsAreNotCached) {
   OpenFileCache off({.entries = 0, .valid_seconds = 1});
   CachedFile f = open_file();

@@ -250,6 +250,33 @@ TEST(ResponseWriter, RejectsHeaderInjectionInValues) {
   }
 }
 
+// Names and values are checked 16 bytes at a time, with the last block overlapping: every
+// length and every position of the bad byte, in the vector part and in the tail.
+TEST(ResponseWriter, ChecksEveryByteOfLongNamesAndValues) {
+  for (size_t length = 1; length <= 40; ++length) {
+    std::string value(length, 'v');
+    for (size_t i = 0; i < length; i += 3) value[i] = i % 2 ? '\t' : '\xA9';  // HTAB, obs-text
+    std::string name(length, 'N');
+    for (size_t i = 0; i < length; i += 4) name[i] = i % 2 ? '-' : '~';  // rarer token bytes
+    EXPECT_TRUE(is_field_value(value)) << length;
+    EXPECT_TRUE(is_field_name(name)) << length;
+    for (size_t at = 0; at < length; ++at) {
+      for (char bad : {'\r', '\n', '\0', '\x7f'}) {
+        std::string v = value;
+        v[at] = bad;
+        EXPECT_FALSE(is_field_value(v)) << length << " " << at << " " << int{bad};
+      }
+      for (char bad : {' ', ':', '\r', '(', '\xC3'}) {
+        std::string n = name;
+        n[at] = bad;
+        EXPECT_FALSE(is_field_name(n)) << length << " " << at << " " << int{bad};
+      }
+    }
+  }
+  EXPECT_TRUE(is_field_value(""));
+  EXPECT_FALSE(is_field_name(""));
+}
+
 TEST(ResponseWriter, StringDateIsValidatedToo) {
   char buf[128];
   ResponseWriter w(buf, sizeof buf);
