@@ -277,6 +277,15 @@ TEST(ResponseWriter, ChecksEveryByteOfLongNamesAndValues) {
   EXPECT_FALSE(is_field_name(""));
 }
 
+TEST(ResponseWriter, ConstFieldsAreWrittenAsGiven) {
+  char buf[128];
+  ResponseWriter w(buf, sizeof buf);
+  constexpr ConstField kVary{"Vary", "Accept-Encoding"};
+  w.status_line(204).header(kVary).header({"X-Tab", "a\tb"}).end_headers();
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(str(w), "HTTP/1.1 204 No Content\r\nVary: Accept-Encoding\r\nX-Tab: a\tb\r\n\r\n");
+}
+
 TEST(ResponseWriter, StringDateIsValidatedToo) {
   char buf[128];
   ResponseWriter w(buf, sizeof buf);
