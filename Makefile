@@ -137,6 +137,14 @@ $(BUILD)/fuzz/connection_fuzz: tests/fuzz/connection_fuzz.cpp $(FUZZ_CONN_SRCS) 
 	@mkdir -p $(@D)
 	$(FUZZ_CXX) $(FUZZ_FLAGS) $< $(FUZZ_CONN_SRCS) -o $@
 
+# The static file fields target adds the pure request-field code of src/handlers.
+FUZZ_STATIC_SRCS := $(FUZZ_LIB_SRCS) src/handlers/content_coding.cpp src/handlers/range.cpp \
+                    src/handlers/conditional.cpp
+$(BUILD)/fuzz/static_fields_fuzz: tests/fuzz/static_fields_fuzz.cpp $(FUZZ_STATIC_SRCS) \
+                                  $(wildcard src/handlers/*.hpp include/zhttp/*.hpp) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) $< $(FUZZ_STATIC_SRCS) -o $@
+
 fuzz: $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do \
 	  name=$$(basename $$f); corpus=$(BUILD)/fuzz/corpus-$$name; \
