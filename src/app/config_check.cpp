@@ -9,6 +9,7 @@
 #include <cstring>
 #include <exception>
 
+#include "handlers/file_resolver.hpp"
 #include "handlers/virtual_hosts.hpp"
 
 namespace zhttp::app {
@@ -52,6 +53,37 @@ bool validate_config(const cli::Config& config, std::string* error) {
     return false;
   }
   return can_append(config.access_log, error) && can_append(config.error_log, error);
+}
+
+std::vector<std::string> site_file_warnings(const cli::Config& config) {
+  const handlers::StaticFilesOptions& files = config.files;
+  std::vector<std::string> roots = {files.root};
+  for (const handlers::VirtualHost& host : config.vhosts) roots.push_back(host.root);
+  std::vector<std::string> warnings;
+  std::vector<char> scratch(8192);
+  for (const std::string& root : roots) {
+    try {
+      const handlers::FileResolver resolver(root, files.index);
+      auto missing = [&](const std::string& path) {
+        const handlers::ResolvedFile r = resolver.resolve(path, scratch.data(), scratch.size());
+        if (r.fd >= 0) ::close(r.fd);
+        return r.outcome != handlers::ResolvedFile::Outcome::kFile;
+      };
+      for (const handlers::ErrorPage& page : files.error_pages) {
+        if (!missing(page.path)) continue;
+        warnings.push_back("--error-page " + std::to_string(page.status) + "=" + page.path +
+                           ": no such file beneath " + root + ": a " + std::to_string(page.status) +
+                           " from it gets the built-in text");
+      }
+      if (!files.fallback.empty() && missing(files.fallback)) {
+        warnings.push_back("--fallback " + files.fallback + ": no such file beneath " + root +
+                           ": its routes get 404");
+      }
+    } catch (const std::exception&) {
+      // a root that does not open is validate_config()'s error
+    }
+  }
+  return warnings;
 }
 
 uint32_t worker_count(const cli::Config& config) {

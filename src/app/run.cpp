@@ -105,7 +105,9 @@ int run(int argc, char** argv, App& app) {
     std::fprintf(stderr, "zhttpd: the configuration is invalid\n");
     return 1;
   }
+  const std::vector<std::string> warnings = app::site_file_warnings(config);
   if (command.kind == Command::Kind::kTestConfig) {
+    for (const std::string& w : warnings) std::fprintf(stderr, "zhttpd: warning: %s\n", w.c_str());
     std::printf("zhttpd: the configuration is ok\n");
     return 0;
   }
@@ -114,6 +116,7 @@ int run(int argc, char** argv, App& app) {
     std::fprintf(stderr, "zhttpd: cannot open the error log %s\n", error.c_str());
     return 1;
   }
+  for (const std::string& w : warnings) error_log.log(log::Level::kWarn, "%s", w.c_str());
   raise_descriptor_limit(config.worker.max_connections);
   if (config.daemon && !daemonize(config.error_log == "stderr")) {
     std::fprintf(stderr, "zhttpd: cannot go into the background: %s\n", std::strerror(errno));

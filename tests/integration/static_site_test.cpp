@@ -249,6 +249,48 @@ TEST_F(StaticSite, AutoindexFromTheConfigFileAnswersJson) {
   EXPECT_EQ(listing, expected) << listing.dump(1);
 }
 
+// An --error-page or --fallback file missing beneath a root is worth a warning (from -t, and in
+// the error log at start), not a refusal: a site is often deployed after its server starts.
+TEST_F(StaticSite, MissingErrorPagesAndFallbackAreWarnedAbout) {
+  const std::string other = server_.path("other");
+  ASSERT_TRUE(std::filesystem::create_directories(other));
+  const std::vector<std::string> options = {"--root",          root_,          "--vhost",
+                                            "o.test=" + other, "--error-page", "404=/404.html",
+                                            "--fallback",      "/index.html"};
+  std::vector<std::string> args = {kZhttpd, "-t"};
+  args.insert(args.end(), options.begin(), options.end());
+  ProgramResult r = run_program(args, 10);
+  ASSERT_TRUE(r.finished);
+  EXPECT_TRUE(exited_with(r.status, 0)) << describe_status(r.status) << " " << r.err;
+  EXPECT_EQ(r.out, "zhttpd: the configuration is ok\n");
+  EXPECT_EQ(r.err, "zhttpd: warning: --error-page 404=/404.html: no such file beneath " + root_ +
+                       ": a 404 from it gets the built-in text\n"
+                       "zhttpd: warning: --error-page 404=/404.html: no such file beneath " +
+                       other +
+                       ": a 404 from it gets the built-in text\n"
+                       "zhttpd: warning: --fallback /index.html: no such file beneath " +
+                       other + ": its routes get 404\n");
+
+  // At start the same lines go to the error log, and the server serves.
+  ASSERT_NO_FATAL_FAILURE(start({"--vhost", "o.test=" + other, "--error-page", "404=/404.html",
+                                 "--fallback", "/index.html"}));
+  const std::string log = server_.err();
+  const size_t warn = log.find("[warn] ");
+  EXPECT_NE(warn, std::string::npos) << log;
+  EXPECT_NE(log.find(": --fallback /index.html: no such file beneath " + other, warn),
+            std::string::npos)
+      << log;
+  server_.finish();
+
+  // With the files in place nothing is said.
+  ASSERT_NO_FATAL_FAILURE(write_file(root_ + "/404.html", "<p>gone</p>\n"));
+  ASSERT_NO_FATAL_FAILURE(write_file(other + "/404.html", "<p>gone</p>\n"));
+  ASSERT_NO_FATAL_FAILURE(write_file(other + "/index.html", "<p>other</p>\n"));
+  r = run_program(args, 10);
+  EXPECT_TRUE(r.finished && exited_with(r.status, 0)) << r.err;
+  EXPECT_EQ(r.err, "");
+}
+
 TEST_F(StaticSite, BadValuesAreRefusedAtStartNamingTheOption) {
   struct Bad {
     std::vector<std::string> args;
