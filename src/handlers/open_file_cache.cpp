@@ -17,7 +17,7 @@ OpenFileCache::OpenFileCache(const OpenFileCacheOptions& options)
 
 OpenFileCache::~OpenFileCache() {
   for (Slot& s : slots_) {
-    if (s.used) ::close(s.file.fd);
+    if (s.used && s.file.fd >= 0) ::close(s.file.fd);
   }
 }
 
@@ -52,39 +52,59 @@ const CachedFile* OpenFileCache::find(std::string_view path, char tag, time_t no
   return nullptr;
 }
 
+template <typename MayEvict>
+OpenFileCache::Slot* OpenFileCache::victim_for(const Key& key, MayEvict may_evict) {
+  Slot* set = set_of(key.hash);
+  for (uint32_t i = 0; i < kWays; ++i) {
+    if (matches(set[i], key)) return &set[i];
+  }
+  for (uint32_t i = 0; i < kWays; ++i) {
+    if (!set[i].used) return &set[i];
+  }
+  Slot* victim = nullptr;
+  for (uint32_t i = 0; i < kWays; ++i) {
+    if (may_evict(set[i].file) && (victim == nullptr || set[i].last_use < victim->last_use)) {
+      victim = &set[i];
+    }
+  }
+  return victim;
+}
+
+void OpenFileCache::fill(Slot* slot, const Key& key, const CachedFile& file, time_t now) {
+  // Safe to close: readers copy small files at once and send large ones from a dup().
+  if (slot->used && slot->file.fd >= 0) ::close(slot->file.fd);
+  slot->file = file;
+  slot->opened = now;
+  slot->last_use = ++clock_;
+  slot->hash = key.hash;
+  slot->key_len = static_cast<uint8_t>(key.size());
+  slot->used = true;
+  std::memcpy(slot->key, key.path.data(), key.path.size());
+  if (key.tag != kNoTag) {
+    slot->key[key.path.size()] = '\0';
+    slot->key[key.path.size() + 1] = key.tag;
+  }
+}
+
 const CachedFile* OpenFileCache::store(std::string_view path, char tag, const CachedFile& file,
                                        time_t now) {
   if (slots_.empty() || key_size(path, tag) > kMaxKeyBytes) return nullptr;
   const Key key = key_of(path, tag);
-  Slot* set = set_of(key.hash);
-  // The key's own entry, else a free one, else the least recently used.
-  Slot* victim = nullptr;
-  for (uint32_t i = 0; i < kWays && victim == nullptr; ++i) {
-    if (matches(set[i], key)) victim = &set[i];
-  }
-  for (uint32_t i = 0; i < kWays && victim == nullptr; ++i) {
-    if (!set[i].used) victim = &set[i];
-  }
-  if (victim == nullptr) {
-    victim = &set[0];
-    for (uint32_t i = 1; i < kWays; ++i) {
-      if (set[i].last_use < victim->last_use) victim = &set[i];
-    }
-  }
-  // Safe to close: readers copy small files at once and send large ones from a dup().
-  if (victim->used) ::close(victim->file.fd);
-  victim->file = file;
-  victim->opened = now;
-  victim->last_use = ++clock_;
-  victim->hash = key.hash;
-  victim->key_len = static_cast<uint8_t>(key.size());
-  victim->used = true;
-  std::memcpy(victim->key, path.data(), path.size());
-  if (tag != kNoTag) {
-    victim->key[path.size()] = '\0';
-    victim->key[path.size() + 1] = tag;
-  }
-  return &victim->file;
+  Slot* slot = victim_for(key, [](const CachedFile&) { return true; });
+  fill(slot, key, file, now);
+  return &slot->file;
+}
+
+bool OpenFileCache::store_missing(std::string_view path, bool fallback_route, time_t now) {
+  if (slots_.empty() || key_size(path, kNoTag) > kMaxKeyBytes) return false;
+  const Key key = key_of(path, kNoTag);
+  Slot* slot = victim_for(key, [](const CachedFile& f) { return f.missing; });
+  if (slot == nullptr) return false;
+  CachedFile missing;
+  missing.missing = true;
+  missing.fallback_route = fallback_route;
+  fill(slot, key, missing, now);
+  return true;
 }
 
 }  // namespace zhttp::handlers

@@ -1,10 +1,11 @@
 #pragma once
 // A per-worker cache of open files (nginx's open_file_cache): request path -> open descriptor,
 // its stat facts, its ETag and, for a tiny file, its bytes, so a warm request for a file costs
-// no open/fstat/close (and no read for a tiny one). An entry
-// is trusted for `valid_seconds` after it was opened; then the path is resolved again, so a
-// changed, replaced or deleted file is seen within that time. Fixed size, allocated at start-up:
-// lookups and stores never allocate. One instance per worker thread.
+// no open/fstat/close (and no read for a tiny one). Paths that name no file are remembered too
+// (open_file_cache_errors), without pushing files out. An entry is trusted for `valid_seconds`
+// after it was looked up; then the path is resolved again, so a changed, replaced, deleted or
+// created file is seen within that time. Fixed size, allocated at start-up: lookups and stores
+// never allocate. One instance per worker thread.
 #include <sys/stat.h>
 
 #include <cstdint>
@@ -37,6 +38,11 @@ struct CachedFile {
   VariantSizes variant_sizes = {kNoVariant, kNoVariant, kNoVariant};
   bool has_variants = false;
   int8_t coding = -1;
+  // A path that named no file when it was looked up (fd -1): remembered as long as a file is,
+  // so a flood of requests for it, or a single-page app's routes, cost no open each. Whether
+  // it is a --fallback route (is_fallback_route() of its normalised path).
+  bool missing = false;
+  bool fallback_route = false;
   char content[kMaxContentBytes];
 
   std::string_view etag_view() const { return {etag, etag_len}; }
@@ -61,6 +67,11 @@ class OpenFileCache {
   const CachedFile* store(std::string_view path, const CachedFile& file, time_t now) {
     return store(path, kNoTag, file, now);
   }
+
+  // Remembers that `path` names no file (see CachedFile::missing). It takes a free entry or
+  // another missing path's, never a file's: requests for paths that do not exist cannot push
+  // the files out. False when it was not kept.
+  bool store_missing(std::string_view path, bool fallback_route, time_t now);
 
   // The same for another entry of the path, told apart by `tag` (a variant's coding, the file
   // sent as an error page): its key is the path, a NUL (which no request path has) and the tag.
@@ -93,6 +104,11 @@ class OpenFileCache {
   static Key key_of(std::string_view path, char tag);
   Slot* set_of(uint32_t hash) { return &slots_[(hash & set_mask_) * kWays]; }
   static bool matches(const Slot& s, const Key& key);
+  // The entry to fill for `key` in its set: its own, else a free one, else the least recently
+  // used one that `may_evict` allows; nullptr when none does.
+  template <typename MayEvict>
+  Slot* victim_for(const Key& key, MayEvict may_evict);
+  void fill(Slot* slot, const Key& key, const CachedFile& file, time_t now);
 
   std::vector<Slot> slots_;
   uint32_t set_mask_ = 0;

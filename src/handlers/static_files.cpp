@@ -90,6 +90,10 @@ void StaticFiles::serve_path(const RequestView& request, Response& response, std
                              bool may_fall_back) {
   const time_t now = response.now();
   if (const CachedFile* file = cache_.find(path, now)) {
+    if (file->missing) {
+      not_found(request, response, may_fall_back && file->fallback_route);
+      return;
+    }
     const int coding = file->has_variants ? representation(request, *file) : -1;
     if (coding < 0) {
       serve_file(request, response, *file, false, rules_path(path), file->has_variants);
@@ -181,19 +185,26 @@ bool StaticFiles::resolve(const RequestView& request, Response& response, std::s
     case Outcome::kForbidden:
       send_error(response, 403, "forbidden\n");
       return false;
-    case Outcome::kNotFound:
-      if (may_fall_back && is_fallback_route(resolved.path)) {
-        serve_path(request, response, fallback_, false);  // a single-page app's route
-      } else {
-        send_error(response, 404, "not found\n");
-      }
+    case Outcome::kNotFound: {
+      const bool route = is_fallback_route(resolved.path);
+      cache_.store_missing(path, route, response.now());
+      not_found(request, response, may_fall_back && route);
       return false;
+    }
     case Outcome::kDirectory:
       send_directory_listing(request, response, resolved.fd, resolver_.root_fd(), resolved.path,
                              headers_);
       return false;
   }
   return false;
+}
+
+void StaticFiles::not_found(const RequestView& request, Response& response, bool fall_back) {
+  if (fall_back) {
+    serve_path(request, response, fallback_, false);  // a single-page app's route
+  } else {
+    send_error(response, 404, "not found\n");
+  }
 }
 
 void StaticFiles::open_files(const ResolvedFile& resolved, OpenedFiles* opened) {

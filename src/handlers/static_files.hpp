@@ -53,6 +53,8 @@ class StaticFiles : public Handler {
                bool may_fall_back, ResolvedFile* file);
   // The facts of a resolved file, and its variants opened beside it.
   void open_files(const ResolvedFile& resolved, OpenedFiles* opened);
+  // The answer for a path that names no file: the --fallback's file (`fall_back`), or 404.
+  void not_found(const RequestView& request, Response& response, bool fall_back);
   // An error answer: its --error-page when there is one and it exists, else `text`.
   void send_error(Response& response, uint16_t status, std::string_view text);
   // Sends the file at `page` as the body of the status already set; false when it is missing.

@@ -97,6 +97,49 @@ TEST(OpenFileCache, TaggedEntriesAreTheirOwn) {
   ::close(f.fd);
 }
 
+TEST(OpenFileCache, MissingPathsAreRememberedWhileValid) {
+  OpenFileCache cache({.entries = 16, .valid_seconds = 2});
+  ASSERT_TRUE(cache.store_missing("/gone", true, kT));
+  const CachedFile* gone = cache.find("/gone", kT + 1);
+  ASSERT_NE(gone, nullptr);
+  EXPECT_TRUE(gone->missing);
+  EXPECT_TRUE(gone->fallback_route);
+  EXPECT_EQ(gone->fd, -1);
+  EXPECT_EQ(cache.find("/gone", kT + 2), nullptr);
+  // A file found there later takes the entry over.
+  CachedFile f = open_file();
+  cache.store("/gone", f, kT + 2);
+  EXPECT_FALSE(cache.find("/gone", kT + 2)->missing);
+  ASSERT_TRUE(cache.store_missing("/gone", false, kT + 5));  // and the other way round
+  EXPECT_FALSE(is_open(f.fd));
+  EXPECT_FALSE(cache.find("/gone", kT + 5)->fallback_route);
+}
+
+// Requests for paths that do not exist, however many, cannot push the files out.
+TEST(OpenFileCache, MissingPathsNeverEvictFiles) {
+  OpenFileCache cache({.entries = OpenFileCache::kWays, .valid_seconds = 10});  // one set
+  int fds[OpenFileCache::kWays - 1];
+  for (uint32_t i = 0; i + 1 < OpenFileCache::kWays; ++i) {
+    CachedFile f = open_file();
+    fds[i] = f.fd;
+    cache.store("/" + std::to_string(i), f, kT);
+  }
+  EXPECT_TRUE(cache.store_missing("/missing-0", false, kT));  // the free entry
+  for (int i = 1; i < 100; ++i) {
+    EXPECT_TRUE(cache.store_missing("/missing-" + std::to_string(i), false, kT));  // it again
+  }
+  EXPECT_NE(cache.find("/missing-99", kT), nullptr);
+  EXPECT_EQ(cache.find("/missing-98", kT), nullptr);
+  for (uint32_t i = 0; i + 1 < OpenFileCache::kWays; ++i) {
+    EXPECT_NE(cache.find("/" + std::to_string(i), kT), nullptr) << i;
+    EXPECT_TRUE(is_open(fds[i]));
+  }
+  cache.store("/last", open_file(), kT);  // a file takes the missing path's entry
+  EXPECT_EQ(cache.find("/missing-99", kT), nullptr);
+  EXPECT_FALSE(cache.store_missing("/missing-100", false, kT));  // all files: not kept
+  EXPECT_NE(cache.find("/last", kT), nullptr);
+}
+
 TEST(OpenFileCache, DisabledOrLongPathsAreNotCached) {
   OpenFileCache off({.entries = 0, .valid_seconds = 1});
   CachedFile f = open_file();

@@ -224,6 +224,26 @@ TEST_F(StaticSiteTest, AMissingFallbackIsA404) {
   EXPECT_EQ(body_of(r), "not found\n");
 }
 
+// A path that names no file is remembered like a file (open_file_cache_errors): a file created
+// there is served once the cache's second is over, and a route keeps getting the fallback.
+TEST_F(StaticSiteTest, MissingPathsAreRememberedForTheCachesSecond) {
+  options_.fallback = "/index.html";
+  start();
+  EXPECT_EQ(get("GET", "/new.txt").rfind("HTTP/1.1 404 ", 0), 0u);
+  EXPECT_EQ(body_of(get("GET", "/settings")), "<h1>home</h1>");
+  write("new.txt", "new");
+  write("settings", "a file now");
+  EXPECT_EQ(get("GET", "/new.txt").rfind("HTTP/1.1 404 ", 0), 0u);
+  EXPECT_EQ(body_of(get("GET", "/settings")), "<h1>home</h1>");
+  EXPECT_EQ(get("HEAD", "/settings").rfind("HTTP/1.1 200 ", 0), 0u);
+  harness_->now += 2;
+  EXPECT_EQ(body_of(get("GET", "/new.txt")), "new");
+  EXPECT_EQ(body_of(get("GET", "/settings")), "a file now");
+  fs::remove(root_ / "new.txt");  // and the other way round, as before
+  harness_->now += 2;
+  EXPECT_EQ(get("GET", "/new.txt").rfind("HTTP/1.1 404 ", 0), 0u);
+}
+
 // style.css with a smaller .gz and a smallest .br beside it, all of one mtime.
 class PrecompressedTest : public StaticSiteTest {
  protected:
