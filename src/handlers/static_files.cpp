@@ -277,7 +277,9 @@ void StaticFiles::serve_file(const RequestView& request, Response& response, con
   if (precondition != Precondition::kProceed) {
     release();
     if (precondition == Precondition::kPreconditionFailed) {
-      send_error(response, 412, "precondition failed\n");
+      response.status(412);
+      if (vary) response.header(kVaryAcceptEncoding);  // the validators were this variant's
+      response.header("Content-Type", kTextPlain).body("precondition failed\n");
       return;
     }
     response.status(304).header("ETag", etag);
@@ -300,6 +302,7 @@ void StaticFiles::serve_file(const RequestView& request, Response& response, con
   if (range.kind == RangeKind::kUnsatisfiable) {
     release();
     response.status(416).header("Content-Range", content_range_value);
+    if (vary) response.header(kVaryAcceptEncoding);  // the size was this variant's
     response.header("Content-Type", kTextPlain).body("range not satisfiable\n");
     return;
   }

@@ -321,6 +321,10 @@ TEST_F(PrecompressedTest, EachRepresentationHasItsOwnValidatorsRangesAndHead) {
   std::string beyond = get_css("br", "Range: bytes=8-\r\n");
   EXPECT_EQ(beyond.rfind("HTTP/1.1 416 ", 0), 0u) << beyond;
   EXPECT_EQ(field(beyond, "Content-Range"), "bytes */8");
+  EXPECT_EQ(field(beyond, "Vary"), "Accept-Encoding");  // it depends on the representation
+  std::string failed = get_css("br", "If-Match: \"other\"\r\n");
+  EXPECT_EQ(failed.rfind("HTTP/1.1 412 ", 0), 0u) << failed;
+  EXPECT_EQ(field(failed, "Vary"), "Accept-Encoding");
   std::string whole = get_css("br");
   std::string head = get("HEAD", "/style.css", "Accept-Encoding: br\r\n");
   EXPECT_EQ(head, whole.substr(0, whole.size() - 8));
