@@ -50,19 +50,12 @@ void send_bytes(Response& response, const CachedFile& file, bool owned, uint64_t
   }
 }
 
-// Open file cache keys of a path's variants, and of its file sent as an error page.
+// The open file cache key tag of a path's variant in `coding`.
 char variant_tag(int coding) {
   return static_cast<char>('0' + coding);
 }
-constexpr char kErrorPageTag = 'e';
 
 }  // namespace
-
-// A file and its variants, opened together (a variant's fd is -1 when there is none).
-struct StaticFiles::OpenedFiles {
-  CachedFile file;
-  std::array<CachedFile, kContentCodings> variants;
-};
 
 StaticFiles::StaticFiles(const StaticFilesOptions& options)
     : resolver_(options.root, options.index, options.autoindex),
@@ -76,11 +69,11 @@ StaticFiles::StaticFiles(const StaticFilesOptions& options)
 
 void StaticFiles::handle(const RequestView& request, Response& response) {
   if (request.method() != Method::kGet && request.method() != Method::kHead) {
-    send_error(response, 405, "method not allowed\n");
+    send_error(request, response, 405, "method not allowed\n");
     return;
   }
   if (request.path().empty()) {  // authority- or asterisk-form: nothing to serve
-    send_error(response, 400, "bad request target\n");
+    send_error(request, response, 400, "bad request target\n");
     return;
   }
   serve_path(request, response, request.path(), !fallback_.empty());
@@ -88,31 +81,54 @@ void StaticFiles::handle(const RequestView& request, Response& response) {
 
 void StaticFiles::serve_path(const RequestView& request, Response& response, std::string_view path,
                              bool may_fall_back) {
-  const time_t now = response.now();
+  const Found found = find(request, path, response.now());
+  switch (found.kind) {
+    case Found::Kind::kFile:
+      serve_file(request, response, *found.file, found.owned, rules_path(path), found.vary);
+      return;
+    case Found::Kind::kMissing:
+      not_found(request, response, may_fall_back && found.fallback_route);
+      return;
+    case Found::Kind::kOther:
+      answer_other(request, response, *found.resolved);
+      return;
+  }
+}
+
+StaticFiles::Found StaticFiles::find(const RequestView& request, std::string_view path,
+                                     time_t now) {
+  Found found;
   if (const CachedFile* file = cache_.find(path, now)) {
     if (file->missing) {
-      not_found(request, response, may_fall_back && file->fallback_route);
-      return;
+      found.kind = Found::Kind::kMissing;
+      found.fallback_route = file->fallback_route;
+      return found;
     }
     const int coding = file->has_variants ? representation(request, *file) : -1;
-    if (coding < 0) {
-      serve_file(request, response, *file, false, rules_path(path), file->has_variants);
-      return;
-    }
-    if (const CachedFile* variant = cache_.find(path, variant_tag(coding), now)) {
-      serve_file(request, response, *variant, false, rules_path(path), true);
-      return;
-    }
+    found.vary = file->has_variants;
+    found.file = coding < 0 ? file : cache_.find(path, variant_tag(coding), now);
+    if (found.file != nullptr) return found;
     // The variant left the cache before its file did: open them all again.
   }
-  ResolvedFile resolved;
-  if (!resolve(request, response, path, may_fall_back, &resolved)) return;
-  OpenedFiles opened;  // after resolve(): a 404 does not build one
-  open_files(resolved, &opened);
-  const std::string_view rules = rules_path(path);
+  // resolved_ and opened_ are the caller's until it looks anything else up.
+  resolved_ = resolver_.resolve(path, path_scratch_.data(), path_scratch_.size());
+  using Outcome = ResolvedFile::Outcome;
+  if (resolved_.outcome == Outcome::kNotFound) {
+    found.kind = Found::Kind::kMissing;
+    found.fallback_route = is_fallback_route(resolved_.path);
+    cache_.store_missing(path, found.fallback_route, now);
+    return found;
+  }
+  if (resolved_.outcome != Outcome::kFile) {
+    found.kind = Found::Kind::kOther;
+    found.resolved = &resolved_;
+    return found;
+  }
+  OpenedFiles& opened = opened_;
+  open_files(resolved_, &opened);
   const int coding = opened.file.has_variants ? representation(request, opened.file) : -1;
   // The cache takes over each descriptor it stores. The representation chosen is served from
-  // the copy here either way; what the cache could not take is closed once used.
+  // the copy in opened_ either way; what the cache could not take is closed once used.
   const bool file_cached = cache_.store(path, opened.file, now) != nullptr;
   bool served_cached = file_cached;
   for (size_t i = 0; i < kContentCodings; ++i) {
@@ -127,37 +143,62 @@ void StaticFiles::serve_path(const RequestView& request, Response& response, std
     }
   }
   if (coding >= 0 && !file_cached) ::close(opened.file.fd);
-  const CachedFile& served = coding < 0 ? opened.file : opened.variants[coding];
-  serve_file(request, response, served, !served_cached, rules, opened.file.has_variants);
+  found.file = coding < 0 ? &opened.file : &opened.variants[coding];
+  found.owned = !served_cached;
+  found.vary = opened.file.has_variants;
+  return found;
 }
 
-void StaticFiles::send_error(Response& response, uint16_t status, std::string_view text) {
+void StaticFiles::answer_other(const RequestView& request, Response& response,
+                               const ResolvedFile& resolved) {
+  using Outcome = ResolvedFile::Outcome;
+  switch (resolved.outcome) {
+    case Outcome::kAddSlash:
+      redirect_to_directory(request, response, resolved.path);
+      return;
+    case Outcome::kBadPath:
+      send_error(request, response, 400, "bad path\n");
+      return;
+    case Outcome::kForbidden:
+      send_error(request, response, 403, "forbidden\n");
+      return;
+    case Outcome::kDirectory:
+      send_directory_listing(request, response, resolved.fd, resolver_.root_fd(), resolved.path,
+                             headers_);
+      return;
+    case Outcome::kFile:
+    case Outcome::kNotFound:
+      return;  // never here: find() makes these a file or a missing path
+  }
+}
+
+void StaticFiles::send_error(const RequestView& request, Response& response, uint16_t status,
+                             std::string_view text) {
   response.status(status);
   if (status == 405) response.header("Allow", "GET, HEAD");
   const std::string_view page = error_page_for(error_pages_, status);
-  if (page.empty() || !send_page(response, page)) {
+  if (page.empty() || !send_page(request, response, page)) {
     response.header("Content-Type", kTextPlain).body(text);
   }
 }
 
-bool StaticFiles::send_page(Response& response, std::string_view page) {
-  // Cached under a key of its own: an error page is sent without its variants, and an entry
-  // for its path as a request must know them.
-  const time_t now = response.now();
-  const CachedFile* file = cache_.find(page, kErrorPageTag, now);
-  CachedFile opened;
-  if (file == nullptr) {
-    ResolvedFile resolved = resolver_.resolve(page, path_scratch_.data(), path_scratch_.size());
-    if (resolved.outcome != ResolvedFile::Outcome::kFile) return false;
-    describe(resolved.fd, resolved.st, &opened);
-    opened.content_type = mime_.lookup(resolved.path);
-    file = cache_.store(page, kErrorPageTag, opened, now);
+bool StaticFiles::send_page(const RequestView& request, Response& response, std::string_view page) {
+  // The page as a request for it gets it (its variants too), but without its validators or
+  // ranges, which describe the page and not this answer.
+  const Found found = find(request, page, response.now());
+  if (found.kind != Found::Kind::kFile) {
+    if (found.resolved && found.resolved->outcome == ResolvedFile::Outcome::kDirectory) {
+      ::close(found.resolved->fd);
+    }
+    return false;
   }
-  const bool owned = file == nullptr;
-  if (owned) file = &opened;
-  const auto size = static_cast<uint64_t>(file->st.st_size);
-  response.header("Content-Type", file->content_type);
-  send_bytes(response, *file, owned, 0, size);
+  const CachedFile& file = *found.file;
+  response.header("Content-Type", file.content_type);
+  if (file.coding >= 0) {
+    response.header(content_encoding_field(static_cast<ContentCoding>(file.coding)));
+  }
+  if (found.vary) response.header(kVaryAcceptEncoding);
+  send_bytes(response, file, found.owned, 0, static_cast<uint64_t>(file.st.st_size));
   return true;
 }
 
@@ -168,46 +209,16 @@ int StaticFiles::representation(const RequestView& request, const CachedFile& fi
                                static_cast<uint64_t>(file.st.st_size));
 }
 
-bool StaticFiles::resolve(const RequestView& request, Response& response, std::string_view path,
-                          bool may_fall_back, ResolvedFile* file) {
-  const ResolvedFile resolved = resolver_.resolve(path, path_scratch_.data(), path_scratch_.size());
-  using Outcome = ResolvedFile::Outcome;
-  switch (resolved.outcome) {
-    case Outcome::kFile:
-      *file = resolved;
-      return true;
-    case Outcome::kAddSlash:
-      redirect_to_directory(request, response, resolved.path);
-      return false;
-    case Outcome::kBadPath:
-      send_error(response, 400, "bad path\n");
-      return false;
-    case Outcome::kForbidden:
-      send_error(response, 403, "forbidden\n");
-      return false;
-    case Outcome::kNotFound: {
-      const bool route = is_fallback_route(resolved.path);
-      cache_.store_missing(path, route, response.now());
-      not_found(request, response, may_fall_back && route);
-      return false;
-    }
-    case Outcome::kDirectory:
-      send_directory_listing(request, response, resolved.fd, resolver_.root_fd(), resolved.path,
-                             headers_);
-      return false;
-  }
-  return false;
-}
-
 void StaticFiles::not_found(const RequestView& request, Response& response, bool fall_back) {
   if (fall_back) {
     serve_path(request, response, fallback_, false);  // a single-page app's route
   } else {
-    send_error(response, 404, "not found\n");
+    send_error(request, response, 404, "not found\n");
   }
 }
 
 void StaticFiles::open_files(const ResolvedFile& resolved, OpenedFiles* opened) {
+  *opened = OpenedFiles{};
   CachedFile& file = opened->file;
   describe(resolved.fd, resolved.st, &file);
   std::string_view name = resolved.path;
@@ -240,7 +251,7 @@ void StaticFiles::redirect_to_directory(const RequestView& request, Response& re
   // The query survives the redirect as it came (it was valid in the request target).
   std::string_view query = request.query();
   if (n == 0 || n + 2 + query.size() > cap) {
-    send_error(response, 414, "path too long to redirect\n");
+    send_error(request, response, 414, "path too long to redirect\n");
     return;
   }
   out[n++] = '/';

@@ -42,23 +42,41 @@ class StaticFiles : public Handler {
   void handle(const RequestView& request, Response& response) override;
 
  private:
-  struct OpenedFiles;
+  // A file and its variants, opened together (a variant's fd is -1 when there is none).
+  struct OpenedFiles {
+    CachedFile file;
+    std::array<CachedFile, kContentCodings> variants;
+  };
+  // What a path names, the representation for the request picked when it is a file.
+  struct Found {
+    enum class Kind : uint8_t { kFile, kMissing, kOther };
+    Kind kind = Kind::kFile;
+    const CachedFile* file = nullptr;  // kFile: the representation to send
+    bool owned = false;                // kFile: its descriptor is this request's, not the cache's
+    bool vary = false;                 // kFile: the file has variants
+    bool fallback_route = false;       // kMissing: is_fallback_route() of the path
+    const ResolvedFile* resolved = nullptr;  // kOther: a directory, a redirect, 400 or 403
+  };
+
   // Serves the file for the (encoded) `path`, or the fallback when it names none and
   // `may_fall_back`.
   void serve_path(const RequestView& request, Response& response, std::string_view path,
                   bool may_fall_back);
-  // Opens the file for `path` into *file, or answers (the fallback, a listing, or 400, 403,
-  // 404, 301) and returns false.
-  bool resolve(const RequestView& request, Response& response, std::string_view path,
-               bool may_fall_back, ResolvedFile* file);
+  // Looks `path` up in the open file cache, else resolves and opens it (with its variants, into
+  // opened_, then into the cache). A path that names no file is remembered as missing.
+  Found find(const RequestView& request, std::string_view path, time_t now);
+  // The answer for what find() says is neither a file nor missing.
+  void answer_other(const RequestView& request, Response& response, const ResolvedFile& resolved);
   // The facts of a resolved file, and its variants opened beside it.
   void open_files(const ResolvedFile& resolved, OpenedFiles* opened);
   // The answer for a path that names no file: the --fallback's file (`fall_back`), or 404.
   void not_found(const RequestView& request, Response& response, bool fall_back);
   // An error answer: its --error-page when there is one and it exists, else `text`.
-  void send_error(Response& response, uint16_t status, std::string_view text);
-  // Sends the file at `page` as the body of the status already set; false when it is missing.
-  bool send_page(Response& response, std::string_view page);
+  void send_error(const RequestView& request, Response& response, uint16_t status,
+                  std::string_view text);
+  // Sends the file at `page` (its representation for the request) as the body of the status
+  // already set; false when it is not a file.
+  bool send_page(const RequestView& request, Response& response, std::string_view page);
   // The coding of the variant of `file` (which has some) to send (see choose_representation),
   // or -1: the file.
   int representation(const RequestView& request, const CachedFile& file);
@@ -85,6 +103,9 @@ class StaticFiles : public Handler {
   AcceptEncodingMemo accept_encoding_;
   std::vector<ErrorPage> error_pages_;
   std::string fallback_;
+  // What find() resolved and opened last (members: a warm request builds neither).
+  ResolvedFile resolved_;
+  OpenedFiles opened_;
   // Normalised path plus the index name; and the Location of a directory redirect.
   std::array<char, 8192> path_scratch_{};
   std::array<char, 3 * 8192 + 2> location_scratch_{};

@@ -160,6 +160,34 @@ TEST_F(StaticSiteTest, ErrorPagesKeepTheirStatus) {
   EXPECT_EQ(body_of(get("GET", "/nope.js")), "not found\n");
 }
 
+// An error page is sent as a request for it would get it: precompressed where the client takes
+// that, with Vary, and with the original status.
+TEST_F(StaticSiteTest, ErrorPagesHaveTheirVariantsToo) {
+  write("404.html", "<h1>lost</h1> and a long explanation");
+  write("404.html.br", "BR-404");
+  set_mtime("404.html", conn::kNow - 60);
+  set_mtime("404.html.br", conn::kNow - 60);
+  options_.error_pages = {{404, "/404.html"}};
+  start();
+  std::string br = get("GET", "/nope.js", "Accept-Encoding: gzip, br\r\n");
+  EXPECT_EQ(br.rfind("HTTP/1.1 404 Not Found\r\n", 0), 0u) << br;
+  EXPECT_EQ(body_of(br), "BR-404");
+  EXPECT_EQ(field(br, "Content-Encoding"), "br");
+  EXPECT_EQ(field(br, "Content-Type"), "text/html; charset=utf-8");
+  EXPECT_EQ(field(br, "Vary"), "Accept-Encoding");
+  EXPECT_EQ(field(br, "ETag"), "(none)");
+  std::string plain = get("GET", "/nope.js");
+  EXPECT_EQ(body_of(plain), "<h1>lost</h1> and a long explanation");
+  EXPECT_EQ(field(plain, "Content-Encoding"), "(none)");
+  EXPECT_EQ(field(plain, "Vary"), "Accept-Encoding");
+  EXPECT_EQ(get("HEAD", "/nope.js", "Accept-Encoding: br\r\n"), br.substr(0, br.size() - 6));
+  // The page asked for itself is a file like any other, with its validators.
+  std::string page = get("GET", "/404.html", "Accept-Encoding: br\r\n");
+  EXPECT_EQ(page.rfind("HTTP/1.1 200 ", 0), 0u) << page;
+  EXPECT_EQ(body_of(page), "BR-404");
+  EXPECT_NE(field(page, "ETag"), "(none)");
+}
+
 TEST_F(StaticSiteTest, ErrorPageLargerThanTheKeptBytesIsSentFromItsFile) {
   write("404.html", std::string(5000, 'x'));
   options_.error_pages = {{404, "/404.html"}};
