@@ -147,7 +147,9 @@ AcceptedCodings parse_accept_encoding(std::string_view value) {
 }
 
 const AcceptedCodings& AcceptEncodingMemo::parse(std::string_view value) {
-  if (remembered_ && value.size() == length_ && std::memcmp(value.data(), value_, length_) == 0) {
+  // An absent field is a view without data: no memcmp (nor memcpy) of its null pointer.
+  if (remembered_ && value.size() == length_ &&
+      (length_ == 0 || std::memcmp(value.data(), value_, length_) == 0)) {
     return parsed_;
   }
   parsed_ = parse_accept_encoding(value);

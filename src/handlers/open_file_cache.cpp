@@ -26,7 +26,10 @@ OpenFileCache::~OpenFileCache() {
 OpenFileCache::Key OpenFileCache::key_of(std::string_view path, char tag) {
   uint32_t h = 2166136261u;
   for (unsigned char c : path) h = (h ^ c) * 16777619u;
-  if (tag != kNoTag) h = (((h ^ 0u) * 16777619u) ^ static_cast<unsigned char>(tag)) * 16777619u;
+  if (tag != kNoTag) {
+    h *= 16777619u;  // the NUL: h ^ 0 is h
+    h = (h ^ static_cast<unsigned char>(tag)) * 16777619u;
+  }
   return {path, tag, h};
 }
 

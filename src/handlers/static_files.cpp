@@ -50,6 +50,16 @@ void send_bytes(Response& response, const CachedFile& file, bool owned, uint64_t
   }
 }
 
+// What says which representation `file` is: its type, its coding, and whether its file has
+// others (so that the answer depends on Accept-Encoding).
+void representation_fields(Response& response, const CachedFile& file, bool vary) {
+  response.header("Content-Type", file.content_type);
+  if (file.coding >= 0) {
+    response.header(content_encoding_field(static_cast<ContentCoding>(file.coding)));
+  }
+  if (vary) response.header(kVaryAcceptEncoding);
+}
+
 // The open file cache key tag of a path's variant in `coding`.
 char variant_tag(int coding) {
   return static_cast<char>('0' + coding);
@@ -193,11 +203,7 @@ bool StaticFiles::send_page(const RequestView& request, Response& response, std:
     return false;
   }
   const CachedFile& file = *found.file;
-  response.header("Content-Type", file.content_type);
-  if (file.coding >= 0) {
-    response.header(content_encoding_field(static_cast<ContentCoding>(file.coding)));
-  }
-  if (found.vary) response.header(kVaryAcceptEncoding);
+  representation_fields(response, file, found.vary);
   send_bytes(response, file, found.owned, 0, static_cast<uint64_t>(file.st.st_size));
   return true;
 }
@@ -319,11 +325,8 @@ void StaticFiles::serve_file(const RequestView& request, Response& response, con
   }
 
   response.status(range.kind == RangeKind::kSatisfiable ? 206 : 200);
-  response.header("Content-Type", file.content_type).header("ETag", etag);
-  if (file.coding >= 0) {
-    response.header(content_encoding_field(static_cast<ContentCoding>(file.coding)));
-  }
-  if (vary) response.header(kVaryAcceptEncoding);
+  representation_fields(response, file, vary);
+  response.header("ETag", etag);
   if (!last_modified.empty()) response.header("Last-Modified", last_modified);
   response.header(kAcceptRanges);
   if (!headers_.empty()) headers_.apply(rules_path, response);
