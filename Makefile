@@ -10,7 +10,7 @@ CXXFLAGS   := -std=c++20 $(OPT) -g -Wall -Wextra -Werror -Iinclude -Isrc -MMD -M
 LDFLAGS    := $(SANITIZE)
 LDLIBS     := -lev
 
-LIB_SRCS   := $(wildcard src/http/*.cpp src/conn/*.cpp src/handlers/*.cpp src/io/*.cpp src/log/*.cpp \
+LIB_SRCS   := $(wildcard src/http/*.cpp src/conn/*.cpp src/handlers/*/*.cpp src/io/*.cpp src/log/*.cpp \
                         src/shm/*.cpp src/cli/*.cpp src/proc/*.cpp src/app/*.cpp)
 LIB_OBJS   := $(LIB_SRCS:%.cpp=$(BUILD)/%.o)
 LIB        := $(BUILD)/libzhttp.a
@@ -138,10 +138,10 @@ $(BUILD)/fuzz/connection_fuzz: tests/fuzz/connection_fuzz.cpp $(FUZZ_CONN_SRCS) 
 	$(FUZZ_CXX) $(FUZZ_FLAGS) $< $(FUZZ_CONN_SRCS) -o $@
 
 # The static file fields target adds the pure request-field code of src/handlers.
-FUZZ_STATIC_SRCS := $(FUZZ_LIB_SRCS) src/handlers/content_coding.cpp src/handlers/range.cpp \
-                    src/handlers/conditional.cpp
+FUZZ_STATIC_SRCS := $(FUZZ_LIB_SRCS) src/handlers/static_site/content_coding.cpp src/handlers/static_site/range.cpp \
+                    src/handlers/common/conditional.cpp
 $(BUILD)/fuzz/static_fields_fuzz: tests/fuzz/static_fields_fuzz.cpp $(FUZZ_STATIC_SRCS) \
-                                  $(wildcard src/handlers/*.hpp include/zhttp/*.hpp) | $(DEPS_STAMP)
+                                  $(wildcard src/handlers/*/*.hpp include/zhttp/*.hpp) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(FUZZ_CXX) $(FUZZ_FLAGS) $< $(FUZZ_STATIC_SRCS) -o $@
 

@@ -13,20 +13,20 @@ const shm::RegionEntry* store_entry(shm::Segment& segment) {
 }
 
 // The largest entry of the geometry --cache-max-entry gives (it is all the geometry depends on).
-uint32_t top_class(const handlers::CacheOptions& options) {
+uint32_t top_class(const handlers::cache::CacheOptions& options) {
   return shm::CacheGeometry::for_max_entry(options.max_entry).max_entry();
 }
 
 }  // namespace
 
-std::vector<shm::RegionRequest> cache_regions(const handlers::CacheOptions& options) {
+std::vector<shm::RegionRequest> cache_regions(const handlers::cache::CacheOptions& options) {
   if (!options.enabled()) return {};
   return {{shm::RegionKind::kCache, shm::kCacheStoreVersion, options.size_bytes, ""},
           {shm::RegionKind::kCacheCounters, shm::kCacheCountersVersion,
            sizeof(shm::CacheCountersRegion), ""}};
 }
 
-void lay_out_cache(shm::Segment& segment, const handlers::CacheOptions& options) {
+void lay_out_cache(shm::Segment& segment, const handlers::cache::CacheOptions& options) {
   const shm::RegionEntry* e = store_entry(segment);
   if (e == nullptr) return;
   // The segment was just created, zero-filled: writing every slot word would only touch every
@@ -58,7 +58,8 @@ shm::CacheStats* cache_counters(shm::Segment& segment, int stats_slot) {
   return &region->row(stats_slot);
 }
 
-bool same_cache(shm::Segment& segment, const handlers::CacheOptions& options, std::string* error) {
+bool same_cache(shm::Segment& segment, const handlers::cache::CacheOptions& options,
+                std::string* error) {
   const shm::RegionEntry* e = store_entry(segment);
   const std::optional<shm::CacheStore> store = attach_cache(segment);
   const bool same = e == nullptr ? !options.enabled()

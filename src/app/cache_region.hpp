@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "handlers/cache_options.hpp"
+#include "handlers/cache/cache_options.hpp"
 #include "shm/cache_counters.hpp"
 #include "shm/cache_store.hpp"
 #include "shm/segment.hpp"
@@ -14,11 +14,11 @@
 namespace zhttp::app {
 
 // The regions --cache-size asks for (none when 0): kCache sized size_bytes, kCacheCounters.
-std::vector<shm::RegionRequest> cache_regions(const handlers::CacheOptions& options);
+std::vector<shm::RegionRequest> cache_regions(const handlers::cache::CacheOptions& options);
 // The master, once, on a fresh segment: the store laid out (secret from getrandom, geometry from
 // max_entry), counters zero. Throws std::runtime_error when the store does not fit its region or
 // the kernel gives no randomness.
-void lay_out_cache(shm::Segment& segment, const handlers::CacheOptions& options);
+void lay_out_cache(shm::Segment& segment, const handlers::cache::CacheOptions& options);
 // A worker: the store, or nullopt when there is none.
 std::optional<shm::CacheStore> attach_cache(shm::Segment& segment);
 // A worker's row of the counters (stats_slot >= 0), or null when there is no cache. Null too for
@@ -27,6 +27,7 @@ std::optional<shm::CacheStore> attach_cache(shm::Segment& segment);
 shm::CacheStats* cache_counters(shm::Segment& segment, int stats_slot);
 // Reload: the cache's size and entry limit cannot change while the segment lives: false with a
 // one-line reason.
-bool same_cache(shm::Segment& segment, const handlers::CacheOptions& options, std::string* error);
+bool same_cache(shm::Segment& segment, const handlers::cache::CacheOptions& options,
+                std::string* error);
 
 }  // namespace zhttp::app

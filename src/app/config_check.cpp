@@ -9,8 +9,8 @@
 #include <cstring>
 #include <exception>
 
-#include "handlers/file_resolver.hpp"
-#include "handlers/virtual_hosts.hpp"
+#include "handlers/static_site/file_resolver.hpp"
+#include "handlers/static_site/virtual_hosts.hpp"
 
 namespace zhttp::app {
 namespace {
@@ -31,7 +31,7 @@ bool can_append(const std::string& path, std::string* error) {
 bool validate_config(const cli::Config& config, std::string* error) {
   try {
     // Opens --root and every --vhost root, reads the MIME table.
-    handlers::VirtualHosts files(config.files, config.vhosts);
+    handlers::static_site::VirtualHosts files(config.files, config.vhosts);
   } catch (const std::exception& e) {
     *error = e.what();
     return false;
@@ -56,20 +56,21 @@ bool validate_config(const cli::Config& config, std::string* error) {
 }
 
 std::vector<std::string> site_file_warnings(const cli::Config& config) {
-  const handlers::StaticFilesOptions& files = config.files;
+  const handlers::static_site::StaticFilesOptions& files = config.files;
   std::vector<std::string> roots = {files.root};
-  for (const handlers::VirtualHost& host : config.vhosts) roots.push_back(host.root);
+  for (const handlers::static_site::VirtualHost& host : config.vhosts) roots.push_back(host.root);
   std::vector<std::string> warnings;
   std::vector<char> scratch(8192);
   for (const std::string& root : roots) {
     try {
-      const handlers::FileResolver resolver(root, files.index);
+      const handlers::static_site::FileResolver resolver(root, files.index);
       auto missing = [&](const std::string& path) {
-        const handlers::ResolvedFile r = resolver.resolve(path, scratch.data(), scratch.size());
+        const handlers::static_site::ResolvedFile r =
+            resolver.resolve(path, scratch.data(), scratch.size());
         if (r.fd >= 0) ::close(r.fd);
-        return r.outcome != handlers::ResolvedFile::Outcome::kFile;
+        return r.outcome != handlers::static_site::ResolvedFile::Outcome::kFile;
       };
-      for (const handlers::ErrorPage& page : files.error_pages) {
+      for (const handlers::static_site::ErrorPage& page : files.error_pages) {
         if (!missing(page.path)) continue;
         warnings.push_back("--error-page " + std::to_string(page.status) + "=" + page.path +
                            ": no such file beneath " + root + ": a " + std::to_string(page.status) +

@@ -30,7 +30,7 @@ struct ZoneLayout {
   uint32_t kind;
 };
 
-std::vector<ZoneLayout> layout_of(const handlers::AccessOptions& access) {
+std::vector<ZoneLayout> layout_of(const handlers::access::AccessOptions& access) {
   std::vector<ZoneLayout> zones;
   for (const auto& s : access.limit_req) zones.push_back({s.zone, s.slots, shm::kRequestZone});
   for (const auto& s : access.limit_conn) zones.push_back({s.zone, s.slots, shm::kConnectionZone});
@@ -44,7 +44,7 @@ struct PrivateCounters {
 
 }  // namespace
 
-std::vector<shm::RegionRequest> limit_regions(const handlers::AccessOptions& access) {
+std::vector<shm::RegionRequest> limit_regions(const handlers::access::AccessOptions& access) {
   std::vector<shm::RegionRequest> regions;
   const std::vector<ZoneLayout> zones = layout_of(access);
   if (zones.empty()) return regions;
@@ -62,7 +62,7 @@ std::vector<shm::RegionRequest> limit_regions(const handlers::AccessOptions& acc
   return regions;
 }
 
-void lay_out_limit_zones(shm::Segment& segment, const handlers::AccessOptions& access) {
+void lay_out_limit_zones(shm::Segment& segment, const handlers::access::AccessOptions& access) {
   shm::LimitsRegion* limits = limits_region(segment);
   if (limits == nullptr) return;
   const std::vector<ZoneLayout> zones = layout_of(access);
@@ -89,7 +89,7 @@ void lay_out_limit_zones(shm::Segment& segment, const handlers::AccessOptions& a
   describe_limit_zones(segment, access);
 }
 
-bool same_limit_zones(shm::Segment& segment, const handlers::AccessOptions& fresh,
+bool same_limit_zones(shm::Segment& segment, const handlers::access::AccessOptions& fresh,
                       std::string* error) {
   shm::LimitsRegion* limits = limits_region(segment);
   const std::vector<ZoneLayout> zones = layout_of(fresh);
@@ -107,7 +107,7 @@ bool same_limit_zones(shm::Segment& segment, const handlers::AccessOptions& fres
   return same;
 }
 
-void describe_limit_zones(shm::Segment& segment, const handlers::AccessOptions& access) {
+void describe_limit_zones(shm::Segment& segment, const handlers::access::AccessOptions& access) {
   shm::LimitsRegion* limits = limits_region(segment);
   if (limits == nullptr) return;
   std::vector<std::string> texts;
@@ -153,9 +153,9 @@ void release_worker_connections(shm::Segment& segment, uint32_t stats_slot) {
   for (shm::ConnTable& table : zone_tables(segment).connections) table.clear_owner(stats_slot);
 }
 
-std::unique_ptr<handlers::AccessStage> make_access_stage(const handlers::AccessOptions& access,
-                                                         shm::Segment* segment, int stats_slot,
-                                                         log::ErrorLog* log) {
+std::unique_ptr<handlers::access::AccessStage> make_access_stage(
+    const handlers::access::AccessOptions& access, shm::Segment* segment, int stats_slot,
+    log::ErrorLog* log) {
   if (!access.any()) return nullptr;
   shm::LimitsRegion* limits = segment != nullptr ? limits_region(*segment) : nullptr;
   ZoneTables tables;
@@ -177,8 +177,8 @@ std::unique_ptr<handlers::AccessStage> make_access_stage(const handlers::AccessO
   for (size_t z = 0; z < access.limit_conn.size(); ++z) {
     conn_counters.push_back(counters(access.limit_req.size() + z));
   }
-  auto stage = std::make_unique<handlers::AccessStage>(access, std::move(tables.requests),
-                                                       std::move(req_counters), log);
+  auto stage = std::make_unique<handlers::access::AccessStage>(access, std::move(tables.requests),
+                                                               std::move(req_counters), log);
   stage->set_connection_limits(
       std::move(tables.connections), std::move(conn_counters),
       stats_slot >= 0 ? static_cast<uint32_t>(stats_slot) : shm::kConnMaxOwner);

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "handlers/access_stage.hpp"
+#include "handlers/access/access_stage.hpp"
 #include "log/error_log.hpp"
 #include "shm/limits.hpp"
 #include "shm/segment.hpp"
@@ -14,16 +14,16 @@
 namespace zhttp::app {
 
 // The regions the zones of `access` need: the limits region and one table per zone.
-std::vector<shm::RegionRequest> limit_regions(const handlers::AccessOptions& access);
+std::vector<shm::RegionRequest> limit_regions(const handlers::access::AccessOptions& access);
 // After shm::Segment::create: writes each zone's description and lays out its table, keyed
 // with a fresh random secret. Throws std::runtime_error when the kernel gives no randomness.
-void lay_out_limit_zones(shm::Segment& segment, const handlers::AccessOptions& access);
+void lay_out_limit_zones(shm::Segment& segment, const handlers::access::AccessOptions& access);
 // A reload may change the rules of the zones but not the zones themselves (their names and
 // sizes: the segment was laid out for them). False with *error saying what changed.
-bool same_limit_zones(shm::Segment& segment, const handlers::AccessOptions& fresh,
+bool same_limit_zones(shm::Segment& segment, const handlers::access::AccessOptions& fresh,
                       std::string* error);
 // A reload's new rule texts, for zhttpstat.
-void describe_limit_zones(shm::Segment& segment, const handlers::AccessOptions& access);
+void describe_limit_zones(shm::Segment& segment, const handlers::access::AccessOptions& access);
 // Clears expired words of every zone's table (see shm::RateTable::sweep). Returns how many.
 size_t sweep_limit_zones(shm::Segment& segment);
 
@@ -40,8 +40,8 @@ void release_worker_connections(shm::Segment& segment, uint32_t stats_slot);
 
 // A worker's access stage, or null when the configuration asks for none. Counts into the row of
 // `stats_slot` (or into counters of its own when it has no slot).
-std::unique_ptr<handlers::AccessStage> make_access_stage(const handlers::AccessOptions& access,
-                                                         shm::Segment* segment, int stats_slot,
-                                                         log::ErrorLog* log);
+std::unique_ptr<handlers::access::AccessStage> make_access_stage(
+    const handlers::access::AccessOptions& access, shm::Segment* segment, int stats_slot,
+    log::ErrorLog* log);
 
 }  // namespace zhttp::app

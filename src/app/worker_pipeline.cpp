@@ -11,11 +11,11 @@
 #include "app/app_values.hpp"
 #include "app/cache_region.hpp"
 #include "app/limit_zones.hpp"
-#include "handlers/cache_stage.hpp"
-#include "handlers/client_address.hpp"
-#include "handlers/metrics.hpp"
-#include "handlers/static_files.hpp"
-#include "handlers/virtual_hosts.hpp"
+#include "handlers/cache/cache_stage.hpp"
+#include "handlers/common/client_address.hpp"
+#include "handlers/metrics/metrics.hpp"
+#include "handlers/static_site/static_files.hpp"
+#include "handlers/static_site/virtual_hosts.hpp"
 #include "io/listener.hpp"
 #include "io/worker.hpp"
 #include "log/access_log.hpp"
@@ -57,13 +57,14 @@ void reopen_logs(void* arg) {
   }
 }
 
-std::unique_ptr<handlers::MetricsHandler> make_metrics(const cli::Config& config, Handler& inner,
-                                                       shm::Segment& segment) {
+std::unique_ptr<handlers::metrics::MetricsHandler> make_metrics(const cli::Config& config,
+                                                                Handler& inner,
+                                                                shm::Segment& segment) {
   std::vector<PeerAddress> allow;
   for (const std::string& a : config.metrics_allow) {
-    handlers::parse_peer_address(a, &allow.emplace_back());
+    handlers::common::parse_peer_address(a, &allow.emplace_back());
   }
-  auto metrics = std::make_unique<handlers::MetricsHandler>(
+  auto metrics = std::make_unique<handlers::metrics::MetricsHandler>(
       inner, config.metrics_path, std::move(allow), segment.header(), segment.stats());
   if (shm::LimitsRegion* limits = limits_region(segment)) {
     ZoneTables tables = zone_tables(segment);
@@ -77,10 +78,9 @@ std::unique_ptr<handlers::MetricsHandler> make_metrics(const cli::Config& config
   return metrics;
 }
 
-std::unique_ptr<handlers::CacheStage> make_cache_stage(const handlers::CacheOptions& options,
-                                                       Handler& inner, shm::Segment* segment,
-                                                       int stats_slot, struct ev_loop* loop,
-                                                       io::WorkerConfig* worker_config) {
+std::unique_ptr<handlers::cache::CacheStage> make_cache_stage(
+    const handlers::cache::CacheOptions& options, Handler& inner, shm::Segment* segment,
+    int stats_slot, struct ev_loop* loop, io::WorkerConfig* worker_config) {
   if (!options.enabled() || segment == nullptr) return nullptr;
   std::optional<shm::CacheStore> store = attach_cache(*segment);
   shm::CacheStats* counters = cache_counters(*segment, stats_slot);
@@ -92,14 +92,15 @@ std::unique_ptr<handlers::CacheStage> make_cache_stage(const handlers::CacheOpti
   const size_t block = conn::OutputQueue::kRingBytes + room + 16384;
   worker_config->output_buffer_bytes =
       std::max<uint32_t>(worker_config->output_buffer_bytes, static_cast<uint32_t>(block));
-  return std::make_unique<handlers::CacheStage>(options, inner, *store, counters,
-                                                static_cast<uint32_t>(stats_slot), loop);
+  return std::make_unique<handlers::cache::CacheStage>(options, inner, *store, counters,
+                                                       static_cast<uint32_t>(stats_slot), loop);
 }
 
 // The static files: on --root alone, or behind the --vhost dispatch.
 std::unique_ptr<Handler> make_files(const cli::Config& config) {
-  if (config.vhosts.empty()) return std::make_unique<handlers::StaticFiles>(config.files);
-  return std::make_unique<handlers::VirtualHosts>(config.files, config.vhosts);
+  if (config.vhosts.empty())
+    return std::make_unique<handlers::static_site::StaticFiles>(config.files);
+  return std::make_unique<handlers::static_site::VirtualHosts>(config.files, config.vhosts);
 }
 
 }  // namespace
@@ -127,16 +128,16 @@ int serve_worker(const cli::Config& config, App* app, const proc::WorkerSetup& s
   io::WorkerConfig worker_config = config.worker;
   // The shared cache answers in front of the application's handler (not of the static files
   // alone: the page cache and sendfile already make those cheap).
-  std::unique_ptr<handlers::CacheStage> cache =
+  std::unique_ptr<handlers::cache::CacheStage> cache =
       own ? make_cache_stage(config.cache, *own, segment, setup.stats_slot, loop, &worker_config)
           : nullptr;
   if (cache) content = cache.get();
-  std::unique_ptr<handlers::MetricsHandler> metrics;
+  std::unique_ptr<handlers::metrics::MetricsHandler> metrics;
   if (!config.metrics_path.empty() && segment != nullptr) {
     metrics = make_metrics(config, *content, *segment);
     content = metrics.get();
   }
-  std::unique_ptr<handlers::AccessStage> access =
+  std::unique_ptr<handlers::access::AccessStage> access =
       make_access_stage(config.access, segment, setup.stats_slot, &error_log);
 
   worker_config.worker_index = setup.index;

@@ -26,10 +26,10 @@
 
 #include "cli/config.hpp"
 #include "cli/version.hpp"
-#include "handlers/client_address.hpp"
-#include "handlers/limit_req_spec.hpp"
-#include "handlers/path_headers.hpp"
-#include "handlers/virtual_hosts.hpp"
+#include "handlers/access/limit_req_spec.hpp"
+#include "handlers/common/client_address.hpp"
+#include "handlers/static_site/path_headers.hpp"
+#include "handlers/static_site/virtual_hosts.hpp"
 #include "io/listener.hpp"
 #include "shm/cache_store.hpp"
 #include "shm/limits.hpp"
@@ -270,23 +270,23 @@ std::string check_listen(const std::string& value) {
 }
 
 std::string check_limit_req(const std::string& value) {
-  handlers::LimitReqSpec spec;
+  handlers::access::LimitReqSpec spec;
   std::string error;
-  if (!handlers::parse_limit_req(value, &spec, &error)) return error;
+  if (!handlers::access::parse_limit_req(value, &spec, &error)) return error;
   return {};
 }
 
 std::string check_limit_conn(const std::string& value) {
-  handlers::LimitConnSpec spec;
+  handlers::access::LimitConnSpec spec;
   std::string error;
-  if (!handlers::parse_limit_conn(value, &spec, &error)) return error;
+  if (!handlers::access::parse_limit_conn(value, &spec, &error)) return error;
   return {};
 }
 
 std::string check_cidr(const std::string& value) {
-  handlers::Cidr cidr;
+  handlers::common::Cidr cidr;
   std::string error;
-  if (!handlers::parse_cidr(value, &cidr, &error)) return error;
+  if (!handlers::common::parse_cidr(value, &cidr, &error)) return error;
   return {};
 }
 
@@ -327,10 +327,10 @@ std::vector<T> parse_checked(const std::vector<std::string>& texts,
 // Each text as a CIDR (already checked by check_cidr), after `out`'s. False with *error naming
 // `option`.
 bool parse_cidrs(const std::vector<std::string>& texts, std::string_view option,
-                 std::vector<handlers::Cidr>* out, std::string* error) {
+                 std::vector<handlers::common::Cidr>* out, std::string* error) {
   for (const std::string& text : texts) {
-    handlers::Cidr cidr;
-    if (!handlers::parse_cidr(text, &cidr, error)) {
+    handlers::common::Cidr cidr;
+    if (!handlers::common::parse_cidr(text, &cidr, error)) {
       *error = std::string(option) + ": " + *error;
       return false;
     }
@@ -342,8 +342,8 @@ bool parse_cidrs(const std::vector<std::string>& texts, std::string_view option,
 // The access stage's options, from their checked texts. False with *error.
 bool build_access(const std::vector<std::string>& limit_req,
                   const std::vector<std::string>& limit_conn, const std::vector<std::string>& allow,
-                  const std::vector<std::string>& real_ip_from, handlers::AccessOptions* access,
-                  std::string* error) {
+                  const std::vector<std::string>& real_ip_from,
+                  handlers::access::AccessOptions* access, std::string* error) {
   std::vector<std::string> zones;
   auto defined_before = [&zones](const std::string& zone) {
     bool twice = std::find(zones.begin(), zones.end(), zone) != zones.end();
@@ -351,8 +351,8 @@ bool build_access(const std::vector<std::string>& limit_req,
     return twice;
   };
   for (const std::string& text : limit_req) {
-    handlers::LimitReqSpec spec;
-    if (!handlers::parse_limit_req(text, &spec, error)) {
+    handlers::access::LimitReqSpec spec;
+    if (!handlers::access::parse_limit_req(text, &spec, error)) {
       *error = "--limit-req: " + *error;
       return false;
     }
@@ -363,8 +363,8 @@ bool build_access(const std::vector<std::string>& limit_req,
     access->limit_req.push_back(std::move(spec));
   }
   for (const std::string& text : limit_conn) {
-    handlers::LimitConnSpec spec;
-    if (!handlers::parse_limit_conn(text, &spec, error)) {
+    handlers::access::LimitConnSpec spec;
+    if (!handlers::access::parse_limit_conn(text, &spec, error)) {
       *error = "--limit-conn: " + *error;
       return false;
     }
@@ -374,8 +374,8 @@ bool build_access(const std::vector<std::string>& limit_req,
     }
     access->limit_conn.push_back(std::move(spec));
   }
-  if (access->limit_conn.size() > handlers::kMaxConnZones) {
-    *error = "--limit-conn: at most " + std::to_string(handlers::kMaxConnZones) + " zones";
+  if (access->limit_conn.size() > handlers::access::kMaxConnZones) {
+    *error = "--limit-conn: at most " + std::to_string(handlers::access::kMaxConnZones) + " zones";
     return false;
   }
   if (zones.size() > shm::kMaxZones) {
@@ -389,7 +389,7 @@ bool build_access(const std::vector<std::string>& limit_req,
 
 // --cache-size against the smallest store --cache-max-entry allows (0 is no cache). False with
 // *error.
-bool check_cache_size(const handlers::CacheOptions& cache, std::string* error) {
+bool check_cache_size(const handlers::cache::CacheOptions& cache, std::string* error) {
   const uint64_t least =
       shm::CacheStore::bytes_for(shm::CacheGeometry::for_max_entry(cache.max_entry), 1);
   if (!cache.enabled() || cache.size_bytes >= least) return true;
@@ -418,18 +418,19 @@ CLI::Validator existing_directory() {
 
 // --vhost 'NAME=DIR': a host name and an existing directory.
 std::string check_vhost(const std::string& value) {
-  handlers::VirtualHost host;
+  handlers::static_site::VirtualHost host;
   std::string error;
-  if (!handlers::parse_virtual_host(value, &host, &error)) return error;
+  if (!handlers::static_site::parse_virtual_host(value, &host, &error)) return error;
   return directory_problem(host.root);
 }
 
 // The --vhost texts (checked by check_vhost), in order. False with *error when a name is given
 // twice.
-bool parse_vhosts(const std::vector<std::string>& texts, std::vector<handlers::VirtualHost>* out,
-                  std::string* error) {
-  for (const handlers::VirtualHost& host : parse_checked(texts, handlers::parse_virtual_host)) {
-    for (const handlers::VirtualHost& earlier : *out) {
+bool parse_vhosts(const std::vector<std::string>& texts,
+                  std::vector<handlers::static_site::VirtualHost>* out, std::string* error) {
+  for (const handlers::static_site::VirtualHost& host :
+       parse_checked(texts, handlers::static_site::parse_virtual_host)) {
+    for (const handlers::static_site::VirtualHost& earlier : *out) {
       if (earlier.name == host.name) {
         *error = "--vhost: " + host.name + " is given twice";
         return false;
@@ -681,14 +682,14 @@ Command parse(int argc, char** argv, Config* out, const AppDeclarations* declare
       ->capture_default_str()
       ->group(files);
 
-  std::string precompressed(handlers::kDefaultPrecompressed);
+  std::string precompressed(handlers::static_site::kDefaultPrecompressed);
   app.add_option("--precompressed", precompressed,
                  "send F.br, F.zst or F.gz for F to clients that accept the coding (the smallest "
                  "acceptable): a list of br, zstd and gzip, or off")
       ->type_name("LIST")
       ->check([](const std::string& value) {
-        handlers::CodingList list;
-        return handlers::parse_coding_list(value, &list)
+        handlers::static_site::CodingList list;
+        return handlers::static_site::parse_coding_list(value, &list)
                    ? std::string()
                    : "value " + value + " is not off or a comma-separated list of br, zstd, gzip";
       })
@@ -700,7 +701,7 @@ Command parse(int argc, char** argv, Config* out, const AppDeclarations* declare
                  "the file sent, with the status, for an error the file handler answers "
                  "(400, 403, 404, 405): 'CODE=/PATH' (repeatable)")
       ->type_name("CODE=/PATH")
-      ->check(checked_by(handlers::parse_error_page))
+      ->check(checked_by(handlers::static_site::parse_error_page))
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->allow_extra_args(false)
       ->group(files);
@@ -710,7 +711,7 @@ Command parse(int argc, char** argv, Config* out, const AppDeclarations* declare
       ->type_name("/PATH")
       ->check([](const std::string& value) {
         std::string error;
-        return handlers::check_site_path(value, &error) ? std::string() : error;
+        return handlers::static_site::check_site_path(value, &error) ? std::string() : error;
       })
       ->group(files);
 
@@ -720,7 +721,7 @@ Command parse(int argc, char** argv, Config* out, const AppDeclarations* declare
                  "Cache-Control of the files whose path matches GLOB ('*' any bytes, '/' too): "
                  "'GLOB=VALUE' (repeatable, the first match wins)")
       ->type_name("GLOB=VALUE")
-      ->check(checked_by(handlers::parse_cache_control_rule))
+      ->check(checked_by(handlers::static_site::parse_cache_control_rule))
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->allow_extra_args(false)
       ->group(files);
@@ -728,7 +729,7 @@ Command parse(int argc, char** argv, Config* out, const AppDeclarations* declare
                  "a field for the files whose path matches GLOB: 'GLOB=Name: value' "
                  "(repeatable, every match adds its field)")
       ->type_name("GLOB=FIELD")
-      ->check(checked_by(handlers::parse_add_header_rule))
+      ->check(checked_by(handlers::static_site::parse_add_header_rule))
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->allow_extra_args(false)
       ->group(files);
@@ -998,10 +999,12 @@ Command parse(int argc, char** argv, Config* out, const AppDeclarations* declare
     return bad_usage(error);
   }
 
-  handlers::parse_coding_list(precompressed, &c.files.precompressed);
-  c.files.error_pages = parse_checked(error_pages, handlers::parse_error_page);
-  c.files.headers.cache_control = parse_checked(cache_control, handlers::parse_cache_control_rule);
-  c.files.headers.add_header = parse_checked(add_header, handlers::parse_add_header_rule);
+  handlers::static_site::parse_coding_list(precompressed, &c.files.precompressed);
+  c.files.error_pages = parse_checked(error_pages, handlers::static_site::parse_error_page);
+  c.files.headers.cache_control =
+      parse_checked(cache_control, handlers::static_site::parse_cache_control_rule);
+  c.files.headers.add_header =
+      parse_checked(add_header, handlers::static_site::parse_add_header_rule);
   if (!parse_vhosts(vhosts, &c.vhosts, &error)) return bad_usage(error);
   if (access_log_format->count() == 0 && !c.vhosts.empty()) log_format = "vhost_combined";
   for (size_t i = 0; i < std::size(kLogFormats); ++i) {

@@ -8,10 +8,10 @@
 
 #include "zhttp/app.hpp"
 
-#include "handlers/access_stage.hpp"
-#include "handlers/cache_options.hpp"
-#include "handlers/static_files.hpp"
-#include "handlers/virtual_hosts.hpp"
+#include "handlers/access/access_stage.hpp"
+#include "handlers/cache/cache_options.hpp"
+#include "handlers/static_site/static_files.hpp"
+#include "handlers/static_site/virtual_hosts.hpp"
 #include "io/worker.hpp"
 #include "log/access_log.hpp"
 
@@ -22,11 +22,12 @@ enum class LogLevel : uint8_t { kDebug, kInfo, kNotice, kWarn, kError, kCrit };
 struct Config {
   std::vector<std::string> listen = {"127.0.0.1:8080"};  // "HOST:PORT [proxy_protocol]"
   uint32_t workers = 0;                                  // 0: one per online core ("auto")
-  handlers::StaticFilesOptions files;
-  std::vector<handlers::VirtualHost> vhosts;  // --vhost: each its root; files.root for the rest
+  handlers::static_site::StaticFilesOptions files;
+  std::vector<handlers::static_site::VirtualHost>
+      vhosts;  // --vhost: each its root; files.root for the rest
   io::WorkerConfig worker;
-  handlers::AccessOptions access;  // --limit-req..., --real-ip-...
-  handlers::CacheOptions cache;    // --cache-...
+  handlers::access::AccessOptions access;  // --limit-req..., --real-ip-...
+  handlers::cache::CacheOptions cache;     // --cache-...
 
   std::string pid_file;  // "" = none
   std::string shm_name;  // "" = derived from the pid file path (or the first listen address)

@@ -10,7 +10,7 @@
 
 #include "alloc_counter.hpp"
 #include "conn/connection.hpp"
-#include "handlers/cache_stage.hpp"
+#include "handlers/cache/cache_stage.hpp"
 
 namespace zhttp::test {
 namespace {
@@ -69,7 +69,8 @@ TEST(CacheStageAllocations, HitsMissesStoresAndWaitsAllocateNothingWhenWarm) {
   shm::CacheStats stats;
   struct ev_loop* loop = ev_loop_new(EVFLAG_AUTO);
   Origin origin;
-  handlers::CacheStage stage(handlers::CacheOptions{}, origin, *store, &stats, 0, loop);
+  handlers::cache::CacheStage stage(handlers::cache::CacheOptions{}, origin, *store, &stats, 0,
+                                    loop);
   Conn a(stage), b(stage);
   const std::string batch =
       "GET /hit HTTP/1.1\r\nHost: a\r\n\r\n"

@@ -25,10 +25,10 @@
 #include "../integration/socket_util.hpp"
 #include "../unit/shared_mapping.hpp"
 #include "alloc_counter.hpp"
-#include "handlers/access_stage.hpp"
-#include "handlers/metrics.hpp"
-#include "handlers/static_files.hpp"
-#include "handlers/virtual_hosts.hpp"
+#include "handlers/access/access_stage.hpp"
+#include "handlers/metrics/metrics.hpp"
+#include "handlers/static_site/static_files.hpp"
+#include "handlers/static_site/virtual_hosts.hpp"
 #include "io/worker.hpp"
 
 namespace zhttp::test {
@@ -207,9 +207,9 @@ TEST_F(WorkerAllocations, StaticFilesAllocateNothingWhenWarm) {
   std::ofstream(root / "small.txt") << std::string(100, 's');    // bytes kept in the cache
   std::ofstream(root / "medium.txt") << std::string(4000, 'm');  // read per request
   std::ofstream(root / "large.bin") << std::string(64 << 10, 'L');
-  handlers::StaticFilesOptions options;
+  handlers::static_site::StaticFilesOptions options;
   options.root = root.string();
-  handlers::StaticFiles files(options);
+  handlers::static_site::StaticFiles files(options);
   // The whole path: read, parse, handle, respond, count (statistics) and log.
   log::AccessLog access_log((root / "access.log").string());
   ASSERT_TRUE(access_log.open(nullptr));
@@ -218,7 +218,7 @@ TEST_F(WorkerAllocations, StaticFilesAllocateNothingWhenWarm) {
   shm::WorkerStats* stats = &region->slots[0];
   stats->in_use.store(1);
   shm::SegmentHeader header{};
-  handlers::MetricsHandler metrics(files, "/metrics", {}, header, *region);
+  handlers::metrics::MetricsHandler metrics(files, "/metrics", {}, header, *region);
   // And the shared cache's counters and store (a scrape counts the store's live entries).
   auto cache_counters = std::make_unique<shm::CacheCountersRegion>();
   SharedMapping cache_region(shm::CacheStore::bytes_for(shm::CacheGeometry::standard(), 2));
@@ -285,20 +285,22 @@ TEST_F(WorkerAllocations, StaticSiteOptionsAllocateNothingWhenWarm) {
   std::ofstream(root / "assets" / "big.css") << std::string(40000, 'c');
   std::ofstream(root / "assets" / "big.css.br") << std::string(20000, 'b');  // from its fd
   std::ofstream(root / "404.html") << "<h1>lost</h1>";
-  handlers::StaticFilesOptions options;
+  handlers::static_site::StaticFilesOptions options;
   options.root = root.string();
-  handlers::PathHeaderRule rule;
+  handlers::static_site::PathHeaderRule rule;
   std::string error;
-  ASSERT_TRUE(handlers::parse_cache_control_rule("/assets/*=max-age=31536000", &rule, &error));
+  ASSERT_TRUE(
+      handlers::static_site::parse_cache_control_rule("/assets/*=max-age=31536000", &rule, &error));
   options.headers.cache_control.push_back(rule);
-  ASSERT_TRUE(handlers::parse_cache_control_rule("*.html=no-cache", &rule, &error));
+  ASSERT_TRUE(handlers::static_site::parse_cache_control_rule("*.html=no-cache", &rule, &error));
   options.headers.cache_control.push_back(rule);
-  ASSERT_TRUE(handlers::parse_add_header_rule("*=X-Content-Type-Options: nosniff", &rule, &error));
+  ASSERT_TRUE(handlers::static_site::parse_add_header_rule("*=X-Content-Type-Options: nosniff",
+                                                           &rule, &error));
   options.headers.add_header.push_back(rule);
   options.error_pages = {{404, "/404.html"}};
   options.fallback = "/index.html";
   options.autoindex = true;
-  handlers::StaticFiles files(options);
+  handlers::static_site::StaticFiles files(options);
   start(files);
   Batch pipelined[1];
   pipelined[0].add("GET /assets/app.js" + kHost + "\r\n", "HTTP/1.1 200");
@@ -331,13 +333,14 @@ TEST_F(WorkerAllocations, VirtualHostsAllocateNothingWhenWarm) {
     std::ofstream(base / site / "who.txt") << site;
     std::ofstream(base / site / "app.css") << "p{}";
   }
-  handlers::StaticFilesOptions options;
+  handlers::static_site::StaticFilesOptions options;
   options.root = (base / "default").string();
-  handlers::PathHeaderRule rule;
+  handlers::static_site::PathHeaderRule rule;
   std::string error;
-  ASSERT_TRUE(handlers::parse_add_header_rule("*.css=Content-Encoding: identity", &rule, &error));
+  ASSERT_TRUE(handlers::static_site::parse_add_header_rule("*.css=Content-Encoding: identity",
+                                                           &rule, &error));
   options.headers.add_header.push_back(rule);
-  handlers::VirtualHosts vhosts(
+  handlers::static_site::VirtualHosts vhosts(
       options, {{"a.test", (base / "a").string()}, {"*.b.test", (base / "b").string()}});
   log::AccessLog access_log((base / "access.log").string(), log::kAccessLogBufferBytes,
                             log::AccessLogFormat::kExtended);
@@ -459,26 +462,26 @@ struct PrivateRateTable {
 // on the worker's timer. Passed, refused (429 + Retry-After) and delayed requests allocate
 // nothing.
 TEST_F(WorkerAllocations, AccessStageAllocatesNothingWhenWarm) {
-  handlers::AccessOptions options;
+  handlers::access::AccessOptions options;
   std::string error;
   for (const char* rule : {"zone=open rate=1000r/m burst=100000 nodelay",
                            "zone=strict rate=1r/h nodelay path=/hello/limited",
                            "zone=paced rate=5000r/s burst=100000 path=/hello/paced"}) {
-    handlers::LimitReqSpec spec;
-    ASSERT_TRUE(handlers::parse_limit_req(rule, &spec, &error)) << rule << ": " << error;
+    handlers::access::LimitReqSpec spec;
+    ASSERT_TRUE(handlers::access::parse_limit_req(rule, &spec, &error)) << rule << ": " << error;
     options.limit_req.push_back(spec);
   }
   for (const char* block : {"127.0.0.0/8", "::1"}) {
-    handlers::Cidr cidr;
-    ASSERT_TRUE(handlers::parse_cidr(block, &cidr, &error)) << error;
+    handlers::common::Cidr cidr;
+    ASSERT_TRUE(handlers::common::parse_cidr(block, &cidr, &error)) << error;
     options.real_ip_from.push_back(cidr);
   }
   options.limit_req_headers = true;
   PrivateRateTable tables[3] = {PrivateRateTable(1024), PrivateRateTable(1024),
                                 PrivateRateTable(1024)};
   static shm::ZoneCounters counters[3];
-  handlers::AccessStage stage(options, {tables[0].table, tables[1].table, tables[2].table},
-                              {&counters[0], &counters[1], &counters[2]}, nullptr);
+  handlers::access::AccessStage stage(options, {tables[0].table, tables[1].table, tables[2].table},
+                                      {&counters[0], &counters[1], &counters[2]}, nullptr);
   examples::Hello hello;
   start(hello, nullptr, nullptr, &stage);
   const std::string forwarded = kHost + "X-Forwarded-For: 203.0.113.7, 127.0.0.1\r\n\r\n";

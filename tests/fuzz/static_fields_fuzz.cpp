@@ -12,13 +12,14 @@
 #include <string>
 #include <string_view>
 
-#include "handlers/conditional.hpp"
-#include "handlers/content_coding.hpp"
-#include "handlers/range.hpp"
+#include "handlers/common/conditional.hpp"
+#include "handlers/static_site/content_coding.hpp"
+#include "handlers/static_site/range.hpp"
 
 namespace {
 
-using namespace zhttp::handlers;
+using namespace zhttp::handlers::static_site;
+using namespace zhttp::handlers::common;
 
 void check(bool cond, const char* what) {
   if (!cond) {

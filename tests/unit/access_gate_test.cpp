@@ -13,20 +13,20 @@
 
 #include "conn/access_gate.hpp"
 #include "exchange_handler.hpp"
-#include "handlers/client_address.hpp"
+#include "handlers/common/client_address.hpp"
 
 namespace zhttp::conn {
 namespace {
 
 PeerAddress addr(std::string_view text) {
   PeerAddress a;
-  EXPECT_TRUE(handlers::parse_address(text, &a)) << text;
+  EXPECT_TRUE(handlers::common::parse_address(text, &a)) << text;
   return a;
 }
 
 std::string text_of(const PeerAddress& a) {
-  char buf[handlers::kMaxAddressText];
-  return std::string(buf, handlers::format_address(a, buf));
+  char buf[handlers::common::kMaxAddressText];
+  return std::string(buf, handlers::common::format_address(a, buf));
 }
 
 AccessVerdict refusal(uint16_t status, uint32_t retry_after_s) {

@@ -1,10 +1,10 @@
-// The access stage (handlers/access_stage.hpp) over real GCRA tables in private memory: bursts
+// The access stage (handlers/access/access_stage.hpp) over real GCRA tables in private memory: bursts
 // then refusals with Retry-After and the configured status, its counters, dry run, the allow
 // list, path prefixes, header keys, address prefixes, several zones charged all or none, the
 // real client behind a trusted proxy, the RateLimit fields, and delays without nodelay. The
 // stage reads the real monotonic clock: every rule here is slow enough (per minute, or a burst
 // measured against 50 ms) that the few microseconds a test takes change nothing.
-#include "handlers/access_stage.hpp"
+#include "handlers/access/access_stage.hpp"
 
 #include <gtest/gtest.h>
 
@@ -17,7 +17,7 @@
 #include "address_test_util.hpp"
 #include "zhttp/parser.hpp"
 
-namespace zhttp::handlers {
+namespace zhttp::handlers::access {
 namespace {
 
 using test::addr;
@@ -230,8 +230,8 @@ TEST(AccessStageLimit, TwoZonesAreChargedAllOrNone) {
   o.limit_req.push_back(spec("zone=loose rate=1r/m burst=1 nodelay"));
   StageFixture f(o);
   const std::string peer = "192.0.2.1";
-  char key[kMaxAddressKey];
-  const size_t key_len = address_key(addr(peer), 32, 128, key);
+  char key[common::kMaxAddressKey];
+  const size_t key_len = common::address_key(addr(peer), 32, 128, key);
   const uint64_t loose_hash = f.table(1).hash({key, key_len});
   const shm::RateRule& loose_rule = f.options.limit_req[1].rule;
 
@@ -267,8 +267,8 @@ TEST(AccessStageLimit, RefusalInTheSecondZoneChargesNotTheFirst) {
   o.limit_req.push_back(spec("zone=second rate=1r/m nodelay path=/x"));
   StageFixture f(o);
   const std::string peer = "198.51.100.4";
-  char key[kMaxAddressKey];
-  const uint64_t first_hash = f.table(0).hash({key, address_key(addr(peer), 32, 128, key)});
+  char key[common::kMaxAddressKey];
+  const uint64_t first_hash = f.table(0).hash({key, common::address_key(addr(peer), 32, 128, key)});
   EXPECT_EQ(f.admit("/x", peer).outcome, AccessVerdict::kPass);
   // Five refusals by second: first, which would pass each, keeps its 5 requests left.
   for (int i = 0; i < 5; ++i) EXPECT_EQ(f.admit("/x", peer).outcome, AccessVerdict::kRefuse);
@@ -425,4 +425,4 @@ TEST(AccessStageDelay, DryRunNeverDelays) {
 }
 
 }  // namespace
-}  // namespace zhttp::handlers
+}  // namespace zhttp::handlers::access

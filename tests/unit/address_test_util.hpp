@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "handlers/client_address.hpp"
+#include "handlers/common/client_address.hpp"
 #include "zhttp/handler.hpp"
 #include "zhttp/parser.hpp"
 
@@ -14,19 +14,19 @@ namespace zhttp::handlers::test {
 
 inline PeerAddress addr(std::string_view text) {
   PeerAddress a;
-  EXPECT_TRUE(parse_address(text, &a)) << text;
+  EXPECT_TRUE(common::parse_address(text, &a)) << text;
   return a;
 }
 
 inline std::string text_of(const PeerAddress& a) {
-  char buf[kMaxAddressText];
-  return std::string(buf, format_address(a, buf));
+  char buf[common::kMaxAddressText];
+  return std::string(buf, common::format_address(a, buf));
 }
 
-inline Cidr cidr(std::string_view text) {
-  Cidr c;
+inline common::Cidr cidr(std::string_view text) {
+  common::Cidr c;
   std::string error;
-  EXPECT_TRUE(parse_cidr(text, &c, &error)) << text << ": " << error;
+  EXPECT_TRUE(common::parse_cidr(text, &c, &error)) << text << ": " << error;
   return c;
 }
 

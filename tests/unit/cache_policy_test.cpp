@@ -2,13 +2,13 @@
 // invalidate; Cache-Control parsing; which responses are stored and for how long (precedence of
 // s-maxage, max-age and the handler's TTL); the stale windows and their bound; Vary; Age growing
 // with time; the Cache-Status field.
-#include "handlers/cache_policy.hpp"
+#include "handlers/cache/cache_policy.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace zhttp::handlers {
+namespace zhttp::handlers::cache {
 namespace {
 
 CacheRequest get() {
@@ -201,4 +201,4 @@ TEST(CachePolicyStatus, CacheStatusField) {
 }
 
 }  // namespace
-}  // namespace zhttp::handlers
+}  // namespace zhttp::handlers::cache

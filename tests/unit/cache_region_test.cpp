@@ -22,14 +22,14 @@ std::string unique_name() {
   return "zhttpd-cache-region-test-" + std::to_string(::getpid()) + "-" + std::to_string(++n);
 }
 
-handlers::CacheOptions options_of(uint64_t size_bytes, uint32_t max_entry = 16384) {
-  handlers::CacheOptions o;
+handlers::cache::CacheOptions options_of(uint64_t size_bytes, uint32_t max_entry = 16384) {
+  handlers::cache::CacheOptions o;
   o.size_bytes = size_bytes;
   o.max_entry = max_entry;
   return o;
 }
 
-std::unique_ptr<shm::Segment> segment_for(const handlers::CacheOptions& options) {
+std::unique_ptr<shm::Segment> segment_for(const handlers::cache::CacheOptions& options) {
   auto segment = shm::Segment::create(unique_name(), static_cast<uint64_t>(::getpid()),
                                       cache_regions(options));
   lay_out_cache(*segment, options);
@@ -109,7 +109,7 @@ TEST(CacheRegion, EachSegmentDrawsItsOwnSecret) {
 }
 
 TEST(CacheRegion, AStoreThatDoesNotFitIsAnError) {
-  const handlers::CacheOptions tiny = options_of(4096);
+  const handlers::cache::CacheOptions tiny = options_of(4096);
   auto segment =
       shm::Segment::create(unique_name(), static_cast<uint64_t>(::getpid()), cache_regions(tiny));
   EXPECT_THROW(lay_out_cache(*segment, tiny), std::runtime_error);
@@ -118,7 +118,7 @@ TEST(CacheRegion, AStoreThatDoesNotFitIsAnError) {
 TEST(CacheRegion, AReloadKeepsTheSizeAndTheEntryLimit) {
   auto segment = segment_for(options_of(uint64_t{2} << 20));
   std::string error;
-  handlers::CacheOptions same = options_of(uint64_t{2} << 20);
+  handlers::cache::CacheOptions same = options_of(uint64_t{2} << 20);
   same.lock_timeout_ms = 10;  // what the stage reads may change
   same.max_stale_s = 0;
   same.allow_cookie = true;
@@ -126,7 +126,7 @@ TEST(CacheRegion, AReloadKeepsTheSizeAndTheEntryLimit) {
   EXPECT_TRUE(same_cache(*segment, options_of(uint64_t{2} << 20, 16321), &error))
       << "the same geometry: " << error;
 
-  for (const handlers::CacheOptions& changed :
+  for (const handlers::cache::CacheOptions& changed :
        {options_of(uint64_t{4} << 20), options_of(uint64_t{2} << 20, 4096), options_of(0)}) {
     error.clear();
     EXPECT_FALSE(same_cache(*segment, changed, &error));

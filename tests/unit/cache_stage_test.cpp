@@ -11,11 +11,11 @@
 #include <thread>
 
 #include "exchange_handler.hpp"
-#include "handlers/cache_stage.hpp"
+#include "handlers/cache/cache_stage.hpp"
 #include "shared_mapping.hpp"
 #include "shm/rate_table.hpp"
 
-namespace zhttp::handlers {
+namespace zhttp::handlers::cache {
 namespace {
 
 using conn::ConnectionHarness;
@@ -437,4 +437,4 @@ TEST(CacheStage, FilesAndStreamsPassUncached) {
 }
 
 }  // namespace
-}  // namespace zhttp::handlers
+}  // namespace zhttp::handlers::cache

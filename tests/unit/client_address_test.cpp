@@ -1,6 +1,6 @@
 // Client-address helpers: canonical form, address and CIDR parsing, CIDR sets, the client behind
 // trusted proxies (X-Forwarded-For), rate-limit keys and formatting.
-#include "handlers/client_address.hpp"
+#include "handlers/common/client_address.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -12,7 +12,7 @@
 #include "address_test_util.hpp"
 #include "zhttp/parser.hpp"
 
-namespace zhttp::handlers {
+namespace zhttp::handlers::common {
 namespace {
 
 using test::addr;
@@ -394,4 +394,4 @@ TEST(ClientAddressFormat, RoundTrip) {
 }
 
 }  // namespace
-}  // namespace zhttp::handlers
+}  // namespace zhttp::handlers::common

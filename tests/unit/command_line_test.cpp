@@ -378,7 +378,7 @@ TEST(CommandLine, CacheOptions) {
                           "--cache-cookie", "--cache-purge-allow", "127.0.0.1",
                           "--cache-purge-allow", "10.1.2.3/8", "--cache-purge-allow", "::1"});
   expect_serve(p);
-  const handlers::CacheOptions& c = p.config.cache;
+  const handlers::cache::CacheOptions& c = p.config.cache;
   EXPECT_EQ(c.size_bytes, uint64_t{1} << 30);
   EXPECT_EQ(c.max_entry, 1u << 20);
   EXPECT_EQ(c.lock_timeout_ms, 250u);
@@ -428,7 +428,7 @@ TEST(CommandLine, CacheOptionsFromTheConfigFile) {
       "cache-purge-allow = [\"127.0.0.1\", \"10.0.0.0/8\"]\n");
   const Parsed p = parse({"--config", file.path()});
   expect_serve(p);
-  const handlers::CacheOptions& c = p.config.cache;
+  const handlers::cache::CacheOptions& c = p.config.cache;
   EXPECT_EQ(c.size_bytes, uint64_t{32} << 20);
   EXPECT_EQ(c.max_entry, 4096u);
   EXPECT_EQ(c.lock_timeout_ms, 2000u);
@@ -448,7 +448,7 @@ TEST(CommandLine, PathHeaderOptionsRepeatInOrder) {
              "--cache-control=*.html=no-cache", "--add-header", "*=X-Content-Type-Options: nosniff",
              "--add-header", "*.html=Content-Security-Policy: default-src 'self'"});
   expect_serve(p);
-  const handlers::PathHeaders& h = p.config.files.headers;
+  const handlers::static_site::PathHeaders& h = p.config.files.headers;
   ASSERT_EQ(h.cache_control.size(), 2u);
   EXPECT_EQ(h.cache_control[0].glob, "/assets/*");
   EXPECT_EQ(h.cache_control[0].value, "public, max-age=31536000, immutable");
@@ -478,15 +478,16 @@ TEST(CommandLine, ErrorPagesAndFallback) {
 }
 
 TEST(CommandLine, PrecompressedCodings) {
-  const handlers::CodingList standard = parse({}).config.files.precompressed;
+  const handlers::static_site::CodingList standard = parse({}).config.files.precompressed;
   ASSERT_EQ(standard.count, 3);
-  EXPECT_EQ(standard.codings[0], handlers::ContentCoding::kBr);
-  EXPECT_EQ(standard.codings[1], handlers::ContentCoding::kZstd);
-  EXPECT_EQ(standard.codings[2], handlers::ContentCoding::kGzip);
+  EXPECT_EQ(standard.codings[0], handlers::static_site::ContentCoding::kBr);
+  EXPECT_EQ(standard.codings[1], handlers::static_site::ContentCoding::kZstd);
+  EXPECT_EQ(standard.codings[2], handlers::static_site::ContentCoding::kGzip);
   const Parsed gzip_first = parse({"--precompressed", "gzip,br"});
   expect_serve(gzip_first);
   ASSERT_EQ(gzip_first.config.files.precompressed.count, 2);
-  EXPECT_EQ(gzip_first.config.files.precompressed.codings[0], handlers::ContentCoding::kGzip);
+  EXPECT_EQ(gzip_first.config.files.precompressed.codings[0],
+            handlers::static_site::ContentCoding::kGzip);
   EXPECT_EQ(parse({"--precompressed=off"}).config.files.precompressed.count, 0);
   TempFile file("precompressed = \"gzip\"\n");
   const Parsed from_file = parse({"--config", file.path()});
@@ -500,7 +501,7 @@ TEST(CommandLine, PathHeaderOptionsFromTheConfigFile) {
       "add-header = \"*=X-Frame-Options: DENY\"\n");
   const Parsed p = parse({"--config", file.path()});
   expect_serve(p);
-  const handlers::PathHeaders& h = p.config.files.headers;
+  const handlers::static_site::PathHeaders& h = p.config.files.headers;
   ASSERT_EQ(h.cache_control.size(), 2u);
   EXPECT_EQ(h.cache_control[0].value, "public, max-age=31536000");
   EXPECT_EQ(h.cache_control[1].value, "no-cache");

@@ -1,9 +1,9 @@
 // Preconditions (RFC 9110 13.1, 13.2.2) and entity-tag comparison (8.8.3).
-#include "handlers/conditional.hpp"
+#include "handlers/common/conditional.hpp"
 
 #include <gtest/gtest.h>
 
-namespace zhttp::handlers {
+namespace zhttp::handlers::common {
 namespace {
 
 constexpr std::string_view kEtag = "\"5e1f3c2a-1f4-0-2a\"";
@@ -160,4 +160,4 @@ TEST(Preconditions, WeakOwnTag) {
 }
 
 }  // namespace
-}  // namespace zhttp::handlers
+}  // namespace zhttp::handlers::common

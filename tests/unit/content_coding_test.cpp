@@ -1,9 +1,9 @@
 // Accept-Encoding parsing (RFC 9110 12.5.3) and the --precompressed list.
-#include "handlers/content_coding.hpp"
+#include "handlers/static_site/content_coding.hpp"
 
 #include <gtest/gtest.h>
 
-namespace zhttp::handlers {
+namespace zhttp::handlers::static_site {
 namespace {
 
 constexpr size_t kBr = 0, kZstd = 1, kGzip = 2;
@@ -157,4 +157,4 @@ TEST(ContentCoding, AVariantNoSmallerThanTheFileLosesATie) {
 }
 
 }  // namespace
-}  // namespace zhttp::handlers
+}  // namespace zhttp::handlers::static_site

@@ -1,7 +1,7 @@
 // Directory listings on a real temporary tree: read_directory (what is listed, in which order,
 // the bound), FileResolver's kDirectory outcome, and StaticFiles answering with the listing
 // through a real conn::Connection (no sockets).
-#include "handlers/directory_listing.hpp"
+#include "handlers/autoindex/directory_listing.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -15,15 +15,15 @@
 #include <vector>
 
 #include "connection_harness.hpp"
-#include "handlers/autoindex.hpp"
-#include "handlers/file_resolver.hpp"
-#include "handlers/static_files.hpp"
+#include "handlers/autoindex/autoindex.hpp"
+#include "handlers/static_site/file_resolver.hpp"
+#include "handlers/static_site/static_files.hpp"
 
-namespace zhttp::handlers {
+namespace zhttp::handlers::autoindex {
 namespace {
 
 namespace fs = std::filesystem;
-using Outcome = ResolvedFile::Outcome;
+using Outcome = static_site::ResolvedFile::Outcome;
 
 class DirectoryListingTest : public ::testing::Test {
  protected:
@@ -128,17 +128,17 @@ TEST_F(DirectoryListingTest, ListableNames) {
 
 TEST_F(DirectoryListingTest, ResolverReportsADirectoryWithoutIndexOnlyWhenAsked) {
   char scratch[4096];
-  FileResolver plain(root_.string());
+  static_site::FileResolver plain(root_.string());
   EXPECT_EQ(plain.resolve("/sub/", scratch, sizeof scratch).outcome, Outcome::kNotFound);
-  FileResolver listing(root_.string(), "index.html", true);
+  static_site::FileResolver listing(root_.string(), "index.html", true);
   for (const char* path : {"/", "/sub/", "/sub-link/"}) {
-    ResolvedFile r = listing.resolve(path, scratch, sizeof scratch);
+    static_site::ResolvedFile r = listing.resolve(path, scratch, sizeof scratch);
     ASSERT_EQ(r.outcome, Outcome::kDirectory) << path;
     EXPECT_EQ(r.path, path);
     EXPECT_TRUE(S_ISDIR(r.st.st_mode));
     ::close(r.fd);
   }
-  ResolvedFile r = listing.resolve("/with-index/", scratch, sizeof scratch);
+  static_site::ResolvedFile r = listing.resolve("/with-index/", scratch, sizeof scratch);
   EXPECT_EQ(r.outcome, Outcome::kFile);
   ::close(r.fd);
   EXPECT_EQ(listing.resolve("/sub", scratch, sizeof scratch).outcome, Outcome::kAddSlash);
@@ -148,10 +148,10 @@ TEST_F(DirectoryListingTest, ResolverReportsADirectoryWithoutIndexOnlyWhenAsked)
 
 class AutoindexTest : public DirectoryListingTest {
  protected:
-  using Harness = conn::ConnectionHarness<StaticFiles>;
+  using Harness = conn::ConnectionHarness<static_site::StaticFiles>;
 
   std::string get(bool autoindex, const std::string& request_line) {
-    StaticFilesOptions options = options_;
+    static_site::StaticFilesOptions options = options_;
     options.root = root_.string();
     options.mime_types = "";
     options.autoindex = autoindex;
@@ -163,7 +163,7 @@ class AutoindexTest : public DirectoryListingTest {
     return response.substr(response.find("\r\n\r\n") + 4);
   }
 
-  StaticFilesOptions options_;
+  static_site::StaticFilesOptions options_;
 };
 
 TEST_F(AutoindexTest, OffByDefault) {
@@ -190,11 +190,12 @@ TEST_F(AutoindexTest, HtmlJsonAndHead) {
 }
 
 TEST_F(AutoindexTest, FieldsByPathApplyToTheDirectorysPath) {
-  PathHeaderRule rule;
+  static_site::PathHeaderRule rule;
   std::string error;
-  ASSERT_TRUE(parse_cache_control_rule("*/=no-cache", &rule, &error)) << error;
+  ASSERT_TRUE(static_site::parse_cache_control_rule("*/=no-cache", &rule, &error)) << error;
   options_.headers.cache_control.push_back(rule);
-  ASSERT_TRUE(parse_add_header_rule("/sub/*=X-Frame-Options: DENY", &rule, &error)) << error;
+  ASSERT_TRUE(static_site::parse_add_header_rule("/sub/*=X-Frame-Options: DENY", &rule, &error))
+      << error;
   options_.headers.add_header.push_back(rule);
   const std::string sub = get(true, "GET /sub/?format=json");
   EXPECT_NE(sub.find("\r\nCache-Control: no-cache\r\n"), std::string::npos) << sub;
@@ -225,4 +226,4 @@ TEST_F(AutoindexTest, ALargeDirectoryIsCutAtTheCapAndSaysSo) {
 }
 
 }  // namespace
-}  // namespace zhttp::handlers
+}  // namespace zhttp::handlers::autoindex

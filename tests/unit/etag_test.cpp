@@ -1,11 +1,11 @@
 // ETag and Last-Modified of a file.
-#include "handlers/etag.hpp"
+#include "handlers/static_site/etag.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace zhttp::handlers {
+namespace zhttp::handlers::static_site {
 namespace {
 
 constexpr time_t kRfcExample = 784111777;  // Sun, 06 Nov 1994 08:49:37 GMT
@@ -83,4 +83,4 @@ TEST(LastModified, UnformattableYearFails) {
 }
 
 }  // namespace
-}  // namespace zhttp::handlers
+}  // namespace zhttp::handlers::static_site

@@ -1,6 +1,6 @@
 // Path resolution beneath the document root, on a real temporary tree: traversal in every
 // spelling, symlinks out of the root, hidden files, directories and their index.
-#include "handlers/file_resolver.hpp"
+#include "handlers/static_site/file_resolver.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
-namespace zhttp::handlers {
+namespace zhttp::handlers::static_site {
 namespace {
 
 namespace fs = std::filesystem;
@@ -125,4 +125,4 @@ TEST_F(FileResolverTest, MissingRootThrows) {
 }
 
 }  // namespace
-}  // namespace zhttp::handlers
+}  // namespace zhttp::handlers::static_site

@@ -1,13 +1,13 @@
-// --limit-req rules (handlers/limit_req_spec.hpp): every documented form and the GCRA rule it
+// --limit-req rules (handlers/access/limit_req_spec.hpp): every documented form and the GCRA rule it
 // gives, and every rejection with its reason.
-#include "handlers/limit_req_spec.hpp"
+#include "handlers/access/limit_req_spec.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace zhttp::handlers {
+namespace zhttp::handlers::access {
 namespace {
 
 using ::testing::HasSubstr;
@@ -207,4 +207,4 @@ TEST(LimitReqSpecReject, BurstSpanningMoreThan50DaysIsInvalid) {
 }
 
 }  // namespace
-}  // namespace zhttp::handlers
+}  // namespace zhttp::handlers::access

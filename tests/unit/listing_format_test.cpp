@@ -1,4 +1,4 @@
-// The directory listing's pages as pure functions (handlers/listing_format.hpp): HTML escaping
+// The directory listing's pages as pure functions (handlers/autoindex/listing_format.hpp): HTML escaping
 // of names and links, the nginx layout, JSON that parses back to the names, truncation; the
 // format=json query parameter; and encode_path, which the links share with the redirects.
 #include <gtest/gtest.h>
@@ -6,11 +6,11 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "handlers/autoindex.hpp"
-#include "handlers/listing_format.hpp"
-#include "handlers/path_encoding.hpp"
+#include "handlers/autoindex/autoindex.hpp"
+#include "handlers/autoindex/listing_format.hpp"
+#include "handlers/static_site/path_encoding.hpp"
 
-namespace zhttp::handlers {
+namespace zhttp::handlers::autoindex {
 namespace {
 
 constexpr time_t kDec1 = 1796119200;  // Tue, 01 Dec 2026 10:00:00 GMT
@@ -162,10 +162,10 @@ TEST(ListingFormat, JsonOnlyForFormatJson) {
 TEST(PathEncoding, KeepsPathCharactersAndEncodesTheRest) {
   char out[64];
   const std::string_view in = "/a b/%\"<>?#\xC3\xA9/-._~!$&'()*+,;=:@";
-  const size_t n = encode_path(in, out, sizeof out);
+  const size_t n = static_site::encode_path(in, out, sizeof out);
   EXPECT_EQ(std::string_view(out, n), "/a%20b/%25%22%3C%3E%3F%23%C3%A9/-._~!$&'()*+,;=:@");
-  EXPECT_EQ(encode_path("a b", out, 3), 0u);  // does not fit
+  EXPECT_EQ(static_site::encode_path("a b", out, 3), 0u);  // does not fit
 }
 
 }  // namespace
-}  // namespace zhttp::handlers
+}  // namespace zhttp::handlers::autoindex

@@ -1,5 +1,5 @@
 // MimeTypes: the mime.types format, the built-in fallback, charset rules, extension extraction.
-#include "handlers/mime_types.hpp"
+#include "handlers/static_site/mime_types.hpp"
 #include "test_files.hpp"
 
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <string>
 
-namespace zhttp::handlers {
+namespace zhttp::handlers::static_site {
 namespace {
 
 using test::TempFile;
@@ -185,4 +185,4 @@ TEST(MimeTypes, SystemFile) {
 }
 
 }  // namespace
-}  // namespace zhttp::handlers
+}  // namespace zhttp::handlers::static_site

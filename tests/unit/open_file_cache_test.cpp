@@ -1,7 +1,7 @@
 // The open file cache: hits while valid, misses once `valid_seconds` have passed, replaces an
 // entry of the same path, evicts the least recently used entry of a full set, and closes the
 // descriptors it drops.
-#include "handlers/open_file_cache.hpp"
+#include "handlers/static_site/open_file_cache.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 
 #include <string>
 
-namespace zhttp::handlers {
+namespace zhttp::handlers::static_site {
 namespace {
 
 constexpr time_t kT = 1700000000;
@@ -162,4 +162,4 @@ TEST(OpenFileCache, ClosesEverythingOnDestruction) {
 }
 
 }  // namespace
-}  // namespace zhttp::handlers
+}  // namespace zhttp::handlers::static_site

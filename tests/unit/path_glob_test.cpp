@@ -1,12 +1,12 @@
 // path_glob_matches and check_path_glob: stars across '/', '?', whole-path matching, and the
 // patterns refused at start.
-#include "handlers/path_glob.hpp"
+#include "handlers/common/path_glob.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace zhttp::handlers {
+namespace zhttp::handlers::common {
 namespace {
 
 TEST(PathGlob, StarMatchesAnyBytesSlashIncluded) {
@@ -59,4 +59,4 @@ TEST(PathGlob, RefusesPatternsNoPathMatches) {
 }
 
 }  // namespace
-}  // namespace zhttp::handlers
+}  // namespace zhttp::handlers::common

@@ -1,12 +1,12 @@
 // parse_cache_control_rule and parse_add_header_rule: what is accepted, what is refused and
 // the message. (PathHeaders::apply is tested through the static files, static_files_test.cpp.)
-#include "handlers/path_headers.hpp"
+#include "handlers/static_site/path_headers.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace zhttp::handlers {
+namespace zhttp::handlers::static_site {
 namespace {
 
 TEST(PathHeaders, CacheControlRule) {
@@ -64,4 +64,4 @@ TEST(PathHeaders, RefusedRules) {
 }
 
 }  // namespace
-}  // namespace zhttp::handlers
+}  // namespace zhttp::handlers::static_site

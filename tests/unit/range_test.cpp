@@ -1,12 +1,12 @@
 // Range (RFC 9110 14.1, 14.2), If-Range (13.1.5) and Content-Range (14.4).
-#include "handlers/range.hpp"
+#include "handlers/static_site/range.hpp"
 
 #include <gtest/gtest.h>
 
 #include <ostream>
 #include <string>
 
-namespace zhttp::handlers {
+namespace zhttp::handlers::static_site {
 
 bool operator==(const ByteRange& a, const ByteRange& b) {
   return a.kind == b.kind && a.first == b.first && a.last == b.last && a.size == b.size;
@@ -212,4 +212,4 @@ TEST(ContentRange, LongestFits) {
 }
 
 }  // namespace
-}  // namespace zhttp::handlers
+}  // namespace zhttp::handlers::static_site

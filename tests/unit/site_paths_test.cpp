@@ -1,11 +1,11 @@
 // --error-page and --fallback values, and which request paths are a single-page app's routes.
-#include "handlers/site_paths.hpp"
+#include "handlers/static_site/site_paths.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace zhttp::handlers {
+namespace zhttp::handlers::static_site {
 namespace {
 
 TEST(SitePaths, ErrorPagesNameAStatusTheFileHandlerAnswersAndAPath) {
@@ -54,4 +54,4 @@ TEST(SitePaths, RoutesHaveNoExtensionInTheirLastSegment) {
 }
 
 }  // namespace
-}  // namespace zhttp::handlers
+}  // namespace zhttp::handlers::static_site

@@ -1,6 +1,6 @@
 // The static file handler through a real conn::Connection (no sockets), on a temporary tree:
 // status codes, headers and bodies for plain, conditional, ranged and refused requests.
-#include "handlers/static_files.hpp"
+#include "handlers/static_site/static_files.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -13,9 +13,9 @@
 #include <string>
 
 #include "connection_harness.hpp"
-#include "handlers/etag.hpp"
+#include "handlers/static_site/etag.hpp"
 
-namespace zhttp::handlers {
+namespace zhttp::handlers::static_site {
 namespace {
 
 namespace fs = std::filesystem;
@@ -251,4 +251,4 @@ TEST_F(StaticFilesTest, PipelinedRequestsKeepTheirOrder) {
 }
 
 }  // namespace
-}  // namespace zhttp::handlers
+}  // namespace zhttp::handlers::static_site

@@ -11,9 +11,9 @@
 #include <string>
 
 #include "connection_harness.hpp"
-#include "handlers/static_files.hpp"
+#include "handlers/static_site/static_files.hpp"
 
-namespace zhttp::handlers {
+namespace zhttp::handlers::static_site {
 namespace {
 
 namespace fs = std::filesystem;
@@ -415,4 +415,4 @@ TEST_F(PrecompressedTest, AVariantEvictedBeforeItsFileIsOpenedAgain) {
 }
 
 }  // namespace
-}  // namespace zhttp::handlers
+}  // namespace zhttp::handlers::static_site

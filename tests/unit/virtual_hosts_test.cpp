@@ -1,7 +1,7 @@
 // Virtual hosts: the request's host (http::request_host), the --vhost NAME=DIR syntax, the
 // matcher (exact names, then the longest wildcard), and VirtualHosts through a real
 // conn::Connection (no sockets) serving each host its own root.
-#include "handlers/virtual_hosts.hpp"
+#include "handlers/static_site/virtual_hosts.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,7 +14,7 @@
 #include "connection_harness.hpp"
 #include "http/request_host.hpp"
 
-namespace zhttp::handlers {
+namespace zhttp::handlers::static_site {
 namespace {
 
 namespace fs = std::filesystem;
@@ -166,4 +166,4 @@ TEST_F(VirtualHostsTest, ARootThatCannotBeOpenedThrows) {
 }
 
 }  // namespace
-}  // namespace zhttp::handlers
+}  // namespace zhttp::handlers::static_site
