@@ -1,7 +1,7 @@
 #pragma once
 // The store of the shared response cache: fixed slots in a few size classes over a
 // caller-provided region (the master places it in the shared segment; every worker reads and
-// writes it without a lock). See issue 11 and ../shared/research/cache.md.
+// writes it without a lock). docs/design.md tells how it stays sound when a worker is killed.
 //
 // Layout (every offset a multiple of 64): a header (magic, version, geometry, SipKey secret, the
 // purge epoch), the lease table (one 64-bit word per lease), the claim table (one 64-bit word per
