@@ -85,9 +85,48 @@ TEST_F(StaticSiteTest, CacheControlFirstMatchWins) {
             "public, max-age=31536000, immutable");
   EXPECT_EQ(field(get("GET", "/docs/index.html"), "Cache-Control"), "no-cache");
   EXPECT_EQ(field(get("GET", "/robots.txt?x=1"), "Cache-Control"), "max-age=60");
-  // The decoded path is matched: "%2e" is '.', and "/docs/" is a directory, not "*.html".
+  // The decoded path is matched: "%2e" is '.'.
   EXPECT_EQ(field(get("GET", "/docs/index%2ehtml"), "Cache-Control"), "no-cache");
-  EXPECT_EQ(field(get("GET", "/docs/"), "Cache-Control"), "max-age=60");
+}
+
+// The rules see the path of the file sent, as nginx's internal redirects do: a directory's index
+// file, the fallback's file for a route, an error page's file (not the request's path).
+TEST_F(StaticSiteTest, RulesMatchThePathOfTheFileSent) {
+  write("404.html", "<h1>lost</h1>");
+  options_.headers.cache_control = {rule(false, "/assets/*=public, max-age=31536000, immutable"),
+                                    rule(false, "*.html=no-cache"), rule(false, "*=max-age=60")};
+  options_.headers.add_header = {rule(true, "*.html=Content-Security-Policy: default-src 'self'"),
+                                 rule(true, "/docs/*=X-Docs: yes")};
+  options_.error_pages = {{404, "/404.html"}, {405, "/404.html"}};
+  options_.fallback = "/index.html";
+  start();
+  for (const char* directory : {"/", "/docs/", "/docs/?q=1"}) {
+    std::string r = get("GET", directory);
+    EXPECT_EQ(r.rfind("HTTP/1.1 200 ", 0), 0u) << directory << r;
+    EXPECT_EQ(field(r, "Cache-Control"), "no-cache") << directory;
+    EXPECT_EQ(field(r, "Content-Security-Policy"), "default-src 'self'") << directory;
+  }
+  EXPECT_EQ(field(get("GET", "/docs/"), "X-Docs"), "yes");
+  EXPECT_EQ(field(get("GET", "/"), "X-Docs"), "(none)");
+  std::string tag = etag(get("GET", "/"));
+  std::string not_modified = get("GET", "/", "If-None-Match: " + tag + "\r\n");
+  EXPECT_EQ(not_modified.rfind("HTTP/1.1 304 ", 0), 0u) << not_modified;
+  EXPECT_EQ(field(not_modified, "Cache-Control"), "no-cache");
+  // A route gets the fallback's rules, not those its own path would match.
+  std::string route = get("GET", "/docs/guide/intro");
+  EXPECT_EQ(body_of(route), "<h1>home</h1>") << route;
+  EXPECT_EQ(field(route, "Cache-Control"), "no-cache");
+  EXPECT_EQ(field(route, "X-Docs"), "(none)");
+  // A missing asset gets the error page's rules: not a year of caching for a 404.
+  std::string missing = get("GET", "/assets/missing.js");
+  EXPECT_EQ(missing.rfind("HTTP/1.1 404 ", 0), 0u) << missing;
+  EXPECT_EQ(body_of(missing), "<h1>lost</h1>");
+  EXPECT_EQ(field(missing, "Cache-Control"), "no-cache");
+  EXPECT_EQ(field(missing, "Content-Security-Policy"), "default-src 'self'");
+  std::string refused = get("POST", "/docs/", "Content-Length: 0\r\n");
+  EXPECT_EQ(refused.rfind("HTTP/1.1 405 ", 0), 0u) << refused;
+  EXPECT_EQ(field(refused, "Cache-Control"), "no-cache");
+  EXPECT_EQ(field(refused, "X-Docs"), "(none)");
 }
 
 TEST_F(StaticSiteTest, AddHeaderAddsEveryMatchInOrder) {
@@ -121,7 +160,8 @@ TEST_F(StaticSiteTest, FieldsGoOnHead304And206ButNotOnErrors) {
   std::string partial = get("GET", "/robots.txt", "Range: bytes=0-1\r\n");
   EXPECT_EQ(partial.rfind("HTTP/1.1 206 ", 0), 0u) << partial;
   EXPECT_EQ(field(partial, "Cache-Control"), "no-cache");
-  // As nginx's add_header without "always", errors get none; nor does the directory's 301.
+  // As nginx's add_header without "always", errors without an error page get none; nor does the
+  // directory's 301.
   for (const char* target : {"/missing", "/docs", "/%2e%2e/x"}) {
     std::string r = get("GET", target);
     EXPECT_EQ(field(r, "Cache-Control"), "(none)") << r;

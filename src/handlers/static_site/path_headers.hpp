@@ -1,6 +1,7 @@
 #pragma once
-// Response fields chosen by request path (--cache-control, --add-header), for the static files'
-// successful answers. Parsed and checked at start; apply() allocates nothing.
+// Response fields chosen by path (--cache-control, --add-header), for the static files'
+// successful answers and error pages: the path is the file's that is sent, not the request's.
+// Parsed and checked at start; apply() allocates nothing.
 #include <string>
 #include <string_view>
 #include <vector>

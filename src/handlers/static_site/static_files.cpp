@@ -204,6 +204,7 @@ bool StaticFiles::send_page(const RequestView& request, Response& response, std:
   }
   const CachedFile& file = *found.file;
   representation_fields(response, file, found.vary);
+  if (!headers_.empty()) headers_.apply(rules_path(page), response);
   send_bytes(response, file, found.owned, 0, static_cast<uint64_t>(file.st.st_size));
   return true;
 }
@@ -270,9 +271,18 @@ void StaticFiles::redirect_to_directory(const RequestView& request, Response& re
 }
 
 std::string_view StaticFiles::decode_rules_path(std::string_view encoded_path) {
-  PathResult decoded =
-      normalize_path(encoded_path, decoded_scratch_.data(), decoded_scratch_.size());
-  return decoded.ok() ? std::string_view(decoded_scratch_.data(), decoded.length) : "";
+  char* out = decoded_scratch_.data();
+  const size_t cap = decoded_scratch_.size();
+  PathResult decoded = normalize_path(encoded_path, out, cap);
+  if (!decoded.ok()) return "";
+  size_t n = decoded.length;
+  // A directory's path that names a file is served from its index file: the rules see that.
+  if (n > 0 && out[n - 1] == '/') {
+    if (n + index_.size() > cap) return "";
+    std::memcpy(out + n, index_.data(), index_.size());
+    n += index_.size();
+  }
+  return {out, n};
 }
 
 void StaticFiles::serve_file(const RequestView& request, Response& response, const CachedFile& file,

@@ -28,7 +28,9 @@ struct StaticFilesOptions {
   bool autoindex = false;  // list a directory without its index file (else 404)
   std::string mime_types = std::string(kDefaultMimeTypesPath);  // "" for the built-in table only
   OpenFileCacheOptions open_file_cache;
-  PathHeaders headers;  // --cache-control, --add-header: on 200, 206 and 304 answers
+  // --cache-control, --add-header: on 200, 206 and 304 answers and on error pages, matched
+  // against the path of the file sent (a directory's index, the fallback, the error page).
+  PathHeaders headers;
   CodingList precompressed = default_precompressed();  // --precompressed; count 0: off
   std::vector<ErrorPage> error_pages;  // --error-page: sent with the status they stand for
   std::string fallback;                // --fallback: a route's file when its path names none
@@ -81,12 +83,13 @@ class StaticFiles : public Handler {
   // or -1: the file.
   int representation(const RequestView& request, const CachedFile& file);
   // `owned`: the descriptor is this request's (closed once used), not the cache's.
-  // `rules_path`: the decoded path the PathHeaders rules are matched against.
+  // `rules_path`: the decoded path of the file sent, which the PathHeaders rules match.
   // `vary`: the file has variants, so the answer depends on Accept-Encoding.
   void serve_file(const RequestView& request, Response& response, const CachedFile& file,
                   bool owned, std::string_view rules_path, bool vary);
-  // The decoded form of an encoded request path for the PathHeaders rules ("" when there are
-  // none, or it does not decode), in decoded_scratch_. Inline: most sites have no rules.
+  // The path of the file an encoded path names, for the PathHeaders rules: decoded, with the
+  // index file's name after a directory's '/' ("" when there are no rules, or it does not
+  // decode), in decoded_scratch_. Inline: most sites have no rules.
   std::string_view rules_path(std::string_view encoded_path) {
     return headers_.empty() ? std::string_view() : decode_rules_path(encoded_path);
   }
