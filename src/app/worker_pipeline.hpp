@@ -1,5 +1,5 @@
 #pragma once
-// One worker's pipeline, assembled in one place (DESIGN.md section 2): the access stage (real
+// One worker's pipeline, assembled in one place (docs/design.md section 2): the access stage (real
 // client address, rate and connection limits), then the content handlers (the metrics endpoint,
 // the application's handler, the static files), then the observers (statistics, access log),
 // around an io::Worker on the inherited sockets. Runs in the forked worker process.

@@ -1,5 +1,5 @@
 #pragma once
-// The access stage's place in the connection (DESIGN.md section 3, step 3): asked once per
+// The access stage's place in the connection (docs/design.md section 3, step 3): asked once per
 // request head, before the handler or the body, whether the request goes on now, later, or not
 // at all, and who the client really is. The connection layer only knows this interface; the
 // stage itself (real client address, rate limits) lives in src/handlers/.

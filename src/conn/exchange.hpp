@@ -1,5 +1,5 @@
 #pragma once
-// One request's state while a connection works on it (DESIGN.md section 7): the parsed head
+// One request's state while a connection works on it (docs/design.md section 7): the parsed head
 // (parsed once, straight into this object, and kept: its bytes stay in the connection's input
 // block), how its body is taken, and the Response that may complete after handle() returned.
 // Exchanges come from a per-worker pool and are held only while a request is in progress, so an

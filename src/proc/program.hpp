@@ -1,5 +1,5 @@
 #pragma once
-// What the master runs, without knowing what it is (DESIGN.md section 2): the process settings
+// What the master runs, without knowing what it is (docs/design.md section 2): the process settings
 // it needs itself, the segment's regions, and what a forked worker does. The application layer
 // (src/app) implements it over the whole configuration and the embedder's handler.
 #include <sys/types.h>

@@ -1,5 +1,5 @@
 #pragma once
-// The access stage (DESIGN.md section 3, step 3): for every request head, the real client
+// The access stage (docs/design.md section 3, step 3): for every request head, the real client
 // address (a trusted X-Forwarded-For), then the rate limits: each --limit-req zone whose path
 // prefix matches charges the client's key in the zone's GCRA table in the shared segment, all
 // zones or none (shm::charge_all). A refusal is --limit-req-status with Retry-After; an excess
