@@ -11,7 +11,7 @@ LDFLAGS    := $(SANITIZE)
 LDLIBS     := -lev
 
 LIB_SRCS   := $(wildcard src/http/*.cpp src/conn/*.cpp src/handlers/*/*.cpp src/io/*.cpp src/log/*.cpp \
-                        src/shm/*.cpp src/cli/*.cpp src/proc/*.cpp src/app/*.cpp)
+                        src/shm/*.cpp src/cli/*.cpp src/cli/options/*.cpp src/proc/*.cpp src/app/*.cpp)
 LIB_OBJS   := $(LIB_SRCS:%.cpp=$(BUILD)/%.o)
 LIB        := $(BUILD)/libzhttp.a
 
