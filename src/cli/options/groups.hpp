@@ -28,7 +28,7 @@ using Finish = std::function<std::string(Config& config)>;
 // group is its file and one line here, GROUP naming both the file and its function.
 #define ZHTTP_CLI_OPTION_GROUPS(GROUP) \
   GROUP(listening)                     \
-  GROUP(files)                         \
+  GROUP(static_site)                   \
   GROUP(processes)                     \
   GROUP(logging)                       \
   GROUP(metrics)                       \

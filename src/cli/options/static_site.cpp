@@ -1,4 +1,5 @@
-// Files: the static site, its directories, and what is sent for its files.
+// Files (the static site, src/handlers/static_site and autoindex): the roots, their directories,
+// and what is sent for their files.
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
@@ -70,7 +71,7 @@ struct Texts {
 
 }  // namespace
 
-Finish files(const Declaring& d) {
+Finish static_site(const Declaring& d) {
   CLI::App& app = d.app;
   Config& c = d.config;
   auto texts = std::make_shared<Texts>();
