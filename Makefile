@@ -15,7 +15,8 @@ LIB_SRCS   := $(wildcard src/http/*.cpp src/conn/*.cpp src/handlers/*/*.cpp src/
 LIB_OBJS   := $(LIB_SRCS:%.cpp=$(BUILD)/%.o)
 LIB        := $(BUILD)/libzhttp.a
 
-UNIT_SRCS  := $(wildcard tests/unit/*_test.cpp)
+# tests/unit/ mirrors src/ (handlers by feature); helpers several folders share are in support/.
+UNIT_SRCS  := $(sort $(shell find tests/unit -name '*_test.cpp'))
 UNIT_OBJS  := $(UNIT_SRCS:%.cpp=$(BUILD)/%.o)
 UNIT_BIN   := $(BUILD)/tests/unit_tests
 INTEG_SRCS  := $(wildcard tests/integration/*_test.cpp)
@@ -86,6 +87,8 @@ $(BUILD)/examples/%: $(BUILD)/examples/%.o $(LIB)
 # Libraries one example needs beyond the server's: zlib's crc32.
 $(BUILD)/examples/checksum $(BUILD)/examples/compute: EXAMPLE_LIBS := -lz
 
+# Unit tests include their helpers by their path beneath tests/ ("unit/support/test_files.hpp").
+$(BUILD)/tests/unit/%.o: CXXFLAGS += -Itests
 $(UNIT_BIN): $(UNIT_OBJS) $(LIB)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ -o $@ -lgmock_main -lgmock -lgtest -lpthread $(LDLIBS)

@@ -23,7 +23,7 @@
 #include "../../examples/hello_handler.hpp"
 #include "../../examples/timers_handler.hpp"
 #include "../integration/socket_util.hpp"
-#include "../unit/shared_mapping.hpp"
+#include "../unit/support/shared_mapping.hpp"
 #include "alloc_counter.hpp"
 #include "handlers/access/access_stage.hpp"
 #include "handlers/metrics/metrics.hpp"

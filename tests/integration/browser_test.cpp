@@ -219,12 +219,12 @@ class Browser : public ::testing::Test {
         << "(scripts/install-deps.sh installs it)";
     ASSERT_TRUE(std::filesystem::exists(kSite + "/index.html"))
         << kSite << " is not built (make www)";
-    access_log_ = server_.path("access.log");
     ServerOptions o = ServerOptions::zhttpd(
-        {"--listen", "{address}", "--root", kSite, "--workers", "1", "--access-log", access_log_,
-         "--access-log-format", "extended", "--error-page", "404=/404.html", "--fallback",
-         "/index.html", "--cache-control", "/assets/*=public, max-age=31536000, immutable",
-         "--cache-control", "*.html=no-cache"});
+        {"--listen", "{address}", "--root", kSite, "--workers", "1", "--access-log",
+         server_.path("access.log"), "--access-log-format", "extended", "--error-page",
+         "404=/404.html", "--fallback", "/index.html", "--cache-control",
+         "/assets/*=public, max-age=31536000, immutable", "--cache-control", "*.html=no-cache"});
+    o.access_log = server_.path("access.log");
     o.sigterm_death_is_clean = true;
     ASSERT_NO_FATAL_FAILURE(server_.start(std::move(o)));
   }
@@ -261,11 +261,10 @@ class Browser : public ::testing::Test {
   // The access log, complete once the server stopped.
   std::vector<LogLine> stop_and_read_log() {
     server_.finish();
-    return parse_access_log(read_file(access_log_));
+    return parse_access_log(server_.access_log());
   }
 
   ServerProcess server_{"zhttpd-browser-test"};
-  std::string access_log_;
   int runs_ = 0;
 };
 
@@ -292,7 +291,7 @@ TEST_F(Browser, MissingPageGetsTheErrorPage) {
       EXPECT_EQ(line.status, 404) << line.text;
     }
   }
-  EXPECT_TRUE(logged) << read_file(access_log_);
+  EXPECT_TRUE(logged) << server_.access_log();
 }
 
 TEST_F(Browser, ScreenshotIsNotBlank) {
@@ -338,7 +337,7 @@ TEST_F(Browser, AssetsComeWithBrotliAndTheVideoInRanges) {
     }
   }
   EXPECT_TRUE(css && js && video) << "css " << css << ", js " << js << ", video " << video << "\n"
-                                  << read_file(access_log_);
+                                  << server_.access_log();
 }
 
 }  // namespace

@@ -16,7 +16,6 @@
 #include "compute_server.hpp"
 #include "http_load.hpp"
 #include "server_process.hpp"
-#include "stat_json.hpp"
 
 namespace zhttp::test {
 namespace {
@@ -25,21 +24,20 @@ class SharedCache : public ::testing::Test {
  protected:
   void start(std::vector<std::string> extra = {}, std::string size = "64m") {
     extra.insert(extra.begin(), {"--cache-size", size});
-    ASSERT_NO_FATAL_FAILURE(server_.start(compute_options(server_, 4, extra, &shm_)));
+    ASSERT_NO_FATAL_FAILURE(server_.start(compute_options(server_, 4, extra)));
   }
   uint16_t port() const { return server_.port(); }
-  uint64_t computations() { return stat_total(shm_, "computations"); }
+  uint64_t computations() { return server_.stat_total("computations"); }
   // Requests served so far by each worker, by its index.
   std::map<uint64_t, uint64_t> requests_by_worker() {
     std::map<uint64_t, uint64_t> out;
-    for (const auto& w : stat_json(shm_).value("workers", nlohmann::json::array())) {
+    for (const auto& w : server_.stats_json().value("workers", nlohmann::json::array())) {
       out[w.value("index", uint64_t{0})] = w.value("requests", uint64_t{0});
     }
     return out;
   }
 
   ServerProcess server_{"zhttp-cache"};
-  std::string shm_;
 };
 
 // The same body, else both first lines and CRCs (not kilobytes of filler).
@@ -164,7 +162,7 @@ TEST_F(SharedCache, PurgeOfOneUrlFromAnAllowedAddressThenAMissAndPurgeOfEverythi
     EXPECT_EQ(compute_body_error(rs[i].body, i == 2 || i == 6 || i == 8 ? "pb" : "pa", 500), "");
   }
   EXPECT_EQ(computations(), 5u);
-  nlohmann::json cache = stat_json(shm_).value("cache", nlohmann::json::object());
+  nlohmann::json cache = server_.stats_json().value("cache", nlohmann::json::object());
   EXPECT_GE(cache.value("purges", uint64_t{0}), 2u) << cache.dump();
 }
 

@@ -25,7 +25,6 @@
 #include "compute_server.hpp"
 #include "http_load.hpp"
 #include "server_process.hpp"
-#include "stat_json.hpp"
 
 namespace zhttp::test {
 namespace {
@@ -97,11 +96,9 @@ TEST(CacheTorture, KilledWorkersNeverServeABadBodyNorStallAndTheHitRatioComesBac
   constexpr size_t kConnections = 16;
 
   ServerProcess server("zhttp-torture");
-  std::string shm;
   ASSERT_NO_FATAL_FAILURE(server.start(compute_options(
       server, 4,
-      {"--cache-size", "64m", "--cache-lock-timeout", std::to_string(static_cast<int>(kLockMs))},
-      &shm)));
+      {"--cache-size", "64m", "--cache-lock-timeout", std::to_string(static_cast<int>(kLockMs))})));
 
   struct Key {
     std::string name;
@@ -167,7 +164,7 @@ TEST(CacheTorture, KilledWorkersNeverServeABadBodyNorStallAndTheHitRatioComesBac
     std::snprintf(text, sizeof text, " %.3f", after.back());
     after_text += text;
   }
-  nlohmann::json cache = stat_json(shm).value("cache", nlohmann::json::object());
+  nlohmann::json cache = server.stats_json().value("cache", nlohmann::json::object());
   std::printf(
       "torture: %.0f s of kills, %d kills, %llu responses, %llu cut and sent again, %llu bad, "
       "longest wait %.1f ms (lock timeout %.0f ms)\n"

@@ -15,22 +15,23 @@
 
 namespace zhttp::test {
 
-// compute with `workers` workers, a segment of its own (*shm, removed by finish()), its error log
-// in the server's directory and `extra` options. Ready once every worker waits in its loop; no
-// request is sent (the tests count computations and requests).
+// compute with `workers` workers, a segment of its own (what server.stats_json() reads, removed by
+// finish()), its error log in the server's directory and `extra` options. Ready once every worker
+// waits in its loop; no request is sent (the tests count computations and requests).
 inline ServerOptions compute_options(const ServerProcess& server, int workers,
-                                     const std::vector<std::string>& extra, std::string* shm) {
+                                     const std::vector<std::string>& extra) {
   static int started = 0;
-  *shm = "zhttp-compute-" + std::to_string(::getpid()) + "-" + std::to_string(++started);
+  const std::string shm =
+      "zhttp-compute-" + std::to_string(::getpid()) + "-" + std::to_string(++started);
   std::vector<std::string> args = {
       "--listen",   "{address}", "--workers",   std::to_string(workers),
-      "--shm-name", *shm,        "--error-log", server.path("error.log")};
+      "--shm-name", shm,         "--error-log", server.path("error.log")};
   args.insert(args.end(), extra.begin(), extra.end());
   ServerOptions o = ServerOptions::example("compute", args);
   o.banner = "zhttpd: serving ";
   o.ready = ServerOptions::Ready::kNone;
   o.workers_in_loop = static_cast<size_t>(workers);
-  o.shm_name = *shm;
+  o.shm_name = shm;
   o.error_log = server.path("error.log");
   return o;
 }

@@ -13,7 +13,6 @@
 #include "http_load.hpp"
 #include "server_process.hpp"
 #include "socket_util.hpp"
-#include "stat_json.hpp"
 
 namespace zhttp::test {
 namespace {
@@ -22,13 +21,12 @@ class ComputeExample : public ::testing::Test {
  protected:
   void start(int workers = 1, std::vector<std::string> extra = {}) {
     extra.insert(extra.begin(), {"--cache-size", "0"});
-    ASSERT_NO_FATAL_FAILURE(server_.start(compute_options(server_, workers, extra, &shm_)));
+    ASSERT_NO_FATAL_FAILURE(server_.start(compute_options(server_, workers, extra)));
   }
   uint16_t port() const { return server_.port(); }
-  uint64_t computations() { return stat_total(shm_, "computations"); }
+  uint64_t computations() { return server_.stat_total("computations"); }
 
   ServerProcess server_{"zhttp-compute"};
-  std::string shm_;
 };
 
 TEST_F(ComputeExample, BodiesHaveExactlyTheirLengthTheirKeyAndTheirCrcAndNCountsUp) {

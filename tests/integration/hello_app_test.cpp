@@ -12,7 +12,6 @@
 
 #include "server_process.hpp"
 #include "socket_util.hpp"
-#include "stat_json.hpp"
 
 namespace zhttp::test {
 namespace {
@@ -39,31 +38,30 @@ std::string get_body(uint16_t port, const std::string& path) {
   return end == std::string::npos ? "" : got.substr(end + 4);
 }
 
-uint64_t greetings(const std::string& shm_name) {
-  return stat_total(shm_name, "greetings");
-}
-
 class HelloApp : public ::testing::Test {
  protected:
   void start(std::vector<std::string> extra) {
-    shm_ = "zhttp-hello-app-" + std::to_string(::getpid()) + "-" + std::to_string(++count_);
+    const std::string shm =
+        "zhttp-hello-app-" + std::to_string(::getpid()) + "-" + std::to_string(++count_);
     std::vector<std::string> args = {"--listen",    "{address}",
                                      "--workers",   "3",
                                      "--pid-file",  server_.path("hello.pid"),
-                                     "--shm-name",  shm_,
+                                     "--shm-name",  shm,
                                      "--error-log", server_.path("error.log")};
     args.insert(args.end(), extra.begin(), extra.end());
     ServerOptions o = ServerOptions::example("hello", args);
     o.banner = "zhttpd: serving ";
     o.ready = ServerOptions::Ready::kNone;  // every greeting is counted: send none
     o.workers_in_loop = 3;
-    o.shm_name = shm_;
+    o.shm_name = shm;
     o.error_log = server_.path("error.log");
     ASSERT_NO_FATAL_FAILURE(server_.start(o));
   }
 
+  // The greetings counter of the running server, in zhttpstat.
+  uint64_t greetings() const { return server_.stat_total("greetings"); }
+
   ServerProcess server_{"zhttp-hello-app"};
-  std::string shm_;
   int count_ = 0;
 };
 
@@ -73,7 +71,7 @@ TEST_F(HelloApp, ThreeWorkersGreetAndCountExactlyAcrossAKill) {
   EXPECT_EQ(get_body(server_.port(), "/hello/world"), "Hello, world!");
   // Greetings over several connections, so over several workers.
   for (int i = 1; i < 40; ++i) ASSERT_EQ(get_body(server_.port(), "/hello/x"), "Hello, x!") << i;
-  EXPECT_EQ(greetings(shm_), 40u);
+  EXPECT_EQ(greetings(), 40u);
   // A worker killed: it is replaced, and what it counted stays.
   pid_t killed = server_.kill_worker(0);
   ASSERT_GT(killed, 0);
@@ -84,10 +82,10 @@ TEST_F(HelloApp, ThreeWorkersGreetAndCountExactlyAcrossAKill) {
       },
       5))
       << server_.diagnostics();
-  EXPECT_EQ(greetings(shm_), 40u);
+  EXPECT_EQ(greetings(), 40u);
   for (int i = 0; i < 10; ++i) ASSERT_EQ(get_body(server_.port(), "/hello/y"), "Hello, y!");
-  EXPECT_EQ(greetings(shm_), 50u);
-  json s = stat_json(shm_);
+  EXPECT_EQ(greetings(), 50u);
+  json s = server_.stats_json();
   EXPECT_EQ(s["totals"].value("requests", uint64_t{0}), 50u);  // no request the test did not count
 }
 
@@ -108,10 +106,7 @@ TEST_F(HelloApp, GreetingFromTheCommandLineAndTheConfigFileAndReloaded) {
   write_file(conf, "greeting = \"\"\n");
   ASSERT_TRUE(server_.hup());
   EXPECT_TRUE(eventually(
-      [&] {
-        return read_file(server_.path("error.log")).find("reload refused") != std::string::npos;
-      },
-      5));
+      [&] { return server_.error_log().find("reload refused") != std::string::npos; }, 5));
   EXPECT_EQ(get_body(server_.port(), "/hello/w"), "Hey, w!");
 }
 
@@ -139,7 +134,7 @@ TEST_F(HelloApp, TenReloadsUnderWrkLoseNothingAndTheCountNeverGoesBack) {
   for (int i = 1; i <= 10; ++i) {
     std::this_thread::sleep_until(after(began, 0.8 * i));
     ASSERT_TRUE(server_.hup());
-    uint64_t now = greetings(shm_);
+    uint64_t now = greetings();
     EXPECT_GE(now, last) << "the greetings total went back at reload " << i;
     last = now;
   }
@@ -152,8 +147,8 @@ TEST_F(HelloApp, TenReloadsUnderWrkLoseNothingAndTheCountNeverGoesBack) {
   ASSERT_NE(at, std::string::npos) << r.out;
   uint64_t done = std::stoull(r.out.substr(r.out.rfind('\n', at) + 1));
   // wrk may close with responses in flight it did not count: the server counted at least those.
-  EXPECT_GE(greetings(shm_), done);
-  EXPECT_LE(greetings(shm_), done + 40);
+  EXPECT_GE(greetings(), done);
+  EXPECT_LE(greetings(), done + 40);
 }
 
 }  // namespace

@@ -152,6 +152,7 @@ class MasterProcess : public ::testing::Test {
     o.probe_path = "/hello.txt";  // whatever the status: a config file may point elsewhere
     o.ready_seconds = 15 * kSlack;
     o.error_log = error_log_;
+    o.access_log = access_log_;
     o.shm_name = shm_name_;
     ASSERT_NO_FATAL_FAILURE(server_.start(std::move(o)));
   }
@@ -174,7 +175,7 @@ class MasterProcess : public ::testing::Test {
   // The master's children now (zombies included); the helper checks at the end that they are gone.
   std::vector<pid_t> workers() { return server_.workers(); }
 
-  std::string error_log() const { return read_file(error_log_); }
+  std::string error_log() const { return server_.error_log(); }
 
   bool error_log_has(std::string_view text, double seconds) const {
     return eventually([&] { return error_log().find(text) != std::string::npos; }, seconds);
@@ -632,8 +633,7 @@ TEST_F(MasterProcess, Usr1ReopensTheAccessLogAtItsPath) {
     OneShotResponse r = get_once(port(), "/hello.txt?" + tag, 10 * kSlack);
     EXPECT_TRUE(r.complete && r.status == 200) << tag << ": " << r.head;
   };
-  auto all_in = [](const std::string& path, const char* tag) {
-    std::string text = read_file(path);
+  auto all_in = [](const std::string& text, const char* tag) {
     for (int i = 0; i < 5; ++i) {
       if (text.find("/hello.txt?" + std::string(tag) + std::to_string(i) + " HTTP/1.1\" 200 ") ==
           std::string::npos) {
@@ -644,8 +644,8 @@ TEST_F(MasterProcess, Usr1ReopensTheAccessLogAtItsPath) {
   };
   for (int i = 0; i < 5; ++i) fetch("before" + std::to_string(i));
   // Lines are flushed at least once a second.
-  ASSERT_TRUE(eventually([&] { return all_in(access_log_, "before"); }, 5 * kSlack))
-      << read_file(access_log_);
+  ASSERT_TRUE(eventually([&] { return all_in(server_.access_log(), "before"); }, 5 * kSlack))
+      << server_.access_log();
 
   const std::string rotated = access_log_ + ".1";
   ASSERT_EQ(::rename(access_log_.c_str(), rotated.c_str()), 0);
@@ -671,11 +671,11 @@ TEST_F(MasterProcess, Usr1ReopensTheAccessLogAtItsPath) {
   EXPECT_TRUE(error_log_has("logs reopened", 5 * kSlack)) << error_log();
 
   for (int i = 0; i < 5; ++i) fetch("after" + std::to_string(i));
-  EXPECT_TRUE(eventually([&] { return all_in(access_log_, "after"); }, 5 * kSlack))
-      << read_file(access_log_);
+  EXPECT_TRUE(eventually([&] { return all_in(server_.access_log(), "after"); }, 5 * kSlack))
+      << server_.access_log();
   sleep_for(1.2);  // another flush: nothing may land in the rotated file
-  std::string old_text = read_file(rotated), new_text = read_file(access_log_);
-  EXPECT_TRUE(all_in(rotated, "before")) << old_text;
+  std::string old_text = read_file(rotated), new_text = server_.access_log();
+  EXPECT_TRUE(all_in(old_text, "before")) << old_text;
   EXPECT_EQ(old_text.find("?after"), std::string::npos) << old_text;
   EXPECT_EQ(new_text.find("?before"), std::string::npos) << new_text;
   EXPECT_EQ(sorted(workers()), sorted(ws)) << "USR1 must not replace the workers";
@@ -763,16 +763,17 @@ TEST_F(MasterProcess, CacheLargerThanTheFreeShmIsRefusedAtStart) {
   if (fs.f_blocks == 0 || static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize >= uint64_t{1} << 40) {
     GTEST_SKIP() << "/dev/shm has no limit below 1 TiB";
   }
-  ProgramResult r = run_program(
-      {kBinary, "--root", root_, "--listen", "127.0.0.1:" + std::to_string(free_loopback_port()),
-       "--shm-name", shm_name_, "--cache-size", "1024g"},
-      10 * kSlack);
-  ASSERT_TRUE(r.finished) << "still running: the segment was made";
-  EXPECT_FALSE(exited_zero(r.status)) << describe_status(r.status);
-  EXPECT_NE(r.err.find("cannot create the shared segment: it needs 1048576."), std::string::npos)
-      << r.err;
-  EXPECT_NE(r.err.find("MiB free; lower --cache-size"), std::string::npos) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  const int status =
+      server_.run_to_exit(ServerOptions::zhttpd({"--root", root_, "--listen", "{address}",
+                                                 "--shm-name", shm_name_, "--cache-size", "1024g"}),
+                          10 * kSlack);
+  ASSERT_NE(status, ServerProcess::kStillRunning) << "still running: the segment was made";
+  EXPECT_FALSE(exited_zero(status)) << describe_status(status);
+  const std::string err = server_.err();
+  EXPECT_NE(err.find("cannot create the shared segment: it needs 1048576."), std::string::npos)
+      << err;
+  EXPECT_NE(err.find("MiB free; lower --cache-size"), std::string::npos) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
   const bool made = exists(shm_path_);
   EXPECT_FALSE(made);
   if (made) ::unlink(shm_path_.c_str());  // a 1 TiB sparse file a killed master left

@@ -43,7 +43,6 @@ using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
 constexpr const char* kBinary = ZHTTP_BUILD_DIR "/zhttpd";
-constexpr const char* kStat = ZHTTP_BUILD_DIR "/zhttpstat";
 constexpr const char* kWrk = "/usr/bin/wrk";
 
 Clock::time_point after(Clock::time_point t, double seconds) {
@@ -230,32 +229,17 @@ class Server : public ServerProcess {
     o.ready = ServerOptions::Ready::kNone;
     o.workers_in_loop = workers > 0 ? static_cast<size_t>(workers) : 1;
     o.error_log = error_log_;
+    o.access_log = access_log_;
     o.shm_name = shm_name_;
     ASSERT_NO_FATAL_FAILURE(ServerProcess::start(std::move(o)));
   }
 
   const std::string& shm_name() const { return shm_name_; }
-  const std::string& access_log_path() const { return access_log_; }
-  std::string access_log() const { return read_file(access_log_); }
 
-  // zhttpstat --json of this server; null on failure (with a test failure).
-  json stats() const {
-    ProgramResult r = run_program({kStat, "--shm-name", shm_name_, "--json"}, 10);
-    if (!r.finished || !exited_with(r.status, 0)) {
-      ADD_FAILURE() << "zhttpstat " << describe_status(r.status) << ": " << r.err;
-      return json();
-    }
-    try {
-      return json::parse(r.out);
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << "zhttpstat --json is not JSON (" << e.what() << "): " << r.out;
-      return json();
-    }
-  }
-
-  // The "limits" entry of `zone` (an empty object when missing, with a test failure).
+  // The "limits" entry of `zone` in stats_json() (an empty object when missing, with a test
+  // failure).
   json zone(const std::string& name = "one") const {
-    json s = stats();
+    json s = stats_json();
     if (s.is_object() && s.contains("limits") && s["limits"].is_array()) {
       for (const json& z : s["limits"]) {
         if (z.value("zone", "") == name) return z;
@@ -349,7 +333,7 @@ void expect_exact_under_wrk(Server& s, int workers) {
   EXPECT_EQ(z.value("delayed", uint64_t{1}), 0u) << z.dump();
   EXPECT_EQ(z.value("dry_run_rejected", uint64_t{1}), 0u) << z.dump();
   // And the server's own response counters: every refusal is a 429, every pass a 200.
-  json totals = s.stats()["totals"];
+  json totals = s.stats_json()["totals"];
   EXPECT_EQ(totals.value("responses_429", uint64_t{0}), rejected) << totals.dump();
   EXPECT_EQ(totals.value("responses_2xx", uint64_t{0}), passed) << totals.dump();
 }

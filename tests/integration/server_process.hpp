@@ -1,8 +1,8 @@
 #pragma once
-// How the integration tests run a server: build/zhttpd, build/examples/NAME or any program, as a
-// real process on a loopback port that was free a moment ago (tried again on another port when
-// the port was taken meanwhile), over a temporary directory the helper owns, its stdout and
-// stderr in files there (the child never blocks on them).
+// How the integration tests run a server, the one way they start one: build/zhttpd,
+// build/examples/NAME or any program, as a real process on a loopback port that was free a moment
+// ago (tried again on another port when the port was taken meanwhile), over a temporary directory
+// the helper owns, its stdout and stderr in files there (the child never blocks on them).
 //
 //   ServerProcess server("zhttpd-some-test");              // makes /tmp/zhttpd-some-test-XXXXXX
 //   ServerOptions o = ServerOptions::zhttpd({"--listen", "{address}", "--root", root});
@@ -14,6 +14,10 @@
 // event loop; otherwise it fails with the program's stderr and error log. finish(), also run by
 // the destructor, reports a process that died during the test, stops a live one with SIGTERM and
 // a deadline (then SIGKILL and a test failure), and checks that its workers went with it.
+// run_to_exit() runs a server that must refuse to start the same way, to its end.
+//
+// What it says: out(), err(), error_log() and access_log() (the files named in its options), and
+// stats_json() / stat_total(): build/zhttpstat --json of its segment (options.shm_name).
 //
 // Also here: the small process helpers the tests share (run a short program to its end, wait for
 // a child, describe a wait status, read and write files, poll a condition).
@@ -33,6 +37,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -240,7 +245,10 @@ struct ServerOptions {
   size_t workers_in_loop = 0;
   double ready_seconds = 15;  // the bound on each of the waits above
   std::string error_log;      // its error log file, quoted in failure messages
-  std::string shm_name;       // a shared segment that finish() removes (a killed master leaves it)
+  std::string access_log;     // its access log file, for access_log()
+  // Its shared segment: what stats_json() reads, and what finish() removes (a killed master
+  // leaves it).
+  std::string shm_name;
   // The start is tried again on another port when the process exits with code 1 and its stderr
   // or error log says this: the port was taken in the meantime.
   std::string port_taken = "cannot listen";
@@ -318,6 +326,24 @@ class ServerProcess {
       if (!options_.error_log.empty()) ::unlink(options_.error_log.c_str());
     }
     if (options_.workers_in_loop > 0) wait_for_workers_in_loop();
+  }
+
+  // Runs the program as start() would (a free port, the environment, the output files) for a
+  // server that must refuse to start, and waits up to `seconds` for it to exit: its wait status,
+  // or kStillRunning when it was still running (it is then killed). err() holds what it said.
+  int run_to_exit(ServerOptions options, double seconds) {
+    EXPECT_FALSE(running_) << name_ << " " << pid_ << " is still running";
+    if (running_ || dir_.empty()) return -1;
+    options_ = std::move(options);
+    name_ = std::filesystem::path(options_.program).filename().string();
+    if (std::string failure = spawn(); !failure.empty()) {
+      ADD_FAILURE() << failure;
+      return -1;
+    }
+    int status = 0;
+    if (wait_exit(seconds, &status)) return status;
+    abandon();
+    return kStillRunning;
   }
 
   // Not reaped yet (it may have died meanwhile: wait_exit(0) looks).
@@ -424,6 +450,36 @@ class ServerProcess {
   std::string error_log() const {
     return options_.error_log.empty() ? std::string() : read_file(options_.error_log);
   }
+  std::string access_log() const {
+    return options_.access_log.empty() ? std::string() : read_file(options_.access_log);
+  }
+
+  // build/zhttpstat --json of its segment (options.shm_name), parsed; an empty object (and a test
+  // failure) when it cannot be read.
+  nlohmann::json stats_json() const {
+    if (options_.shm_name.empty()) {
+      ADD_FAILURE() << "stats_json(): " << name_ << " was started without options.shm_name";
+      return nlohmann::json::object();
+    }
+    ProgramResult r =
+        run_program({ZHTTP_BUILD_DIR "/zhttpstat", "--shm-name", options_.shm_name, "--json"}, 10);
+    if (!r.finished || !exited_with(r.status, 0)) {
+      ADD_FAILURE() << "zhttpstat --json: " << describe_status(r.status) << "\n" << r.err;
+      return nlohmann::json::object();
+    }
+    try {
+      return nlohmann::json::parse(r.out);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "zhttpstat --json is not JSON (" << e.what() << "): " << r.out;
+      return nlohmann::json::object();
+    }
+  }
+  // A number under "totals" of stats_json(): a server statistic, or an app counter by its name;
+  // 0 when absent.
+  uint64_t stat_total(std::string_view name) const {
+    nlohmann::json s = stats_json();
+    return s.contains("totals") ? s["totals"].value(std::string(name), uint64_t{0}) : 0;
+  }
   // Its stderr and error log (their last 4000 bytes each), for failure messages.
   std::string diagnostics() const {
     auto tail = [](std::string s) {
@@ -442,10 +498,9 @@ class ServerProcess {
  private:
   using Clock = process_detail::Clock;
 
-  // One attempt on one port: "" once it serves, or when the port was taken meanwhile (*retry);
-  // else what went wrong.
-  std::string try_start(bool* retry) {
-    *retry = false;
+  // Forks and execs the program on a free port, its output into the files: "" once it runs, else
+  // what went wrong.
+  std::string spawn() {
     const uint16_t port = free_loopback_port();
     if (port == 0) return "no free loopback port";
     const std::string port_text = std::to_string(port);
@@ -493,6 +548,14 @@ class ServerProcess {
     pid_ = pid;
     port_ = port;
     running_ = true;
+    return "";
+  }
+
+  // One attempt on one port: "" once it serves, or when the port was taken meanwhile (*retry);
+  // else what went wrong.
+  std::string try_start(bool* retry) {
+    *retry = false;
+    if (std::string failure = spawn(); !failure.empty()) return failure;
 
     auto deadline = process_detail::after(Clock::now(), options_.ready_seconds);
     if (!options_.banner.empty()) {

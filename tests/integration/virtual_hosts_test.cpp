@@ -23,15 +23,16 @@ class VirtualHostSite : public ::testing::Test {
       ASSERT_TRUE(std::filesystem::create_directories(dir));
       ASSERT_NO_FATAL_FAILURE(write_file(dir + "/index.html", std::string(site) + "\n"));
     }
-    access_log_ = server_.path("access.log");
   }
 
   void start(std::vector<std::string> extra) {
-    std::vector<std::string> args = {"--listen",  "{address}", "--root",       root("default"),
-                                     "--workers", "1",         "--access-log", access_log_};
+    std::vector<std::string> args = {
+        "--listen",  "{address}", "--root",       root("default"),
+        "--workers", "1",         "--access-log", server_.path("access.log")};
     args.insert(args.end(), extra.begin(), extra.end());
     ServerOptions o = ServerOptions::zhttpd(std::move(args));
     o.probe_path = "/index.html";
+    o.access_log = server_.path("access.log");
     o.sigterm_death_is_clean = true;
     ASSERT_NO_FATAL_FAILURE(server_.start(std::move(o)));
   }
@@ -49,7 +50,6 @@ class VirtualHostSite : public ::testing::Test {
   }
 
   ServerProcess server_{"zhttpd-vhost-test"};
-  std::string access_log_;
 };
 
 TEST_F(VirtualHostSite, EachHostGetsItsOwnRootAndTheLogSaysWhich) {
@@ -70,7 +70,7 @@ TEST_F(VirtualHostSite, EachHostGetsItsOwnRootAndTheLogSaysWhich) {
   const std::vector<std::string> hosts = {"a.test", "a.test",     "www.b.test", "b.test",
                                           "other",  "img.b.test", "-"};
   auto logged = [&] {
-    const std::string log = "\n" + read_file(access_log_);
+    const std::string log = "\n" + server_.access_log();
     size_t at = 0;
     for (const std::string& host : hosts) {  // in order: one request at a time
       at = log.find("\n" + host + " 127.0.0.1 - - [", at);
@@ -79,10 +79,10 @@ TEST_F(VirtualHostSite, EachHostGetsItsOwnRootAndTheLogSaysWhich) {
     }
     return true;
   };
-  EXPECT_TRUE(eventually(logged, 10)) << read_file(access_log_);
-  EXPECT_NE(read_file(access_log_).find("\"GET http://img.b.test/index.html HTTP/1.1\" 200 2 "),
+  EXPECT_TRUE(eventually(logged, 10)) << server_.access_log();
+  EXPECT_NE(server_.access_log().find("\"GET http://img.b.test/index.html HTTP/1.1\" 200 2 "),
             std::string::npos)
-      << read_file(access_log_);
+      << server_.access_log();
 }
 
 TEST_F(VirtualHostSite, ExtendedFormatEndsWithHostAndContentEncoding) {
@@ -90,11 +90,11 @@ TEST_F(VirtualHostSite, ExtendedFormatEndsWithHostAndContentEncoding) {
                                  "extended", "--add-header", "*=Content-Encoding: identity"}));
   EXPECT_EQ(curl("/", {"-H", "Host: A.test:80"}), "a\n");
   auto logged = [&] {
-    return read_file(access_log_).find("\"GET / HTTP/1.1\" 200 2 \"-\" \"curl/") !=
+    return server_.access_log().find("\"GET / HTTP/1.1\" 200 2 \"-\" \"curl/") !=
                std::string::npos &&
-           read_file(access_log_).find(" \"a.test\" \"identity\"\n") != std::string::npos;
+           server_.access_log().find(" \"a.test\" \"identity\"\n") != std::string::npos;
   };
-  EXPECT_TRUE(eventually(logged, 10)) << read_file(access_log_);
+  EXPECT_TRUE(eventually(logged, 10)) << server_.access_log();
 }
 
 TEST_F(VirtualHostSite, BadValuesAreRefusedAtStartNamingTheOption) {
