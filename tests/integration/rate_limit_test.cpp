@@ -234,8 +234,6 @@ class Server : public ServerProcess {
     ASSERT_NO_FATAL_FAILURE(ServerProcess::start(std::move(o)));
   }
 
-  const std::string& shm_name() const { return shm_name_; }
-
   // The "limits" entry of `zone` in stats_json() (an empty object when missing, with a test
   // failure).
   json zone(const std::string& name = "one") const {
