@@ -17,6 +17,10 @@ struct CacheOptions {
   bool allow_authorization = false;          // --cache-authorization: store for Authorization
   bool allow_cookie = false;                 // --cache-cookie: store for requests with Cookie
   std::vector<common::Cidr> purge_allow;     // --cache-purge-allow: PURGE from these only
+  // How long an answer that could not be stored is remembered, so that requests for its URL go
+  // to the handler at once instead of queueing behind one another (Varnish's hit-for-miss, 120 s
+  // by default there too). Renewed while such answers keep coming; not a command-line option.
+  uint32_t remember_uncacheable_s = 120;
 
   bool enabled() const { return size_bytes > 0; }
 };

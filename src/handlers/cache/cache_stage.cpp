@@ -48,6 +48,7 @@ CacheStage::CacheStage(const CacheOptions& options, Handler& inner, shm::CacheSt
       worker_(worker),
       loop_(loop),
       lock_timeout_us_(uint64_t{options.lock_timeout_ms} * 1000),
+      remember_uncacheable_us_(uint64_t{options.remember_uncacheable_s} * kUs),
       key_(kMaxKeyBytes),
       copy_(store.max_entry()),
       build_(store.max_entry()) {
@@ -118,7 +119,7 @@ void CacheStage::lookup(const RequestView& request, Response& response, bool rev
     if (hit.state == shm::CacheState::kFresh && hit.meta.status == kUncacheableMarker) {
       ++stats_->misses;
       Ticket* t = take(Ticket::Kind::kFill, hash);  // no lease: nobody waits for it
-      t->marked = true;
+      t->marked = young_mark(hit.meta, now);
       run_inner(response, t);
       return;
     }
@@ -289,7 +290,7 @@ CacheOutcome CacheStage::store_answer(Ticket& t, Response& r, std::string_view f
     shm::CacheMeta meta;
     meta.status = kUncacheableMarker;
     meta.stored_us = now;
-    meta.expires_us = meta.stale_until_us = now + kRememberUncacheableS * kUs;
+    meta.expires_us = meta.stale_until_us = now + remember_uncacheable_us_;
     key_len_ = cache_key(request, key_);
     EntryPreamble pre;
     store_.store(t.hash, {key_.data(), key_len_}, meta,
@@ -456,7 +457,7 @@ bool CacheStage::settle(Ticket* t, Response& r, uint64_t now_us) {
     next->pass_detail = "lock timeout";
   } else {
     next->leased = lease == shm::LeaseResult::kAcquired;
-    next->marked = fresh && marker;
+    next->marked = fresh && marker && young_mark(hit.meta, now_us);
     next->had_stale = hit.state == shm::CacheState::kStale && !marker;
   }
   run_inner(r, next);

@@ -6,8 +6,9 @@
 // (it holds the key's lease in the store); concurrent requests for the key, in any worker, wait
 // deferred and are answered from the new entry, served stale where the entry allows it, or run
 // uncached once --cache-lock-timeout has passed. A response that could not be stored is
-// remembered for a few seconds (an empty entry of status 0), so that requests do not queue
-// behind it. PURGE from --cache-purge-allow removes one URL ("PURGE /*": everything); a
+// remembered (an empty entry of status 0, a mark: Varnish's hit-for-miss), so that requests do
+// not queue behind it; the mark is renewed while such answers come, and a cacheable answer
+// replaces it. PURGE from --cache-purge-allow removes one URL ("PURGE /*": everything); a
 // successful POST, PUT, PATCH or DELETE removes its URL's entry. Every answer it touches carries
 // Cache-Status (RFC 9211), every hit Age. Nothing here allocates once its pools are warm.
 #include <ev.h>
@@ -43,7 +44,6 @@ class CacheStage : public Handler {
   void on_abort(Response& response, AbortReason why) override;
   void on_worker_start(const WorkerContext& context) override { inner_.on_worker_start(context); }
 
-  static constexpr uint32_t kRememberUncacheableS = 3;
   static constexpr double kWaitPollSeconds = 0.002;
 
  private:
@@ -63,7 +63,7 @@ class CacheStage : public Handler {
     bool leased = false;     // holds the key's lease in the store
     bool had_stale = false;  // a stale entry was there (stale-if-error may serve it)
     bool revalidate = false;
-    bool marked = false;  // came in on a fresh uncacheable mark: the mark is not written again
+    bool marked = false;  // came in on a young uncacheable mark: the mark is not written again
     uint64_t hash = 0;
     uint64_t deadline_us = 0;  // kWait: when the wait gives up
     ExchangeRef ref;           // kWait
@@ -111,6 +111,13 @@ class CacheStage : public Handler {
   struct ev_loop* loop_;
   common::CidrSet purge_allow_;
   uint64_t lock_timeout_us_;
+  uint64_t remember_uncacheable_us_;
+
+  // A mark with more than half its time left, which an uncacheable answer leaves as it is: a
+  // URL's mark is written once per half period, not once per request. An older one is renewed.
+  bool young_mark(const shm::CacheMeta& mark, uint64_t now_us) const {
+    return mark.expires_us > now_us + remember_uncacheable_us_ / 2;
+  }
 
   std::vector<std::unique_ptr<Ticket>> tickets_;  // every ticket made; grows, never shrinks
   std::vector<Ticket*> free_;

@@ -313,6 +313,42 @@ void wait_past_a_second() {
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
 }
 
+// The mark lasts (Varnish's hit-for-miss): renewed by an uncacheable answer once half its time
+// is over, so that requests for an uncacheable URL never queue behind one another again; and a
+// cacheable answer replaces it at once. Shortened to 2 s here (120 s by default).
+TEST(CacheStage, TheUncacheableMarkIsRenewedUntilAnAnswerCanBeStored) {
+  CacheOptions o;
+  o.remember_uncacheable_s = 2;
+  Fixture f(o);
+  bool cacheable = false;
+  f.inner.on_handle = [&](const RequestView&, Response& r) {
+    ++f.runs;
+    r.status(200).header("Cache-Control", cacheable ? "max-age=60" : "no-store");
+    r.body(cacheable ? "stored" : "fresh every time");
+  };
+  const uint64_t hash = f.store.hash("example\n/m");
+  f.get("/m");
+  const uint64_t mark = sequence_of(f.store, hash);
+  ASSERT_NE(mark, 0u) << "no mark stored";
+  const uint64_t grants = f.stats.lease_grants;
+  f.get("/m");
+  EXPECT_EQ(sequence_of(f.store, hash), mark) << "a young mark was rewritten";
+  wait_past_a_second();  // less than half of its 2 s left: the next uncacheable answer renews it
+  f.get("/m");
+  const uint64_t renewed = sequence_of(f.store, hash);
+  EXPECT_NE(renewed, mark) << "the mark was not renewed";
+  EXPECT_NE(renewed, 0u);
+  wait_past_a_second();  // past the first mark's 2 s: the renewed one still holds
+  f.get("/m");
+  EXPECT_EQ(f.stats.lease_grants, grants) << "a request queued behind the uncacheable URL";
+  EXPECT_EQ(f.stats.coalesced_waits, 0u);
+  cacheable = true;
+  EXPECT_EQ(body(f.get("/m")), "stored");
+  const int runs = f.runs;
+  EXPECT_EQ(body(f.get("/m")), "stored");
+  EXPECT_EQ(f.runs, runs) << "the cacheable answer did not replace the mark";
+}
+
 TEST(CacheStage, AgeGrowsWithTheTimeStoredAndCountsTheAnswersOwnAge) {
   Fixture f;
   f.inner.on_handle = [&f](const RequestView&, Response& r) {
