@@ -58,8 +58,9 @@ ResponseResult parse_status_line(const char* base, const char*& p, const char* e
   const char* reason = p + kStatusPrefix;
   const char* stop = Scan::value(reason, end, base);
   if (stop == end) return kPartial;
-  if (*stop != '\r')
+  if (*stop != '\r') {
     return error(*stop == '\n' ? ResponseError::kBareLf : ResponseError::kBadReason);
+  }
   if (end - stop < 2) return kPartial;
   if (stop[1] != '\n') return error(ResponseError::kBareCr);
   head.reason = {static_cast<uint32_t>(reason - base), static_cast<uint32_t>(stop - reason)};
