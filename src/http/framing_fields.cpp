@@ -1,5 +1,6 @@
 #include "http/framing_fields.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include "http/char_class.hpp"
@@ -59,6 +60,13 @@ bool parse_content_length(std::string_view value, int64_t* out) {
   return true;
 }
 
+bool add_content_length(std::string_view value, int64_t* known) {
+  int64_t n;
+  if (!parse_content_length(value, &n) || (*known >= 0 && *known != n)) return false;
+  *known = n;
+  return true;
+}
+
 void add_transfer_codings(std::string_view value, TransferCodings& codings) {
   codings.present = true;
   bool any = false;
@@ -98,8 +106,20 @@ void add_connection_options(std::string_view value, ConnectionOptions& options) 
       options.keep_alive = true;
     } else if (equals_ignore_case(option, "upgrade")) {
       options.upgrade = true;
+    } else {
+      options.other = true;
     }
   });
+}
+
+bool list_has_element(std::string_view list, std::string_view element) {
+  auto fold = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c; };
+  bool found = false;
+  for_each_element(list, [&](std::string_view e) {
+    found = found || std::equal(e.begin(), e.end(), element.begin(), element.end(),
+                                [&](char a, char b) { return fold(a) == fold(b); });
+  });
+  return found;
 }
 
 bool valid_host(std::string_view value) {

@@ -9,8 +9,11 @@ namespace zhttp::http {
 
 // Content-Length = 1*DIGIT, no sign, no list, no overflow of int64.
 bool parse_content_length(std::string_view value, int64_t* out);
+// One more Content-Length field: parses it into *known (-1 before the first). Identical repeats
+// are harmless (RFC 9110 8.6); false when invalid or differing, a smuggling vector.
+bool add_content_length(std::string_view value, int64_t* known);
 
-// Transfer-Encoding codings accumulated over every Transfer-Encoding line of a request.
+// Transfer-Encoding codings accumulated over every Transfer-Encoding line of a message.
 struct TransferCodings {
   bool present = false;  // at least one Transfer-Encoding line
   bool last_is_chunked = false;
@@ -24,8 +27,13 @@ struct ConnectionOptions {
   bool close = false;
   bool keep_alive = false;
   bool upgrade = false;
+  bool other = false;  // any other option: it names a hop-by-hop field (RFC 9110 7.6.1)
 };
 void add_connection_options(std::string_view value, ConnectionOptions& options);
+
+// Whether the comma-separated list holds `element` (ASCII case ignored on both sides), e.g. a field
+// name among a Connection field's options.
+bool list_has_element(std::string_view list, std::string_view element);
 
 // Host = uri-host [ ":" port ]; may be empty. Checks the character set and the port digits.
 bool valid_host(std::string_view value);

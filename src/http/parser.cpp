@@ -5,13 +5,11 @@
 
 #include "http/char_class.hpp"
 #include "http/framing_fields.hpp"
-#include "http/header_lookup.hpp"
+#include "http/message_head.hpp"
 #include "http/scan.hpp"
 
 namespace zhttp {
 namespace {
-
-using http::is_ows;
 
 constexpr uint16_t status_of(ParseError e) {
   switch (e) {
@@ -112,14 +110,11 @@ struct FieldFacts {
 ParseError apply_field(const Header& h, const char* base, Request& req, FieldFacts& facts) {
   std::string_view value = h.value.in(base);
   switch (h.id) {
-    case HeaderId::kContentLength: {
-      int64_t n;
-      if (!http::parse_content_length(value, &n)) return ParseError::kBadContentLength;
-      // Identical duplicates are harmless; differing ones are a smuggling vector.
-      if (req.content_length >= 0 && req.content_length != n) return ParseError::kBadContentLength;
-      req.content_length = n;
+    case HeaderId::kContentLength:
+      if (!http::add_content_length(value, &req.content_length)) {
+        return ParseError::kBadContentLength;
+      }
       break;
-    }
     case HeaderId::kTransferEncoding:
       http::add_transfer_codings(value, facts.codings);
       break;
@@ -149,16 +144,10 @@ ParseError apply_field(const Header& h, const char* base, Request& req, FieldFac
 
 // Checks made once the whole head is known.
 ParseError finish(Request& req, const FieldFacts& facts) {
-  const http::TransferCodings& te = facts.codings;
-  if (te.present) {
-    if (req.content_length >= 0) return ParseError::kContentLengthAndTe;
-    if (req.version_minor == 0) return ParseError::kTeInHttp10;
-    if (te.malformed || !te.last_is_chunked || te.chunked_count > 1) {
-      return ParseError::kChunkedNotFinal;
-    }
-    if (te.has_other) return ParseError::kUnknownCoding;
-    req.chunked = true;
-  }
+  ParseError te = http::check_transfer_codings<ParseError>(facts.codings, req.content_length >= 0,
+                                                           req.version_minor);
+  if (te != ParseError::kNone) return te;
+  req.chunked = facts.codings.present;
   if (req.version_minor == 1 && !req.has_host) return ParseError::kMissingHost;
   const http::ConnectionOptions& conn = facts.connection;
   req.keep_alive = !conn.close && (req.version_minor == 1 || conn.keep_alive);
@@ -269,59 +258,14 @@ ParseResult parse_head(const char* base, const char* end, const ParserLimits& li
 
   const size_t capacity = std::min<size_t>(headers.size(), limits.max_headers);
   FieldFacts facts;
-  uint32_t count = 0;
-  for (;;) {
-    if (p == end) return kPartial;
-    char c = *p;
-    if (c == '\r') {
-      if (end - p < 2) return kPartial;
-      if (p[1] != '\n') return error(ParseError::kBareCr);
-      p += 2;
-      break;
-    }
-    if (c == '\n') return error(ParseError::kBareLf);
-    if (is_ows(c)) return error(ParseError::kObsFold);
-
-    // The next line's start depends only on where this one ends, so find the end first (the first
-    // control byte, which must be CR); the colon and the name are checked beside that chain.
-    const char* name = p;
-    const char* stop = http::Scan::value(p, end, base);
-    const char* colon = http::Scan::token(name, stop, base);
-    if (colon == stop) {
-      if (stop == end) return kPartial;
-      return error(ParseError::kBadFieldName);  // the line ends with no colon
-    }
-    if (*colon != ':') {
-      return error(is_ows(*colon) ? ParseError::kSpaceBeforeColon : ParseError::kBadFieldName);
-    }
-    if (colon == name) return error(ParseError::kBadFieldName);
-    if (stop == end) return kPartial;
-    if (*stop != '\r') {
-      return error(*stop == '\n' ? ParseError::kBareLf : ParseError::kBadFieldValue);
-    }
-    if (end - stop < 2) return kPartial;
-    if (stop[1] != '\n') return error(ParseError::kBareCr);
-    p = stop + 2;
-    const size_t name_len = static_cast<size_t>(colon - name);
-    const char* value = colon + 1;
-    const char* value_end = stop;
-    value += value < value_end && *value == ' ';  // the usual single space, without a loop
-    while (value < value_end && is_ows(*value)) ++value;
-    while (value_end > value && is_ows(value_end[-1])) --value_end;
-
-    if (count == capacity) return error(ParseError::kTooManyHeaders);
-    Header& h = headers[count++];
-    h.id = http::lookup_header_id_in_head(name, name_len, base);
-    h.name = {static_cast<uint32_t>(name - base), static_cast<uint32_t>(name_len)};
-    h.value = {static_cast<uint32_t>(value - base), static_cast<uint32_t>(value_end - value)};
-    if (h.id != HeaderId::kOther) {
-      ParseError e = apply_field(h, base, req, facts);
-      if (e != ParseError::kNone) return error(e);
-    }
-  }
+  http::FieldsEnd<ParseError> fields = http::parse_fields<ParseError>(
+      base, p, end, headers, capacity,
+      [&](const Header& h) { return apply_field(h, base, req, facts); });
+  if (fields.error != ParseError::kNone) return error(fields.error);
+  if (!fields.complete) return kPartial;
 
   req.headers = headers.data();
-  req.header_count = count;
+  req.header_count = fields.count;
   ParseError e = finish(req, facts);
   if (e != ParseError::kNone) return error(e);
   req.head_bytes = static_cast<uint32_t>(p - base);
@@ -332,20 +276,13 @@ ParseResult parse_head(const char* base, const char* end, const ParserLimits& li
 
 ParseResult parse_request(std::string_view input, const ParserLimits& limits, Request& out,
                           std::span<Header> headers, size_t scanned_before) {
-  const size_t len = input.size();
-  const bool over_limit = len > limits.max_head_bytes;
-  if (scanned_before > 0 && scanned_before <= len && !over_limit) {
-    // Nothing new can be decided until a line ends (see the header comment). Start one byte back:
-    // a CR that ended the previous piece is judged by the byte after it.
-    const char* from = input.data() + scanned_before - 1;
-    size_t n = len - scanned_before + 1;
-    if (!std::memchr(from, '\n', n) && !std::memchr(from, '\r', n)) return kPartial;
-  }
+  const bool over_limit = input.size() > limits.max_head_bytes;
+  if (http::nothing_new_since(input, scanned_before, limits.max_head_bytes)) return kPartial;
   out = Request{};
   // Parse at most the allowed head size: a head not complete within it is too large.
   const char* base = input.data();
-  ParseResult r =
-      parse_head(base, base + (over_limit ? limits.max_head_bytes : len), limits, out, headers);
+  ParseResult r = parse_head(base, base + (over_limit ? limits.max_head_bytes : input.size()),
+                             limits, out, headers);
   if (r.status == ParseStatus::kPartial && over_limit) return error(ParseError::kHeadTooLarge);
   return r;
 }
