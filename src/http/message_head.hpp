@@ -25,30 +25,28 @@ struct FieldsEnd {
   bool complete = false;       // the empty line was read; false with kNone: need more bytes
   Error error = Error::kNone;  // a field line's error, or the one on_field returned
   uint32_t count = 0;          // fields stored in the array
+  const char* next = nullptr;  // complete: the byte after the empty line
 };
 
 // Parses field lines from p up to and including the empty line that ends the head, into at most
 // `capacity` entries of `headers` (ids looked up, values trimmed of OWS). on_field(const Header&)
-// is called for each field with a known id and returns an Error (kNone to go on). On completion
-// p is left after the empty line. `base` is the start of the head: spans are offsets from it.
+// is called for each field with a known id and returns an Error (kNone to go on). `base` is the
+// start of the head: spans are offsets from it. p is taken by value: a cursor the loop keeps in a
+// register (through a reference it was stored on every line).
 template <class Error, class OnField>
-inline FieldsEnd<Error> parse_fields(const char* base, const char*& p, const char* end,
+inline FieldsEnd<Error> parse_fields(const char* base, const char* p, const char* end,
                                      std::span<Header> headers, size_t capacity,
                                      OnField&& on_field) {
-  FieldsEnd<Error> out;
-  auto fail = [&out](Error e) {
-    out.error = e;
-    return out;
-  };
+  uint32_t count = 0;
+  auto partial = [&count] { return FieldsEnd<Error>{false, Error::kNone, count}; };
+  auto fail = [&count](Error e) { return FieldsEnd<Error>{false, e, count}; };
   for (;;) {
-    if (p == end) return out;
+    if (p == end) return partial();
     char c = *p;
     if (c == '\r') {
-      if (end - p < 2) return out;
+      if (end - p < 2) return partial();
       if (p[1] != '\n') return fail(Error::kBareCr);
-      p += 2;
-      out.complete = true;
-      return out;
+      return {true, Error::kNone, count, p + 2};
     }
     if (c == '\n') return fail(Error::kBareLf);
     if (is_ows(c)) return fail(Error::kObsFold);
@@ -59,16 +57,16 @@ inline FieldsEnd<Error> parse_fields(const char* base, const char*& p, const cha
     const char* stop = Scan::value(p, end, base);
     const char* colon = Scan::token(name, stop, base);
     if (colon == stop) {
-      if (stop == end) return out;
+      if (stop == end) return partial();
       return fail(Error::kBadFieldName);  // the line ends with no colon
     }
     if (*colon != ':') {
       return fail(is_ows(*colon) ? Error::kSpaceBeforeColon : Error::kBadFieldName);
     }
     if (colon == name) return fail(Error::kBadFieldName);
-    if (stop == end) return out;
+    if (stop == end) return partial();
     if (*stop != '\r') return fail(*stop == '\n' ? Error::kBareLf : Error::kBadFieldValue);
-    if (end - stop < 2) return out;
+    if (end - stop < 2) return partial();
     if (stop[1] != '\n') return fail(Error::kBareCr);
     p = stop + 2;
     const size_t name_len = static_cast<size_t>(colon - name);
@@ -78,8 +76,8 @@ inline FieldsEnd<Error> parse_fields(const char* base, const char*& p, const cha
     while (value < value_end && is_ows(*value)) ++value;
     while (value_end > value && is_ows(value_end[-1])) --value_end;
 
-    if (out.count == capacity) return fail(Error::kTooManyHeaders);
-    Header& h = headers[out.count++];
+    if (count == capacity) return fail(Error::kTooManyHeaders);
+    Header& h = headers[count++];
     h.id = lookup_header_id_in_head(name, name_len, base);
     h.name = {static_cast<uint32_t>(name - base), static_cast<uint32_t>(name_len)};
     h.value = {static_cast<uint32_t>(value - base), static_cast<uint32_t>(value_end - value)};

@@ -268,7 +268,7 @@ ParseResult parse_head(const char* base, const char* end, const ParserLimits& li
   req.header_count = fields.count;
   ParseError e = finish(req, facts);
   if (e != ParseError::kNone) return error(e);
-  req.head_bytes = static_cast<uint32_t>(p - base);
+  req.head_bytes = static_cast<uint32_t>(fields.next - base);
   return ParseResult{ParseStatus::kComplete, ParseError::kNone, 0, req.head_bytes};
 }
 

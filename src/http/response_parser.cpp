@@ -134,7 +134,7 @@ ResponseResult parse_head(const char* base, const char* end, Method request_meth
   head.header_count = fields.count;
   ResponseError e = finish(head, facts, request_method);
   if (e != ResponseError::kNone) return error(e);
-  head.head_bytes = static_cast<uint32_t>(p - base);
+  head.head_bytes = static_cast<uint32_t>(fields.next - base);
   return ResponseResult{ParseStatus::kComplete, ResponseError::kNone, head.head_bytes};
 }
 
