@@ -1,5 +1,5 @@
 #pragma once
-// Decoder for the chunked transfer coding of request bodies (RFC 9112 7.1): incremental across any
+// Decoder for the chunked transfer coding of message bodies (requests, and responses on the upstream side) (RFC 9112 7.1): incremental across any
 // split of the input, zero-copy (data comes back as spans of the caller's bytes), no allocation.
 #include <cstddef>
 #include <cstdint>
