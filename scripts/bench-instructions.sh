@@ -16,13 +16,16 @@
 # and after), not from wrk. Every answer of the window must have the case's status (the worker's
 # responses_NNN counters), else the script fails.
 #
-# Callgrind runs the worker about 50x slower than natively, so the loads are short: a few
-# thousand requests a case (DURATION seconds; the worker is the bottleneck). The whole run takes
-# about a minute and a half (about 8 s a case) on a 2-core machine; the per-request figures repeat
-# within a fraction of a percent.
+# Callgrind runs the worker tens of times slower than natively, so the loads are small: DURATION
+# seconds (2) of one connection, 10,000 to 50,000 requests a case (the worker under callgrind is
+# the bottleneck). The whole run takes under a minute (about 5 s a case) on a 2-core machine. One
+# connection, fixed file mtimes (see below) and the worker idle at both ends make the per-request
+# figures repeat within 0.1 % run to run (more connections batch events per loop turn, fewer
+# instructions per request but less repeatable). Valgrind 3.19 (Debian 12) lacks openat2: the
+# server runs with bench/instr/openat2_shim.c preloaded (it leaves the measured requests alone).
 #
 # Environment: DURATION (s of measured load per case, 2), WARMUP (s of unmeasured load first, 1),
-# CONNECTIONS (wrk -c, 4; wrk -t1), CASES (a subset, in this order or any: "tiny static100"),
+# CONNECTIONS (wrk -c, 1; wrk -t1), CASES (a subset, in this order or any: "tiny static100"),
 # ZHTTPD, COMPUTE, HELLO, ZHTTPSTAT (binaries to use instead of building build/zhttpd,
 # build/examples/compute, build/examples/hello, build/zhttpstat), LOG_DIR (where the wrk outputs,
 # server logs and callgrind dumps of the last run are left, build/bench/instr-logs).
@@ -54,7 +57,7 @@ source scripts/bench-lib.sh
 
 DURATION=${DURATION:-2}
 WARMUP=${WARMUP:-1}
-CONNECTIONS=${CONNECTIONS:-4}
+CONNECTIONS=${CONNECTIONS:-1}
 ZHTTPD=${ZHTTPD:-}
 COMPUTE=${COMPUTE:-}
 HELLO=${HELLO:-}
@@ -155,7 +158,10 @@ printf '%099d\n' 0 >"$WWW/100.txt"
 head -c 65536 /dev/urandom >"$WWW/64k.bin"
 printf '%0999d\n' 0 >"$WWW/pre/page.txt"
 head -c 100 /dev/urandom >"$WWW/pre/page.txt.br" # sent as it is: no client decodes it
-touch -r "$WWW/pre/page.txt" "$WWW/pre/page.txt.br" # not older than its file
+# One fixed mtime with all its nanosecond digits: the ETags (mtime, size, mtime ns, inode in hex)
+# keep their length from run to run, and with it the instructions spent on them. The .br variant
+# is not older than its file.
+find "$WWW" -type f -exec touch -d '2024-01-02 03:04:05.123456789 UTC' {} +
 
 # What each case asks for and must get: path, request field, status, body size ("" = any).
 declare -A CASE_PATH=(
@@ -184,6 +190,15 @@ worker_stats() {
     if [[ $workers =~ \"$f\":([0-9]+) ]]; then echo "${BASH_REMATCH[1]}"; else echo 0; fi
   done
 }
+# cache_hits SHM: the shared cache's fresh hits so far.
+cache_hits() {
+  local json
+  json=$("$ZHTTPSTAT" --shm-name "$1" --json 2>/dev/null | tr -d ' \n\t') ||
+    die "zhttpstat --shm-name $1 --json failed"
+  json=${json#*\"cache\":\{}
+  [[ $json =~ \"hits\":([0-9]+) ]] || die "zhttpstat shows no cache hits for $1"
+  echo "${BASH_REMATCH[1]}"
+}
 # Waits until the worker holds no connection and its request count stands still; prints it.
 wait_idle() {
   local shm=$1 i r=() last=-1
@@ -202,7 +217,7 @@ wait_idle() {
 # ---- one case -----------------------------------------------------------------------------------
 declare -A REQS IR PER
 run_case() {
-  local c=$1 bin port shm pid wpid cg out etag got r0 r1 s0 s1 dump ir i
+  local c=$1 bin port shm pid wpid cg out etag got r0 r1 s0 s1 h0=0 h1=0 dump ir i
   local opts=() wrk_args=() want_status=${CASE_STATUS[$c]:-200} header=${CASE_HEADER[$c]:-}
   case $c in
     cachehit) bin=$COMPUTE opts=(--cache-size 64m) ;;
@@ -249,6 +264,7 @@ run_case() {
 
   r0=$(wait_idle "$shm")
   s0=$(worker_stats "$shm" "responses_$want_status")
+  [[ $c == cachehit ]] && h0=$(cache_hits "$shm")
   callgrind_control --vgdb-prefix="$VGDB_PREFIX" -z "$wpid" >"$TMP/$c-zero.out" 2>&1 ||
     die "$c: callgrind_control -z $wpid failed: $(cat "$TMP/$c-zero.out")"
   out=$TMP/$c-wrk.out
@@ -257,6 +273,7 @@ run_case() {
     die "wrk failed on $c (see $LOG_DIR/$c-wrk.out)"
   r1=$(wait_idle "$shm")
   s1=$(worker_stats "$shm" "responses_$want_status")
+  [[ $c == cachehit ]] && h1=$(cache_hits "$shm")
   callgrind_control --vgdb-prefix="$VGDB_PREFIX" -d "$wpid" >"$TMP/$c-dump.out" 2>&1 ||
     die "$c: callgrind_control -d $wpid failed: $(cat "$TMP/$c-dump.out")"
   kill -0 "$pid" 2>/dev/null || die "$c: the server died (see $LOG_DIR/$c.err)"
@@ -264,17 +281,21 @@ run_case() {
   dump=
   for ((i = 0; i < 50; i++)); do
     dump=$(find "$cg" -name "callgrind.out.$wpid.*" | sort -t. -k4n | tail -n 1)
-    [[ -n $dump ]] && grep -q '^totals:' "$dump" && break
+    [[ -n $dump ]] && grep -q '^totals:' "$dump" && break # the last line: the dump is whole
     sleep 0.1
   done
   [[ -n $dump ]] || die "$c: no callgrind dump of worker $wpid in $cg"
-  ir=$(awk '/^totals:/ { print $2; exit }' "$dump")
+  # Its summary: the Ir callgrind counted since the zero (callgrind_annotate's PROGRAM TOTALS).
+  ir=$(awk '/^summary:/ { print $2; exit }' "$dump")
   [[ $ir =~ ^[0-9]+$ ]] || die "$c: no total in $dump"
 
   REQS[$c]=$((r1 - r0))
   ((REQS[$c] > 0)) || die "$c: the worker answered no request in the measured window"
   ((s1 - s0 == REQS[$c])) ||
     die "$c: $((s1 - s0)) of the ${REQS[$c]} answers in the window were $want_status"
+  if [[ $c == cachehit ]] && ((h1 - h0 != REQS[$c])); then
+    die "$c: $((h1 - h0)) of the ${REQS[$c]} answers in the window were cache hits"
+  fi
   IR[$c]=$ir
   PER[$c]=$(((ir + REQS[$c] / 2) / REQS[$c]))
   log "$(printf '%-13s %8s requests  %14s instructions  %8s per request' \
@@ -296,9 +317,10 @@ for c in "${CASES[@]}"; do run_case "$c"; done
 
 # ---- report -------------------------------------------------------------------------------------
 echo
-echo "instructions per request: user-space instructions (callgrind Ir) of the whole worker" \
-  "process over the requests it answered; one worker, ${DURATION} s of wrk -t1 -c$CONNECTIONS" \
-  "after ${WARMUP} s of warm-up, ${ZHTTPD:-$HELLO} ($((SECONDS - T0)) s)"
+BINS=$(printf '%s\n' "$ZHTTPD" "$COMPUTE" "$HELLO" | sed '/^$/d' | paste -sd' ')
+echo "Per request answered: the user-space instructions (callgrind Ir) of the whole worker" \
+  "process; one worker, ${DURATION} s of wrk -t1 -c$CONNECTIONS after ${WARMUP} s of warm-up" \
+  "($BINS; $((SECONDS - T0)) s)"
 printf '%-13s %10s %16s %12s\n' case requests instructions per_request
 for c in "${CASES[@]}"; do
   printf '%-13s %10s %16s %12s\n' "$c" "${REQS[$c]}" "${IR[$c]}" "${PER[$c]}"
