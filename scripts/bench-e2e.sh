@@ -50,11 +50,10 @@ PIPELINE_LUA=bench/e2e/pipeline16.lua
 CASES=(tiny static100 gzip100 static64k pipelined16 limited refused app100 cachehit)
 SERVERS=(zhttpd nginx)
 
-log() { echo "bench-e2e: $*" >&2; }
-die() {
-  echo "bench-e2e: error: $*" >&2
-  exit 1
-}
+BENCH_NAME=bench-e2e
+# log, die, pick_port, http_code, wait_ready
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 
 for v in DURATION THREADS CONNECTIONS IDLE_CONNS WARMUP; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, not '${!v}'"
@@ -151,42 +150,6 @@ rss_kb() {
   for p in $(proc_tree "$1"); do files+=("/proc/$p/status"); done
   cat "${files[@]}" 2>/dev/null | awk '/^VmRSS:/ { s += $2 } END { print s + 0 }' || true
 }
-port_in_use() {
-  local hex
-  hex=$(printf ':%04X' "$1")
-  awk -v h="$hex" 'FNR > 1 && substr($2, length($2) - 4) == h { f = 1 } END { exit !f }' \
-    /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-pick_port() {
-  local p i
-  for ((i = 0; i < 100; i++)); do
-    p=$((20000 + RANDOM % 12000))
-    if [[ $p != "${1:-}" ]] && ! port_in_use "$p"; then
-      echo "$p"
-      return
-    fi
-  done
-  die "found no free port on 127.0.0.1"
-}
-http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$1$2" || true; }
-
-# Waits until the server answers; dies with its logs when it exits or never answers.
-wait_ready() {
-  local name=$1 pid=$2 port=$3 i rc
-  for ((i = 0; i < 100; i++)); do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      wait "$pid" 2>/dev/null && rc=0 || rc=$?
-      log "$name exited (status $rc) instead of listening on 127.0.0.1:$port; its output:"
-      cat "$TMP/$name".{out,err} "$TMP/nginx/error.log" 2>/dev/null | tail -n 20 >&2 || true
-      die "$name failed to start"
-    fi
-    [[ $(http_code "$port" /100.txt) == 200 ]] && return 0
-    sleep 0.1
-  done
-  cat "$TMP/$name".{out,err} 2>/dev/null | tail -n 20 >&2 || true
-  die "$name did not answer on 127.0.0.1:$port within 10 s"
-}
-
 # ---- content and servers -------------------------------------------------------------------------
 WWW=$TMP/www
 mkdir -p "$WWW" "$TMP/nginx"
