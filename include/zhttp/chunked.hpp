@@ -1,6 +1,7 @@
 #pragma once
 // Decoder for the chunked transfer coding (RFC 9112 7.1) of message bodies: requests, and
-// responses on the upstream side. Incremental across any split of the input, zero-copy (data comes back as spans of the caller's bytes), no allocation.
+// responses on the upstream side. Incremental across any split of the input, zero-copy (data
+// comes back as spans of the caller's bytes), no allocation.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
