@@ -104,21 +104,10 @@ rm -f "$LOG_DIR"/wrk-*.txt "$LOG_DIR"/*.out "$LOG_DIR"/*.err "$LOG_DIR"/nginx.co
   "$LOG_DIR"/error.log
 PIDS=()
 cleanup() {
-  local rc=$? pid running i
+  local rc=$?
   trap - EXIT INT TERM
   exec 7>&- 2>/dev/null || true
-  running=" $(jobs -p | tr '\n' ' ') "
-  for pid in "${PIDS[@]}"; do
-    if [[ $running == *" $pid "* ]]; then kill -TERM "$pid" 2>/dev/null || true; fi
-  done
-  for pid in "${PIDS[@]}"; do
-    [[ $running == *" $pid "* ]] || continue
-    for ((i = 0; i < 50; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
+  stop_servers 50 "${PIDS[@]}"
   wait 2>/dev/null || true
   cp "$TMP"/*.out "$TMP"/*.err "$TMP"/nginx/nginx.conf "$TMP"/nginx/error.log "$LOG_DIR"/ \
     2>/dev/null || true

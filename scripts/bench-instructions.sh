@@ -121,20 +121,9 @@ rm -rf "$LOG_DIR"/cg-* "$LOG_DIR"/*.out "$LOG_DIR"/*.err
 PIDS=()  # servers (valgrind running the master), children of this shell
 WPIDS=() # their workers (valgrind too), children of the masters
 cleanup() {
-  local rc=$? pid running i
+  local rc=$? pid
   trap - EXIT INT TERM
-  running=" $(jobs -p | tr '\n' ' ') "
-  for pid in "${PIDS[@]}"; do
-    if [[ $running == *" $pid "* ]]; then kill -TERM "$pid" 2>/dev/null || true; fi
-  done
-  for pid in "${PIDS[@]}"; do
-    [[ $running == *" $pid "* ]] || continue
-    for ((i = 0; i < 100; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
+  stop_servers 100 "${PIDS[@]}"
   # A worker left behind by a killed master: still one of ours if it still runs callgrind.
   for pid in "${WPIDS[@]}"; do
     if [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == *callgrind* ]]; then

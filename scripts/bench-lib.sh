@@ -47,3 +47,23 @@ wait_ready() {
   cat "$TMP/$name".{out,err} 2>/dev/null | tail -n 20 >&2 || true
   die "$name did not answer on 127.0.0.1:$port within $secs s"
 }
+
+# Stops the given servers that still run as this shell's jobs (a pid that is not one may be
+# another process's by now): SIGTERM to each, then each gets $1 tenths of a second to exit before
+# SIGKILL.
+stop_servers() {
+  local tenths=$1 pid running i
+  shift
+  running=" $(jobs -p | tr '\n' ' ') "
+  for pid in "$@"; do
+    if [[ $running == *" $pid "* ]]; then kill -TERM "$pid" 2>/dev/null || true; fi
+  done
+  for pid in "$@"; do
+    [[ $running == *" $pid "* ]] || continue
+    for ((i = 0; i < tenths; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+}
