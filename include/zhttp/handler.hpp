@@ -176,6 +176,11 @@ class Response {
   // beyond a declared length are refused.
   size_t write(std::string_view bytes);
   void end();  // the last piece (a declared length must have been written in full)
+  // The response cannot be completed (a proxied answer whose upstream failed mid-body): the
+  // connection closes after what was sent, so the client sees a truncated answer (no last
+  // chunk, or fewer bytes than declared), never a complete one. Before any head was sent the
+  // connection closes unanswered (what RFC 9112 9.3.1 lets a client retry).
+  void abort();
 
   // BodyMode::kStream: stop delivering on_body() and reading the socket / start again.
   void pause_body();
@@ -188,6 +193,9 @@ class Response {
   void* user() const { return user_; }
 
   time_t now() const;  // the current time, as in the Date header
+  // The client's connection answered an earlier request (a client may retry a request that a
+  // reused connection closed unanswered; RFC 9112 9.3.1).
+  bool connection_reused() const;
   static constexpr size_t kInlineFileBytes = 16384;
 
   bool finished() const { return state_ == State::kDone; }

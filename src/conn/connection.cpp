@@ -599,6 +599,15 @@ void Connection::on_response_complete(Response& r) {
   request_wake();
 }
 
+void Connection::close_unanswered() {
+  Exchange& x = *ex_;
+  x.handler_live = false;
+  x.wants_writable = x.paused = false;
+  if (x.body == Exchange::Body::kReading) x.body = Exchange::Body::kSkipped;
+  phase_ = Phase::kClosing;
+  request_wake();
+}
+
 void Connection::on_response_progress() {
   request_wake();
 }

@@ -221,6 +221,7 @@ class Connection {
   bool decide_keep_alive(const Response& response);  // false: the response says close
   void on_response_complete(Response& response);
   void on_response_progress();
+  void close_unanswered();  // Response::abort() before a head: no answer, then close
   size_t stream_room();  // body bytes a streamed write() may queue now
   bool end_stream(Response& response);
   const char* head() const { return input_ + start_; }

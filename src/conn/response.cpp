@@ -100,6 +100,10 @@ time_t Response::now() const {
   return conn_ ? conn_->now_ : 0;
 }
 
+bool Response::connection_reused() const {
+  return conn_ != nullptr && conn_->answered_one_;
+}
+
 Response& Response::status(uint16_t code) {
   if (!usable() || state_ == State::kStreaming) return *this;
   // Answered from outside the connection's own events (a timer, a post): its clock is as old
@@ -336,6 +340,16 @@ void Response::end() {
     conn_->ex_->close_after = true;
   }
   complete();
+}
+
+void Response::abort() {
+  if (!usable()) return;
+  conn_->ex_->close_after = true;
+  if (state_ == State::kStreaming) {
+    complete();  // reported with the status sent; no last chunk follows
+    return;
+  }
+  conn_->close_unanswered();
 }
 
 void Response::pause_body() {
