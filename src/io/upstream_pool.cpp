@@ -80,9 +80,11 @@ UpstreamPool::UpstreamPool(struct ev_loop* loop, std::vector<UpstreamGroupLimits
   }
 }
 
+// The worker that owns the loop is destroyed first (its loop with it): only the descriptors are
+// closed here, the watchers are not touched.
 UpstreamPool::~UpstreamPool() {
   for (Link& l : links_) {
-    if (l.fd >= 0) close(l);
+    if (l.fd >= 0) ::close(l.fd);
   }
 }
 
