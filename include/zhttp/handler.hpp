@@ -171,6 +171,11 @@ class Response {
   // delimited by closing the connection for HTTP/1.0 ones; or with a declared length.
   bool stream();
   bool stream(uint64_t content_length);
+  // After status(101) and header()s (the handler's Upgrade and Connection among them): the
+  // connection becomes a two-way byte tunnel (a proxied WebSocket). Bytes from the client come
+  // to on_body() as they arrive (pause_body() applies), write() sends bytes as they are, end()
+  // closes. It never carries another request; the client's end of stream aborts the exchange.
+  bool tunnel();
   // Copies bytes into the output: returns how many were taken, fewer (maybe 0) when the
   // client is not reading fast enough; on_writable() follows when there is room again. Bytes
   // beyond a declared length are refused.
@@ -210,7 +215,7 @@ class Response {
   friend struct conn::Exchange;
   friend class ExchangeRef;
   enum class State : uint8_t { kNone, kHead, kStreaming, kDone };
-  enum class Framing : uint8_t { kLength, kChunked, kClose };
+  enum class Framing : uint8_t { kLength, kChunked, kClose, kTunnel };
 
   Response() = default;
   bool usable() const;

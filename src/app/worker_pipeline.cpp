@@ -141,6 +141,7 @@ ProxyStage make_proxy_stage(const cli::Config& config, Handler& rest, shm::Segme
   const handlers::proxy::ProxyTimeouts& t = proxy.timeouts;
   worker_config->handler_timeout =
       std::max({worker_config->handler_timeout, t.connect + 1, t.read + 1, t.send + 1});
+  worker_config->tunnel_timeout = t.tunnel;
   Handler* proxied = p.handler.get();
   if (proxy.cache) {
     p.cache = make_cache_stage(config.cache, *p.handler, segment, setup.stats_slot, loop,

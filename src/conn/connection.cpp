@@ -206,6 +206,7 @@ void Connection::process() {
   if (active_ && phase_ != Phase::kClosing) {
     const Exchange& x = *ex_;
     phase_ = x.delayed                                         ? Phase::kDelayed
+             : x.tunnel                                        ? Phase::kTunnel
              : x.body == Exchange::Body::kReading && !x.paused ? Phase::kBody
                                                                : Phase::kHandler;
   }
@@ -268,7 +269,7 @@ void Connection::start_exchange(uint32_t head_len) {
   x.gathered = {};
   x.body_bytes = 0;
   x.started_ns = ctx_.event_ns;
-  x.handled = x.paused = x.wants_writable = x.close_after = x.delayed = false;
+  x.handled = x.paused = x.wants_writable = x.close_after = x.delayed = x.tunnel = false;
   x.handler_live = true;
   x.mode = BodyMode::kRefuse;
   x.body = req.has_body() ? Exchange::Body::kReading : Exchange::Body::kNone;
@@ -588,7 +589,9 @@ void Connection::on_response_complete(Response& r) {
   Exchange& x = *ex_;
   x.handler_live = false;
   x.wants_writable = false;
-  if (x.body == Exchange::Body::kReading && x.mode == BodyMode::kStream) {
+  if (x.tunnel) {
+    x.body = Exchange::Body::kSkipped;  // the tunnel's end: nothing more is read
+  } else if (x.body == Exchange::Body::kReading && x.mode == BodyMode::kStream) {
     // Answered before the end of a streamed body: the rest is discarded, with its framing checked.
     x.mode = BodyMode::kRefuse;
     x.body_bytes = 0;
@@ -606,6 +609,16 @@ void Connection::close_unanswered() {
   if (x.body == Exchange::Body::kReading) x.body = Exchange::Body::kSkipped;
   phase_ = Phase::kClosing;
   request_wake();
+}
+
+void Connection::start_tunnel() {
+  Exchange& x = *ex_;
+  x.tunnel = true;
+  x.close_after = true;
+  x.mode = BodyMode::kStream;
+  x.body = Exchange::Body::kReading;
+  x.framing.start_length(UINT64_MAX);  // every byte is data, and there is no end
+  x.paused = false;
 }
 
 void Connection::on_response_progress() {

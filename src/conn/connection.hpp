@@ -115,6 +115,7 @@ class Connection {
     kBody,     // reading a request body
     kHandler,  // waiting for the handler (a deferred or streamed response, a paused body)
     kDelayed,  // the access stage holds the request back for a while (no timeout applies)
+    kTunnel,   // a two-way byte tunnel after a 101 (the tunnel's idle timeout applies)
     kClosing,  // answered an error or a final request: flush, then close
   };
 
@@ -222,6 +223,7 @@ class Connection {
   void on_response_complete(Response& response);
   void on_response_progress();
   void close_unanswered();  // Response::abort() before a head: no answer, then close
+  void start_tunnel();      // Response::tunnel(): what the client sends next is tunnel bytes
   size_t stream_room();  // body bytes a streamed write() may queue now
   bool end_stream(Response& response);
   const char* head() const { return input_ + start_; }

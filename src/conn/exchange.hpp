@@ -49,6 +49,7 @@ struct Exchange {
   bool wants_writable = false;  // a streamed write() took less than offered
   bool close_after = false;     // the connection closes once this response is out
   bool delayed = false;         // the access stage delays it: nothing happens until the timer
+  bool tunnel = false;          // answered 101 with Response::tunnel(): raw bytes both ways
 };
 
 }  // namespace zhttp::conn

@@ -279,6 +279,20 @@ bool Response::stream(uint64_t content_length) {
   return start_stream(Framing::kLength, content_length);
 }
 
+bool Response::tunnel() {
+  if (state_ != State::kHead || status_ != 101 || !usable() || !head_in_place()) return false;
+  tapped_other();
+  framing_ = Framing::kTunnel;
+  writer_.end_headers();  // no framing or connection fields: the handler gave Upgrade's
+  if (!writer_.ok() || !conn_->out_.commit(writer_.size())) return false;
+  body_bytes_ = 0;
+  state_ = State::kStreaming;
+  deferred_ = true;
+  conn_->start_tunnel();
+  conn_->on_response_progress();
+  return true;
+}
+
 bool Response::start_stream(Framing framing, uint64_t length) {
   if (state_ != State::kHead) return false;
   tapped_other();

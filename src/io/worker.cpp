@@ -68,6 +68,7 @@ Worker::Worker(const WorkerConfig& config, Handler& handler, std::span<const int
   lists_[kIdle].timeout = config.keepalive_timeout;
   lists_[kWrite].timeout = config.write_timeout;
   lists_[kLinger].timeout = config.linger_timeout;
+  lists_[kTunnel].timeout = config.tunnel_timeout;
   lists_[kStarved].timeout = config.header_timeout;
 
   listeners_.resize(listeners.size());
@@ -474,6 +475,9 @@ void Worker::update(Slot& s) {
       break;
     case conn::Connection::Phase::kDelayed:
       unlink(s);  // its timer is its timeout
+      break;
+    case conn::Connection::Phase::kTunnel:
+      move_to(s, kTunnel, true);  // any traffic either way restarts its idle clock
       break;
     default:
       if (s.list != kIdle) move_to(s, kIdle, true);

@@ -54,6 +54,8 @@ bool ProxyCall::start(CallContext& context, const ProxyRoute& route, Response& r
   body_paused_ = false;
   client_body_done_ = !streamed_body_;
   fresh_retry_ = false;
+  upgrade_asked_ = r.request().upgrade && r.method() == Method::kGet;
+  tunnel_ = false;
   answer_begun_ = false;
   done_ = false;
   stage_ = Stage::kIdle;
@@ -67,6 +69,7 @@ bool ProxyCall::start(CallContext& context, const ProxyRoute& route, Response& r
   // RFC 7239's obfuscated identifiers.
   facts.client_address = address_len > 0 ? std::string_view(address, address_len) : "unknown";
   facts.default_host = context.config.groups[group_].name;
+  facts.upgrade = upgrade_asked_;
   head_len_ = static_cast<uint32_t>(
       write_request_head({block_, kHeadArea}, r, route, facts, plan_));
   response.defer();
@@ -294,7 +297,7 @@ void ProxyCall::parse_head() {
       in_pos_ += r.consumed;
       continue;
     }
-    if (head_.switched) {
+    if (head_.switched && !upgrade_asked_) {
       fail(Outcome::kError, 502, "switched protocols (101) although no upgrade was forwarded");
       return;
     }
@@ -303,7 +306,28 @@ void ProxyCall::parse_head() {
     head_done_ = true;
     break;
   }
+  if (head_.switched) return begin_tunnel();
   begin_answer();
+}
+
+// A 101 to the client's upgrade: the 101 goes on with its Upgrade, and both connections become
+// one byte tunnel (never pooled, never cached), idle for --proxy-tunnel-timeout at most.
+void ProxyCall::begin_tunnel() {
+  Response& r = *response_;
+  if (!write_head()) return fail(Outcome::kResponse, 502, "response head too large");
+  const char* base = response_area() + head_at_;
+  if (const Header* upgrade = head_.find(HeaderId::kUpgrade)) {
+    r.header("Upgrade", upgrade->value.in(base));
+  }
+  r.header("Connection", "upgrade");
+  if (!r.tunnel()) {
+    log("the client's output buffer has no room for the 101 head");
+    r.abort();
+    finish_attempt(Outcome::kAbandoned);
+    return release();
+  }
+  tunnel_ = answer_begun_ = true;
+  forward_body();  // bytes that came after the 101 head
 }
 
 const char* ProxyCall::describe_head_error(http::ResponseError e) {
@@ -396,7 +420,7 @@ void ProxyCall::forward_body() {
     return complete();
   }
   uint32_t taken = 0;
-  switch (head_.framing) {
+  switch (tunnel_ ? http::BodyFraming::kUntilClose : head_.framing) {
     case http::BodyFraming::kContentLength: {
       uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(body_left_, in_len_ - in_pos_));
       bool all = n == 0 || write_to_client(area + in_pos_, n, &taken);
@@ -471,7 +495,8 @@ void ProxyCall::on_upstream_end() {
                 got_bytes_ ? "the upstream closed the connection in the middle of the head"
                            : "the upstream closed the connection before answering");
   }
-  if (head_.framing == http::BodyFraming::kUntilClose && !whole_) return forward_body();
+  if ((tunnel_ || head_.framing == http::BodyFraming::kUntilClose) && !whole_)
+    return forward_body();
   fail(Outcome::kError, 502, "the upstream closed the connection before the end of the body");
 }
 
@@ -485,7 +510,9 @@ void ProxyCall::update_watch() {
                        (!head_done_ || whole_ || in_pos_ == in_len_ ||
                         head_.framing == http::BodyFraming::kChunked);
   link_->watch(to_read, to_send);
-  if (to_send) {
+  if (tunnel_) {
+    link_->set_timeout(ctx_->config.timeouts.tunnel);  // idle both ways
+  } else if (to_send) {
     link_->set_timeout(ctx_->config.timeouts.send);
   } else if (to_read && request_sent_) {
     link_->set_timeout(ctx_->config.timeouts.read);

@@ -76,6 +76,7 @@ class ProxyCall final : private conn::UpstreamLinkUser {
   static const char* describe_head_error(http::ResponseError e);
   bool write_head();
   void begin_answer();
+  void begin_tunnel();
   void forward_body();
   // Writes to the client's answer; false when it took fewer (*taken) than `len`.
   bool write_to_client(const char* data, uint32_t len, uint32_t* taken);
@@ -125,6 +126,8 @@ class ProxyCall final : private conn::UpstreamLinkUser {
   bool request_sent_ = false;
   bool idempotent_ = false;
   bool fresh_retry_ = false;  // the one retry on a new connection after a reused one failed
+  bool upgrade_asked_ = false;  // the client asked to upgrade: a 101 becomes a tunnel
+  bool tunnel_ = false;         // it did: raw bytes both ways until either end closes
 
   // The response.
   http::ResponseHead head_;

@@ -153,7 +153,7 @@ size_t write_request_head(std::span<char> out, const RequestView& r, const Proxy
   const bool connection_names = names_other_fields(r);
   for (uint32_t i = 0; i < r.header_count(); ++i) {
     HeaderId id = r.request().headers[i].id;
-    if (dropped(id)) continue;
+    if (dropped(id) && !(facts.upgrade && id == HeaderId::kUpgrade)) continue;
     std::string_view name = r.header_name(i);
     if (connection_names && any_connection_token(r, [name](std::string_view t) {
           return common::equal_nocase(t, name);
@@ -176,6 +176,7 @@ size_t write_request_head(std::span<char> out, const RequestView& r, const Proxy
   if (any) w.add(", ");
   w.add(r.version_minor() == 0 ? "1.0 zhttpd\r\n" : "1.1 zhttpd\r\n");
 
+  if (facts.upgrade) w.add("Connection: upgrade\r\n");
   if (body.kind == BodyPlan::Kind::kLength) {
     w.add("Content-Length: ").number(body.length).add("\r\n");
   } else if (body.kind == BodyPlan::Kind::kChunked) {

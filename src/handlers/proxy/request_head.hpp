@@ -26,6 +26,8 @@ struct ForwardFacts {
   std::string_view client_address;  // the real client, as text (X-Forwarded-For)
   std::string_view proto = "http";  // X-Forwarded-Proto
   std::string_view default_host;    // Host when the client sent none (HTTP/1.0)
+  // The client asked to upgrade (a WebSocket): its Upgrade goes on, with "Connection: upgrade".
+  bool upgrade = false;
 };
 
 // Writes the head (final CRLF included) at the start of `out`; returns its length, or 0 when it

@@ -377,6 +377,38 @@ TEST_F(ProxyCallTest, InterimAnswersAreSkipped) {
   EXPECT_EQ(h.responses(), 1);
 }
 
+TEST_F(ProxyCallTest, AnUpgradeBecomesATunnelBothWays) {
+  h.feed("GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+         "Sec-WebSocket-Key: k\r\n\r\n");
+  ready(0);
+  EXPECT_NE(link(0).written.find("Upgrade: websocket\r\n"), std::string::npos) << link(0).written;
+  EXPECT_NE(link(0).written.find("Connection: upgrade\r\n"), std::string::npos);
+  answer(0, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Accept: a\r\n\r\nfrom-server");
+  EXPECT_TRUE(h.sent.starts_with("HTTP/1.1 101 ")) << h.sent;
+  EXPECT_NE(h.sent.find("Upgrade: websocket\r\n"), std::string::npos) << h.sent;
+  EXPECT_NE(h.sent.find("Connection: upgrade\r\n"), std::string::npos) << h.sent;
+  EXPECT_TRUE(h.sent.ends_with("\r\n\r\nfrom-server")) << h.sent;
+  EXPECT_EQ(h.conn.phase(), conn::Connection::Phase::kTunnel);
+  h.feed("from-client");
+  h.run_wakes();
+  EXPECT_TRUE(link(0).written.ends_with("\r\n\r\nfrom-client")) << link(0).written;
+  EXPECT_EQ(link(0).timeout, 300);
+  answer(0, "more", true);
+  EXPECT_TRUE(h.sent.ends_with("from-servermore")) << h.sent;
+  EXPECT_TRUE(link(0).released);
+  EXPECT_FALSE(link(0).kept);
+  EXPECT_TRUE(h.conn.should_close());
+}
+
+TEST_F(ProxyCallTest, AnUpgradeNotAskedForIs502) {
+  h.feed("GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\n");  // no Connection: upgrade
+  ready(0);
+  EXPECT_EQ(link(0).written.find("Upgrade"), std::string::npos) << link(0).written;
+  answer(0, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n");
+  EXPECT_TRUE(h.sent.starts_with("HTTP/1.1 502 ")) << h.sent;
+}
+
 TEST_F(ProxyCallTest, TheClientGoingAwayReleasesTheLinkUnkept) {
   h.feed("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
   ready(0);
