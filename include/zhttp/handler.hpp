@@ -193,6 +193,11 @@ class Response {
 
   // The request being answered (valid as long as the exchange lives).
   const RequestView& request() const { return request_; }
+  // Which upstream server answered (a proxy), its status (0: none came) and how long it took
+  // from the first connect to the end of its answer: the access log's extended format prints
+  // them. `address` must outlive the exchange (a configured server's text).
+  void upstream_note(std::string_view address, uint16_t status, uint64_t response_us);
+
   // A word of the handler's own, carried with the exchange (e.g. its per-request state).
   void set_user(void* user) { user_ = user; }
   void* user() const { return user_; }

@@ -270,6 +270,9 @@ void Connection::start_exchange(uint32_t head_len) {
   x.body_bytes = 0;
   x.started_ns = ctx_.event_ns;
   x.handled = x.paused = x.wants_writable = x.close_after = x.delayed = x.tunnel = false;
+  x.upstream_address = {};
+  x.upstream_status = 0;
+  x.upstream_us = 0;
   x.handler_live = true;
   x.mode = BodyMode::kRefuse;
   x.body = req.has_body() ? Exchange::Body::kReading : Exchange::Body::kNone;
@@ -543,10 +546,15 @@ void Connection::report(const RequestView* request, uint16_t status, uint64_t bo
                         uint64_t started_ns) {
   if (ctx_.observer) {
     const PeerAddress* peer = request != nullptr ? &ex_->peer : &peer_;
-    std::string_view encoding;
-    if (request != nullptr) encoding = {ex_->content_encoding, ex_->content_encoding_len};
-    ctx_.observer->on_response(
-        {request, status, body_bytes, peer, started_ns, answered_one_, encoding});
+    ResponseRecord record{request, status, body_bytes, peer, started_ns, answered_one_,
+                          {},      {},     0,          0};
+    if (request != nullptr) {
+      record.content_encoding = {ex_->content_encoding, ex_->content_encoding_len};
+      record.upstream_address = ex_->upstream_address;
+      record.upstream_status = ex_->upstream_status;
+      record.upstream_us = ex_->upstream_us;
+    }
+    ctx_.observer->on_response(record);
   }
 }
 

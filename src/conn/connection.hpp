@@ -51,6 +51,10 @@ struct ResponseRecord {
   // The response's Content-Encoding value when ConnectionContext::keep_content_encoding (cut
   // at kContentEncodingBytes); else, or without one, empty.
   std::string_view content_encoding;
+  // A proxied answer's upstream (Response::upstream_note()); empty address when none.
+  std::string_view upstream_address;
+  uint16_t upstream_status = 0;
+  uint64_t upstream_us = 0;
 };
 class ResponseObserver {
  public:

@@ -100,6 +100,14 @@ time_t Response::now() const {
   return conn_ ? conn_->now_ : 0;
 }
 
+void Response::upstream_note(std::string_view address, uint16_t status, uint64_t response_us) {
+  if (!usable()) return;
+  conn::Exchange& x = *conn_->ex_;
+  x.upstream_address = address;
+  x.upstream_status = status;
+  x.upstream_us = response_us;
+}
+
 bool Response::connection_reused() const {
   return conn_ != nullptr && conn_->answered_one_;
 }

@@ -336,6 +336,9 @@ void Worker::on_response(const conn::ResponseRecord& r) {
       e.host = http::request_host(r.request->request().target_form, r.request->target(),
                                   r.request->header(HeaderId::kHost));
       e.content_encoding = r.content_encoding;
+      e.upstream = r.upstream_address;
+      e.upstream_status = r.upstream_status;
+      e.upstream_us = r.upstream_us;
     }
   }
   access_log_->record(e);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <ctime>
 
 #include "handlers/common/client_address.hpp"
 #include "log/address_text.hpp"
@@ -11,6 +12,12 @@ namespace zhttp::handlers::proxy {
 namespace {
 
 constexpr std::string_view kErrorType = "text/plain; charset=utf-8";
+
+uint64_t monotonic_us() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return static_cast<uint64_t>(t.tv_sec) * 1000000 + static_cast<uint64_t>(t.tv_nsec) / 1000;
+}
 
 const char* error_text(uint16_t status) {
   switch (status) {
@@ -59,7 +66,7 @@ bool ProxyCall::start(CallContext& context, const ProxyRoute& route, Response& r
   answer_begun_ = false;
   done_ = false;
   stage_ = Stage::kIdle;
-  started_ms_ = context.now_ms();
+  started_us_ = monotonic_us();
 
   // The head is the same for every attempt: written once.
   char address[log::kMaxAddressChars];
@@ -322,6 +329,7 @@ void ProxyCall::begin_tunnel() {
   r.header("Connection", "upgrade");
   if (!r.tunnel()) {
     log("the client's output buffer has no room for the 101 head");
+    note();
     r.abort();
     finish_attempt(Outcome::kAbandoned);
     return release();
@@ -344,6 +352,7 @@ const char* ProxyCall::describe_head_error(http::ResponseError e) {
 // hop-by-hop fields, the framing (the client's answer is framed again) and Date (the worker
 // writes its own).
 bool ProxyCall::write_head() {
+  note();
   Response& r = *response_;
   const char* base = response_area() + head_at_;
   r.status(head_.status);
@@ -370,9 +379,11 @@ void ProxyCall::begin_answer() {
         r.no_body();
       } else if (head_.content_length >= 0) {  // HEAD: the length the GET would have
         r.stream(static_cast<uint64_t>(head_.content_length));
+        note();
         r.end();
       } else {
         r.stream();
+        note();
         r.end();
       }
       return complete();
@@ -394,6 +405,7 @@ void ProxyCall::begin_answer() {
   }
   if (!answer_begun_) {
     log("the client's output buffer has no room for the response head");
+    note();
     r.abort();
     finish_attempt(Outcome::kAbandoned);
     release();
@@ -414,6 +426,7 @@ void ProxyCall::forward_body() {
     const uint32_t have = in_len_ - in_pos_;
     if (have < body_left_) return;  // more to read (the block holds it all)
     if (!write_head()) return fail(Outcome::kResponse, 502, "response head too large");
+    note();
     r.body({area + in_pos_, static_cast<size_t>(body_left_)});
     in_pos_ += static_cast<uint32_t>(body_left_);
     body_left_ = 0;
@@ -429,6 +442,7 @@ void ProxyCall::forward_body() {
       body_left_ -= taken;
       if (!all) return;  // on_client_writable() goes on
       if (body_left_ == 0) {
+        note();
         r.end();
         return complete();
       }
@@ -442,6 +456,7 @@ void ProxyCall::forward_body() {
       }
       in_pos_ += n;
       if (upstream_ended_) {
+        note();
         r.end();
         return complete();
       }
@@ -470,6 +485,7 @@ void ProxyCall::forward_body() {
       return fail(Outcome::kError, 502, "invalid chunked body from the upstream");
     }
     if (c.status == ChunkStatus::kDone) {
+      note();
       r.end();
       return complete();
     }
@@ -523,6 +539,14 @@ void ProxyCall::update_watch() {
 
 // --- ends ------------------------------------------------------------------------------------
 
+// What the access log says of the upstream: the server of the last attempt, its status (none
+// before a head came) and the time since the request started here.
+void ProxyCall::note() {
+  if (!picked_ && attempts_ == 0) return;
+  const UpstreamServer& s = ctx_->config.groups[group_].servers[server_];
+  response_->upstream_note(s.address, head_done_ ? head_.status : 0, monotonic_us() - started_us_);
+}
+
 void ProxyCall::log(const char* reason) {
   if (ctx_->error_log == nullptr) return;
   const UpstreamGroup& group = ctx_->config.groups[group_];
@@ -546,6 +570,7 @@ void ProxyCall::fail(Outcome outcome, uint16_t status, const char* reason) {
   stage_ = Stage::kIdle;
   if (answer_begun_) {  // the client has part of the answer: all that is left is to cut it
     finish_attempt(outcome);
+    note();
     response_->abort();
     return release();
   }
@@ -559,6 +584,7 @@ void ProxyCall::fail(Outcome outcome, uint16_t status, const char* reason) {
     }
     finish_attempt(Outcome::kAbandoned);
     if (response_->connection_reused()) {  // the client may retry on a new connection
+      note();
       response_->abort();
       return release();
     }
@@ -581,6 +607,7 @@ void ProxyCall::fail(Outcome outcome, uint16_t status, const char* reason) {
 
 void ProxyCall::answer_error(uint16_t status) {
   Response& r = *response_;
+  note();
   r.status(status).header("Content-Type", kErrorType);
   if (status == 503) r.header("Retry-After", "1");
   r.body(error_text(status));

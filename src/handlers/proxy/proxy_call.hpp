@@ -83,6 +83,7 @@ class ProxyCall final : private conn::UpstreamLinkUser {
   void on_upstream_end();
   void update_watch();
   void log(const char* reason);
+  void note();  // Response::upstream_note() as things stand
   // The attempt failed (`outcome`, logged with `reason`): retried elsewhere when allowed, else
   // answered with `status` (or the client's connection closed when the answer began).
   void fail(Outcome outcome, uint16_t status, const char* reason);
@@ -110,7 +111,7 @@ class ProxyCall final : private conn::UpstreamLinkUser {
   uint64_t tried_ = 0;  // servers tried (bit per server index)
   uint32_t attempts_ = 0;
   bool picked_ = false;  // the balancer counts an attempt on server_ in flight
-  uint64_t started_ms_ = 0;
+  uint64_t started_us_ = 0;  // monotonic: when the request came to the proxy
 
   // The request.
   BodyPlan plan_;
