@@ -44,6 +44,8 @@
 #   cachehit      a 100 B answer from the shared cache: build/examples/compute --cache-size 64m,
 #                 /compute?key=bench&len=100&ttl=86400 (computed once, then hits)
 #   hello         build/examples/hello's handler: /hello/bench ("Hello, bench!")
+#   proxy100      the 100 B file through the reverse proxy (--proxy '/=http://b' --proxy-cache off)
+#                 from a backend zhttpd that runs natively (its instructions are not counted)
 # Installs valgrind and wrk from Debian when missing (scripts/install-deps.sh --bench, root or
 # sudo). Prints a table, then one `instructions CASE per_request=N` line per case for scripts.
 set -euo pipefail
@@ -64,7 +66,8 @@ HELLO=${HELLO:-}
 ZHTTPSTAT=${ZHTTPSTAT:-}
 LOG_DIR=${LOG_DIR:-build/bench/instr-logs}
 PIPELINE_LUA=bench/e2e/pipeline16.lua
-ALL_CASES=(tiny static100 static64k br100 not_modified not_found pipelined16 limited cachehit hello)
+ALL_CASES=(tiny static100 static64k br100 not_modified not_found pipelined16 limited cachehit hello
+  proxy100)
 read -r -a CASES <<<"${CASES:-${ALL_CASES[*]}}"
 
 for v in DURATION WARMUP CONNECTIONS; do
@@ -156,14 +159,24 @@ find "$WWW" -type f -exec touch -d '2024-01-02 03:04:05.123456789 UTC' {} +
 declare -A CASE_PATH=(
   [tiny]=/ok.txt [static100]=/100.txt [static64k]=/64k.bin [br100]=/pre/page.txt
   [not_modified]=/100.txt [not_found]=/missing.txt [pipelined16]=/ok.txt [limited]=/ok.txt
-  [cachehit]='/compute?key=bench&len=100&ttl=86400' [hello]=/hello/bench
+  [cachehit]='/compute?key=bench&len=100&ttl=86400' [hello]=/hello/bench [proxy100]=/100.txt
 )
 declare -A CASE_HEADER=([br100]='Accept-Encoding: gzip, br') # not_modified's: its ETag, below
 declare -A CASE_STATUS=([not_modified]=304 [not_found]=404)
 declare -A CASE_SIZE=([tiny]=2 [static100]=100 [static64k]=65536 [br100]=100 [not_modified]=0
-  [pipelined16]=2 [limited]=2 [cachehit]=100 [hello]=13)
+  [pipelined16]=2 [limited]=2 [cachehit]=100 [hello]=13 [proxy100]=100)
 # The page that answers 200 once the server is up.
 declare -A READY_PATH=([hello]=/hello/bench)
+
+# proxy100's backend: a zhttpd of its own serving the same files, natively.
+if [[ " ${CASES[*]} " == *" proxy100 "* ]]; then
+  BACKEND_PORT=$(pick_port "")
+  "$ZHTTPD" --listen "127.0.0.1:$BACKEND_PORT" --root "$WWW" --workers 1 \
+    --shm-name "zhttpd-bench-instr-backend-$$" --access-log off \
+    >"$TMP/backend.out" 2>"$TMP/backend.err" &
+  PIDS+=("$!")
+  wait_ready backend "$!" "$BACKEND_PORT"
+fi
 
 # ---- the worker's counters, from zhttpstat --json ----------------------------------------------
 # worker_stats SHM FIELD...: the one worker's FIELD values, one per line (0 for a field absent).
@@ -212,6 +225,10 @@ run_case() {
     cachehit) bin=$COMPUTE opts=(--cache-size 64m) ;;
     hello) bin=$HELLO ;;
     limited) bin=$ZHTTPD opts=(--limit-req 'zone=one rate=1000000r/s burst=1000 nodelay') ;;
+    proxy100)
+      bin=$ZHTTPD
+      opts=(--upstream "b 127.0.0.1:$BACKEND_PORT" --proxy '/=http://b' --proxy-cache off)
+      ;;
     *) bin=$ZHTTPD ;;
   esac
   port=$(pick_port "")
