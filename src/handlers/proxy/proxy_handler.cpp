@@ -34,7 +34,10 @@ ProxyHandler::ProxyHandler(const ProxyConfig& config, Balancer& balancer,
                give_back,
                this} {}
 
+// Asked for every callback of an exchange (the router's and this handler's): the host is looked
+// up only when some route needs it.
 const ProxyRoute* ProxyHandler::route(const RequestView& r) const {
+  if (!routes_.by_host()) return routes_.match({}, r.path());
   std::string_view host = http::request_host(r.request().target_form, r.target(),
                                              r.header(HeaderId::kHost));
   return routes_.match(host, r.path());

@@ -11,6 +11,7 @@ RouteTable::RouteTable(const std::vector<ProxyRoute>& routes) : routes_(routes) 
     if (a.host.empty() != b.host.empty()) return !a.host.empty();
     return a.prefix.size() > b.prefix.size();
   });
+  by_host_ = !routes_.empty() && !routes_.front().host.empty();
 }
 
 const ProxyRoute* RouteTable::match(std::string_view host, std::string_view path) const {

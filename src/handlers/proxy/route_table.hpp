@@ -18,9 +18,12 @@ class RouteTable {
   // (percent-encoded, no query); null when none matches.
   const ProxyRoute* match(std::string_view host, std::string_view path) const;
   bool empty() const { return routes_.empty(); }
+  // Some route names a host: only then does a lookup need the request's host.
+  bool by_host() const { return by_host_; }
 
  private:
   std::vector<ProxyRoute> routes_;  // host-specific first, then longest prefix first
+  bool by_host_ = false;
 };
 
 }  // namespace zhttp::handlers::proxy
