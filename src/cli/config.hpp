@@ -10,6 +10,7 @@
 
 #include "handlers/access/access_stage.hpp"
 #include "handlers/cache/cache_options.hpp"
+#include "handlers/proxy/proxy_config.hpp"
 #include "handlers/static_site/static_files.hpp"
 #include "handlers/static_site/virtual_hosts.hpp"
 #include "io/worker.hpp"
@@ -28,6 +29,7 @@ struct Config {
   io::WorkerConfig worker;
   handlers::access::AccessOptions access;  // --limit-req..., --real-ip-...
   handlers::cache::CacheOptions cache;     // --cache-...
+  handlers::proxy::ProxyConfig proxy;      // --upstream..., --proxy...
 
   std::string pid_file;  // "" = none
   std::string shm_name;  // "" = derived from the pid file path (or the first listen address)
