@@ -11,6 +11,7 @@
 #include "app/app_values.hpp"
 #include "app/cache_region.hpp"
 #include "app/limit_zones.hpp"
+#include "app/upstream_region.hpp"
 #include "handlers/cache/cache_stage.hpp"
 #include "handlers/common/client_address.hpp"
 #include "handlers/metrics/metrics.hpp"
@@ -75,6 +76,7 @@ std::unique_ptr<handlers::metrics::MetricsHandler> make_metrics(const cli::Confi
       attach_cache(segment));
   metrics->show_app_values(
       static_cast<const shm::AppCountersRegion*>(segment.region(shm::RegionKind::kAppCounters)));
+  metrics->show_upstreams(attach_upstreams(segment));
   return metrics;
 }
 
