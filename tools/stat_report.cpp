@@ -71,6 +71,36 @@ std::vector<std::string> aligned(const std::vector<std::vector<std::string>>& ta
   return lines;
 }
 
+// The "upstreams" array: one object per server.
+Json upstreams_json(const std::vector<shm::UpstreamRow>& rows) {
+  Json upstreams = Json::array();
+  for (const shm::UpstreamRow& r : rows) {
+    Json responses = Json::object();
+    for (size_t c = 0; c < 5; ++c) responses[fmt::format("{}xx", c + 1)] = r.responses[c];
+    upstreams.push_back({{"group", r.group},
+                         {"server", r.server},
+                         {"state", shm::state_name(r.state)},
+                         {"backup", r.backup},
+                         {"weight", r.weight},
+                         {"max_conns", r.max_conns},
+                         {"in_flight", r.in_flight},
+                         {"requests", r.requests},
+                         {"responses", std::move(responses)},
+                         {"connect_errors", r.connect_errors},
+                         {"errors", r.errors},
+                         {"timeouts", r.timeouts},
+                         {"retries", r.retries},
+                         {"abandoned", r.abandoned},
+                         {"reused_connections", r.reused_connections},
+                         {"new_connections", r.new_connections},
+                         {"fails", r.fails},
+                         {"downs", r.downs},
+                         {"checks_passed", r.checks_passed},
+                         {"checks_failed", r.checks_failed}});
+  }
+  return upstreams;
+}
+
 }  // namespace
 
 const std::vector<Field>& all_fields() {
@@ -323,33 +353,7 @@ std::string format_json(const Report& report) {
   }
   doc["limits"] = std::move(limits);
 
-  Json upstreams = Json::array();
-  for (size_t i = 0; report.upstreams != nullptr && i < report.upstreams->size(); ++i) {
-    const shm::UpstreamRow& r = (*report.upstreams)[i];
-    Json responses = Json::object();
-    for (size_t c = 0; c < 5; ++c) responses[fmt::format("{}xx", c + 1)] = r.responses[c];
-    upstreams.push_back({{"group", r.group},
-                         {"server", r.server},
-                         {"state", shm::state_name(r.state)},
-                         {"backup", r.backup},
-                         {"weight", r.weight},
-                         {"max_conns", r.max_conns},
-                         {"in_flight", r.in_flight},
-                         {"requests", r.requests},
-                         {"responses", std::move(responses)},
-                         {"connect_errors", r.connect_errors},
-                         {"errors", r.errors},
-                         {"timeouts", r.timeouts},
-                         {"retries", r.retries},
-                         {"abandoned", r.abandoned},
-                         {"reused_connections", r.reused_connections},
-                         {"new_connections", r.new_connections},
-                         {"fails", r.fails},
-                         {"downs", r.downs},
-                         {"checks_passed", r.checks_passed},
-                         {"checks_failed", r.checks_failed}});
-  }
-  doc["upstreams"] = std::move(upstreams);
+  if (report.upstreams != nullptr) doc["upstreams"] = upstreams_json(*report.upstreams);
   return doc.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 

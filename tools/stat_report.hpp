@@ -93,12 +93,13 @@ std::vector<std::string> format_limits_rows(const shm::LimitsSnapshot& limits);
 // cache (-f does not apply): {"lookups", "hits", "stale_hits", "misses", "bypasses", "stores",
 // "too_big", "evictions", "torn_reads", "coalesced_waits", "lock_timeouts", "purges",
 // "crash_resets", "uncacheable", "lease_waits" (the counters, totals over every worker ever),
-// "entries" (live now), "slots", "bytes"}. "upstreams" comes last, always (-f does not apply):
+// "entries" (live now), "slots", "bytes"}. "upstreams" comes last, only when the server has an
+// upstream table (-f does not apply):
 // one object per server of the proxy's groups, [{"group", "server", "state" ("up", "down",
 // "checking"), "backup", "weight", "max_conns", "in_flight", "requests", "responses": {"1xx"
 // .. "5xx"}, "connect_errors", "errors", "timeouts", "retries", "abandoned",
 // "reused_connections", "new_connections", "fails" (failures counted for health, ever),
-// "downs" (times they took it out), "checks_passed", "checks_failed"}, ...], [] without a proxy.
+// "downs" (times they took it out), "checks_passed", "checks_failed"}, ...].
 std::string format_json(const Report& report);
 
 // "name  value  avg/s  help" lines of the cache's counters, then its store's figures (the rate
