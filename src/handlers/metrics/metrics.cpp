@@ -54,7 +54,8 @@ void MetricsHandler::show_upstreams(std::optional<shm::UpstreamTable> table) {
   if (!upstreams_) return;
   upstream_rows_.assign(upstreams_->capacity(), shm::UpstreamRow{});
   text_bytes_ = kTextBytes + shm::prometheus_upstreams_max_bytes(upstreams_->capacity());
-  text_ = std::make_unique<char[]>(text_bytes_);
+  // Not zeroed: only the part a scrape writes is ever touched.
+  text_.reset(new char[text_bytes_]);
 }
 
 BodyMode MetricsHandler::body_mode(const RequestView& request) {
