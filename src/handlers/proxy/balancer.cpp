@@ -45,9 +45,10 @@ struct Group {
   uint32_t fall = 3;
   bool single = false;  // one server and no backup: failures never take it out (as nginx)
   bool has_backup = false;
-  uint32_t tier_size[2] = {};      // servers that are not backups, that are
-  HashRing ring[2];                // balance=hash: of the servers, of the backups
-  std::vector<int64_t> load;       // in-flight counts seen by this pick
+  bool reads_load = false;     // least_conn, random: in-flight counts decide (else only max_conns)
+  uint32_t tier_size[2] = {};  // servers that are not backups, that are
+  HashRing ring[2];            // balance=hash: of the servers, of the backups
+  std::vector<int64_t> load;   // in-flight counts seen by this pick
   std::vector<uint32_t> excluded;  // == epoch: lost the last place to another worker
   std::vector<uint32_t> seen;      // == epoch: already visited by this pick's ring walk
 };
@@ -103,6 +104,8 @@ struct Balancer::State {
                                      static_cast<uint32_t>(shm::CheckState::kDown)
                                : shm::is_down(*s.slot, now_ms);
     if (down) return Avail::kNo;
+    // The traffic line is written by every attempt of every worker: read only when it matters.
+    if (s.max_conns == 0 && !g.reads_load) return Avail::kYes;
     g.load[i] = shm::in_flight(*s.slot);
     if (s.max_conns != 0 && g.load[i] >= static_cast<int64_t>(s.max_conns)) return Avail::kBusy;
     return Avail::kYes;
@@ -353,6 +356,7 @@ Balancer::Balancer(const ProxyConfig& config, shm::UpstreamTable* table, int sta
           {s.address, ordinal, std::max<uint32_t>(s.weight, 1), static_cast<uint32_t>(i)});
     }
     to.single = from.servers.size() == 1;
+    to.reads_load = to.balance == Balance::kLeastConn || to.balance == Balance::kRandom;
     if (to.balance == Balance::kHash) {
       for (int t = 0; t < 2; ++t) to.ring[t] = HashRing(ring[t]);
     }

@@ -48,7 +48,8 @@ class Balancer {
   Balancer& operator=(const Balancer&) = delete;
 
   // A server of `group` for one attempt of `request`, skipping the servers whose bit is set in
-  // `tried` (bit i: server i; servers past 63 are never skipped).
+  // `tried` (bit i: server i; servers past 63 are never skipped). Only balance=hash reads
+  // `request` (its target, a field, or its peer(), which must then be set).
   Pick pick(uint32_t group, const RequestView& request, uint64_t tried, uint64_t now_ms,
             uint32_t* server);
   // The attempt picked above ended; `status` is the response's for kResponse.
