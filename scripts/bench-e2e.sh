@@ -28,6 +28,13 @@
 #               (/compute?key=bench&len=100, cacheable for a day, computed once), nginx's
 #               microcache (proxy_cache with proxy_cache_valid 200 1s in front of an upstream
 #               server block of the same nginx answering the same 100 B)
+#   proxy100    a reverse proxy in front of a backend (a zhttpd of its own serving the files, a
+#               process whose CPU is not counted), 100 B answers over keep-alive upstream
+#               connections: zhttpd --proxy (a fourth process, --proxy-cache off), nginx
+#               proxy_pass with upstream keepalive, and HAProxy (Debian's, http-reuse safe, one
+#               thread): the proxy's CPU only
+#   proxy64k    the same with a 64 KiB answer
+#   proxypost4k a 4 KiB POST body forwarded to the checksum example (bench/e2e/post4k.lua)
 #   idle        IDLE_CONNS keep-alive connections, each after one request, held by
 #               build/bench/idle_clients; server RSS growth per connection
 # CPU us/req is the server's utime+stime (/proc/PID/stat, all its processes) over the requests wrk
@@ -49,6 +56,9 @@ IDLE_BIN=build/bench/idle_clients
 PIPELINE_LUA=bench/e2e/pipeline16.lua
 CASES=(tiny static100 gzip100 static64k pipelined16 limited refused app100 cachehit)
 SERVERS=(zhttpd nginx)
+PROXY_CASES=(proxy100 proxy64k proxypost4k)
+PROXY_SERVERS=(zhttpd nginx haproxy)
+POST_LUA=bench/e2e/post4k.lua
 
 BENCH_NAME=bench-e2e
 # log, die, pick_port, http_code, wait_ready
@@ -65,9 +75,12 @@ done
 find_nginx() {
   command -v nginx 2>/dev/null || { [[ -x /usr/sbin/nginx ]] && echo /usr/sbin/nginx; } || true
 }
-scripts/install-deps.sh --bench >&2 || die "installing nginx and wrk failed (scripts/install-deps.sh --bench)"
+scripts/install-deps.sh --bench >&2 ||
+  die "installing nginx, haproxy and wrk failed (scripts/install-deps.sh --bench)"
 NGINX=$(find_nginx)
 [[ -n $NGINX ]] || die "nginx not found after installing it"
+HAPROXY=$(command -v haproxy 2>/dev/null || echo /usr/sbin/haproxy)
+[[ -x $HAPROXY ]] || die "haproxy not found after installing it"
 
 if [[ -z $ZHTTPD ]]; then
   make build/zhttpd >&2 || die "building build/zhttpd failed"
@@ -79,6 +92,11 @@ if [[ -z $COMPUTE ]]; then
   COMPUTE=build/examples/compute
 fi
 [[ -x $COMPUTE ]] || die "$COMPUTE is not an executable"
+CHECKSUM=${CHECKSUM:-}
+if [[ -z $CHECKSUM ]]; then
+  make build/examples/checksum >&2 || die "building build/examples/checksum failed"
+  CHECKSUM=build/examples/checksum
+fi
 if [[ ! -x $IDLE_BIN || bench/e2e/idle_clients.cpp -nt $IDLE_BIN ]]; then
   mkdir -p "$(dirname "$IDLE_BIN")"
   g++ -std=c++20 -O2 -Wall -Wextra -Werror bench/e2e/idle_clients.cpp -o "$IDLE_BIN" ||
@@ -159,7 +177,7 @@ chmod 755 "$WWW/pre"
 chmod 644 "$WWW/pre"/*
 declare -A CASE_PATH=(
   [tiny]=/ok.txt [static100]=/100.txt [gzip100]=/pre/page.txt [static64k]=/64k.bin
-  [pipelined16]=/ok.txt
+  [pipelined16]=/ok.txt [proxy100]=/100.txt [proxy64k]=/64k.bin [proxypost4k]=/post
   [limited]=/lim/ok.txt [refused]=/ref/ok.txt [app100]=/100.txt
 )
 # cachehit's path differs: the compute example's query for zhttpd, the microcache for nginx.
@@ -168,13 +186,18 @@ NGINX_CACHEHIT=/micro/answer
 # Request fields a case sends.
 declare -A CASE_HEADER=([gzip100]='Accept-Encoding: gzip, br')
 declare -A CASE_SIZE=([tiny]=2 [static100]=100 [gzip100]=100 [static64k]=65536 [pipelined16]=2 [limited]=2
-  [app100]=100 [cachehit]=100)
+  [app100]=100 [cachehit]=100 [proxy100]=100 [proxy64k]=65536)
 
 ZPORT=$(pick_port)
 NPORT=$(pick_port "$ZPORT")
 LPORT=$(pick_port "$NPORT")
 CPORT=$(pick_port "$LPORT")
 UPORT=$(pick_port "$CPORT")
+PPORT=$(pick_port "$UPORT")    # zhttpd as the proxy
+NPXPORT=$(pick_port "$PPORT")  # nginx as the proxy
+HPORT=$(pick_port "$NPXPORT")  # HAProxy
+BPORT=$(pick_port "$HPORT")    # the backend every proxy sends to: files
+KPORT=$(pick_port "$BPORT")    # and the checksum example, for the POST bodies
 
 "$ZHTTPD" --listen "127.0.0.1:$ZPORT" --root "$WWW" --workers 1 --max-connections "$MAX_CONNS" \
   --keepalive-timeout 75 >"$TMP/zhttpd.out" 2>"$TMP/zhttpd.err" &
@@ -196,6 +219,52 @@ PIDS+=("$LPID")
   >"$TMP/zhttpd-cache.out" 2>"$TMP/zhttpd-cache.err" &
 CPID=$!
 PIDS+=("$CPID")
+
+# The proxies' backends (their CPU is not counted): a zhttpd serving the files, and the checksum
+# example answering POST bodies.
+"$ZHTTPD" --listen "127.0.0.1:$BPORT" --root "$WWW" --workers 1 --max-connections "$MAX_CONNS" \
+  --keepalive-timeout 75 --shm-name "zhttpd-bench-backend-$$" \
+  >"$TMP/backend.out" 2>"$TMP/backend.err" &
+BPID=$!
+PIDS+=("$BPID")
+"$CHECKSUM" --listen "127.0.0.1:$KPORT" --workers 1 --max-connections "$MAX_CONNS" \
+  --keepalive-timeout 75 --shm-name "zhttpd-bench-checksum-$$" \
+  >"$TMP/checksum.out" 2>"$TMP/checksum.err" &
+KPID=$!
+PIDS+=("$KPID")
+
+# zhttpd as the reverse proxy: /post to the checksum example, the rest to the files.
+"$ZHTTPD" --listen "127.0.0.1:$PPORT" --workers 1 --max-connections "$MAX_CONNS" \
+  --keepalive-timeout 75 --shm-name "zhttpd-bench-proxy-$$" --proxy-cache off \
+  --upstream "files 127.0.0.1:$BPORT" --upstream "sum 127.0.0.1:$KPORT" \
+  --proxy "/=http://files" --proxy "/post=http://sum" \
+  >"$TMP/zhttpd-proxy.out" 2>"$TMP/zhttpd-proxy.err" &
+PXPID=$!
+PIDS+=("$PXPID")
+
+cat >"$TMP/haproxy.cfg" <<EOF
+global
+    maxconn 5000
+    nbthread 1
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 75s
+    timeout server 75s
+    option http-keep-alive
+    http-reuse safe
+frontend bench
+    bind 127.0.0.1:$HPORT
+    use_backend sum if { path_beg /post }
+    default_backend files
+backend files
+    server files 127.0.0.1:$BPORT
+backend sum
+    server sum 127.0.0.1:$KPORT
+EOF
+"$HAPROXY" -f "$TMP/haproxy.cfg" -db >"$TMP/haproxy.out" 2>"$TMP/haproxy.err" &
+HPID=$!
+PIDS+=("$HPID")
 
 cat >"$TMP/nginx/nginx.conf" <<EOF
 worker_processes 1;
@@ -229,6 +298,21 @@ http {
     upstream answer {
         server 127.0.0.1:$UPORT;
         keepalive 16;
+    }
+    upstream files {
+        server 127.0.0.1:$BPORT;
+        keepalive 32;
+    }
+    upstream sum {
+        server 127.0.0.1:$KPORT;
+        keepalive 32;
+    }
+    server {  # nginx as the reverse proxy, as zhttpd and HAProxy are
+        listen 127.0.0.1:$NPXPORT;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        location / { proxy_pass http://files; }
+        location /post { proxy_pass http://sum; }
     }
     server {  # the upstream a microcache keeps: 100 B, cacheable for a second
         listen 127.0.0.1:$UPORT;
@@ -265,17 +349,24 @@ wait_ready zhttpd "$ZPID" "$ZPORT"
 wait_ready nginx "$NPID" "$NPORT"
 wait_ready zhttpd-limited "$LPID" "$LPORT"
 wait_ready zhttpd-cache "$CPID" "$CPORT"
+wait_ready backend "$BPID" "$BPORT"
+wait_ready zhttpd-proxy "$PXPID" "$PPORT"
+wait_ready haproxy "$HPID" "$HPORT"
 declare -A PID=([zhttpd]=$ZPID [nginx]=$NPID)
 declare -A PORT=([zhttpd]=$ZPORT [nginx]=$NPORT)
+declare -A PROXY_PID=([zhttpd]=$PXPID [nginx]=$NPID [haproxy]=$HPID)
+declare -A PROXY_PORT=([zhttpd]=$PPORT [nginx]=$NPXPORT [haproxy]=$HPORT)
 # The server a case runs against: zhttpd's limited cases go to its second process, its cache
 # cases to the third.
 case_pid() {
-  if [[ $2 == zhttpd && ($1 == limited || $1 == refused) ]]; then echo "$LPID"
+  if [[ $1 == proxy* ]]; then echo "${PROXY_PID[$2]}"
+  elif [[ $2 == zhttpd && ($1 == limited || $1 == refused) ]]; then echo "$LPID"
   elif [[ $2 == zhttpd && ($1 == app100 || $1 == cachehit) ]]; then echo "$CPID"
   else echo "${PID[$2]}"; fi
 }
 case_port() {
-  if [[ $2 == zhttpd && ($1 == limited || $1 == refused) ]]; then echo "$LPORT"
+  if [[ $1 == proxy* ]]; then echo "${PROXY_PORT[$2]}"
+  elif [[ $2 == zhttpd && ($1 == limited || $1 == refused) ]]; then echo "$LPORT"
   elif [[ $2 == zhttpd && ($1 == app100 || $1 == cachehit) ]]; then echo "$CPORT"
   else echo "${PORT[$2]}"; fi
 }
@@ -294,6 +385,17 @@ for server in "${SERVERS[@]}"; do
     [[ $got == "200 ${CASE_SIZE[$c]}" ]] ||
       die "$server answered '$got' for $(case_path "$c" "$server") (want '200 ${CASE_SIZE[$c]}')"
   done
+done
+for server in "${PROXY_SERVERS[@]}"; do
+  for c in proxy100 proxy64k; do
+    got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 5 \
+      "http://127.0.0.1:$(case_port "$c" "$server")$(case_path "$c" "$server")" || true)
+    [[ $got == "200 ${CASE_SIZE[$c]}" ]] ||
+      die "proxy $server answered '$got' for $(case_path "$c" "$server") (want '200 ${CASE_SIZE[$c]}')"
+  done
+  got=$(head -c 4096 /dev/zero | tr '\0' p | curl -s --max-time 5 --data-binary @- \
+    "http://127.0.0.1:$(case_port proxypost4k "$server")/post" || true)
+  [[ $got == *"bytes=4096"* ]] || die "proxy $server answered '$got' to a 4 KiB POST"
 done
 log "zhttpd pid $ZPID on 127.0.0.1:$ZPORT, nginx pid $NPID on 127.0.0.1:$NPORT, files in $WWW"
 
@@ -322,6 +424,7 @@ run_case() {
   out=$LOG_DIR/wrk-$case-$server.txt
   args=(-t"$THREADS" -c"$CONNECTIONS" -d"${secs}s" --latency)
   [[ $case == pipelined16 ]] && args+=(-s "$PIPELINE_LUA")
+  [[ $case == proxypost4k ]] && args+=(-s "$POST_LUA")
   [[ -n ${CASE_HEADER[$case]:-} ]] && args+=(-H "${CASE_HEADER[$case]}")
   t0=$(cpu_ticks "$(case_pid "$case" "$server")")
   if ! WRK_CONNECTIONS=$CONNECTIONS wrk "${args[@]}" \
@@ -388,6 +491,15 @@ fi
 for c in "${CASES[@]}"; do
   for server in "${SERVERS[@]}"; do run_case "$c" "$server" "$DURATION"; done
 done
+if ((WARMUP > 0)); then
+  for server in "${PROXY_SERVERS[@]}"; do
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" \
+      "http://127.0.0.1:$(case_port proxy100 "$server")/100.txt" >/dev/null 2>&1 || true
+  done
+fi
+for c in "${PROXY_CASES[@]}"; do
+  for server in "${PROXY_SERVERS[@]}"; do run_case "$c" "$server" "$DURATION"; done
+done
 
 # ---- idle keep-alive connections ----------------------------------------------------------------
 declare -A IDLE_BPC IDLE_HELD IDLE_BEFORE IDLE_AFTER
@@ -452,6 +564,16 @@ for c in "${CASES[@]}"; do
     "$(lat "${P50[$c,nginx]}" "${P99[$c,nginx]}")" \
     "${CPU[$c,zhttpd]}" "${CPU[$c,nginx]}" "$(ratio "${CPU[$c,zhttpd]}" "${CPU[$c,nginx]}")"
 done
+echo
+echo "reverse proxy, 1 worker (thread) each, to the same backend; the proxy's CPU only"
+prow() { printf '%-12s %9s %9s %9s  %10s %10s %10s  %8s %8s\n' "$@"; }
+prow case zhttpd nginx haproxy zhttpd nginx haproxy "cpu vs" "cpu vs"
+prow "" "req/s" "req/s" "req/s" "CPU us/req" "CPU us/req" "CPU us/req" nginx haproxy
+for c in "${PROXY_CASES[@]}"; do
+  prow "$c" "${RPS[$c,zhttpd]}" "${RPS[$c,nginx]}" "${RPS[$c,haproxy]}" "${CPU[$c,zhttpd]}" \
+    "${CPU[$c,nginx]}" "${CPU[$c,haproxy]}" "$(ratio "${CPU[$c,zhttpd]}" "${CPU[$c,nginx]}")" \
+    "$(ratio "${CPU[$c,zhttpd]}" "${CPU[$c,haproxy]}")"
+done
 for server in "${SERVERS[@]}"; do
   printf '%-12s %-6s %6s B/conn  (VmRSS %s -> %s KiB over %s idle keep-alive connections)\n' \
     idle "$server" "${IDLE_BPC[$server]}" "${IDLE_BEFORE[$server]}" "${IDLE_AFTER[$server]}" \
@@ -469,9 +591,11 @@ echo "gzip100 zhttpd: CPU per request $(ratio "${CPU[gzip100,zhttpd]}" "${CPU[st
 echo "cachehit zhttpd: CPU per request $(ratio "${CPU[cachehit,zhttpd]}" "${CPU[app100,zhttpd]}")x" \
   "the app100 case's (a 100 B static file on the same server); nginx's microcache hit" \
   "$(ratio "${CPU[cachehit,nginx]}" "${CPU[static100,nginx]}")x its static100's"
-for c in "${CASES[@]}"; do
+for c in "${CASES[@]}" "${PROXY_CASES[@]}"; do
   [[ $c == refused ]] && continue  # refusals are the point there
-  for server in "${SERVERS[@]}"; do
+  servers=("${SERVERS[@]}")
+  [[ $c == proxy* ]] && servers=("${PROXY_SERVERS[@]}")
+  for server in "${servers[@]}"; do
     ((${ERRS[$c,$server]} == 0)) ||
       echo "note: $c $server: ${ERRS[$c,$server]} socket errors or non-2xx/3xx responses" \
         "($LOG_DIR/wrk-$c-$server.txt)"
@@ -490,6 +614,13 @@ for c in "${CASES[@]}"; do
   echo "e2e $c zhttpd_rps=${RPS[$c,zhttpd]} nginx_rps=${RPS[$c,nginx]}" \
     "zhttpd_cpu_us=${CPU[$c,zhttpd]} nginx_cpu_us=${CPU[$c,nginx]}" \
     "cpu_ratio=$(ratio "${CPU[$c,zhttpd]}" "${CPU[$c,nginx]}")"
+done
+for c in "${PROXY_CASES[@]}"; do
+  echo "e2e $c zhttpd_rps=${RPS[$c,zhttpd]} nginx_rps=${RPS[$c,nginx]}" \
+    "haproxy_rps=${RPS[$c,haproxy]} zhttpd_cpu_us=${CPU[$c,zhttpd]}" \
+    "nginx_cpu_us=${CPU[$c,nginx]} haproxy_cpu_us=${CPU[$c,haproxy]}" \
+    "cpu_ratio=$(ratio "${CPU[$c,zhttpd]}" "${CPU[$c,nginx]}")" \
+    "haproxy_cpu_ratio=$(ratio "${CPU[$c,zhttpd]}" "${CPU[$c,haproxy]}")"
 done
 echo "e2e gzip100_vs_static100 zhttpd_cpu_ratio=$(ratio "${CPU[gzip100,zhttpd]}" "${CPU[static100,zhttpd]}")"
 echo "e2e cachehit_vs_app100 zhttpd_cpu_ratio=$(ratio "${CPU[cachehit,zhttpd]}" "${CPU[app100,zhttpd]}")"

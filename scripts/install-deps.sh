@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package zhttpd's build, tests, fuzzers and benchmarks need.
 # Idempotent: does nothing when all packages are present. `--check` only reports (exit 1 if
-# missing). `--bench` adds nginx for scripts/bench-e2e.sh and valgrind (callgrind) for
+# missing). `--bench` adds nginx and haproxy for scripts/bench-e2e.sh and valgrind (callgrind) for
 # scripts/bench-instructions.sh: not for the build or CI, since installing nginx also starts its
 # service on port 80. (wrk is needed by the reload tests too.)
 set -euo pipefail
@@ -26,7 +26,7 @@ PACKAGES=(
   media-types curl wrk
   brotli chromium  # the demo site's .br variants (scripts/build-www.sh); its browser test
 )
-if ((bench)); then PACKAGES+=(nginx valgrind); fi
+if ((bench)); then PACKAGES+=(nginx haproxy valgrind); fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -171,11 +171,21 @@ class Response {
   // delimited by closing the connection for HTTP/1.0 ones; or with a declared length.
   bool stream();
   bool stream(uint64_t content_length);
+  // After status(101) and header()s (the handler's Upgrade and Connection among them): the
+  // connection becomes a two-way byte tunnel (a proxied WebSocket). Bytes from the client come
+  // to on_body() as they arrive (pause_body() applies), write() sends bytes as they are, end()
+  // closes. It never carries another request; the client's end of stream aborts the exchange.
+  bool tunnel();
   // Copies bytes into the output: returns how many were taken, fewer (maybe 0) when the
   // client is not reading fast enough; on_writable() follows when there is room again. Bytes
   // beyond a declared length are refused.
   size_t write(std::string_view bytes);
   void end();  // the last piece (a declared length must have been written in full)
+  // The response cannot be completed (a proxied answer whose upstream failed mid-body): the
+  // connection closes after what was sent, so the client sees a truncated answer (no last
+  // chunk, or fewer bytes than declared), never a complete one. Before any head was sent the
+  // connection closes unanswered (what RFC 9112 9.3.1 lets a client retry).
+  void abort();
 
   // BodyMode::kStream: stop delivering on_body() and reading the socket / start again.
   void pause_body();
@@ -183,11 +193,19 @@ class Response {
 
   // The request being answered (valid as long as the exchange lives).
   const RequestView& request() const { return request_; }
+  // Which upstream server answered (a proxy), its status (0: none came) and how long it took
+  // from the first connect to the end of its answer: the access log's extended format prints
+  // them. `address` must outlive the exchange (a configured server's text).
+  void upstream_note(std::string_view address, uint16_t status, uint64_t response_us);
+
   // A word of the handler's own, carried with the exchange (e.g. its per-request state).
   void set_user(void* user) { user_ = user; }
   void* user() const { return user_; }
 
   time_t now() const;  // the current time, as in the Date header
+  // The client's connection answered an earlier request (a client may retry a request that a
+  // reused connection closed unanswered; RFC 9112 9.3.1).
+  bool connection_reused() const;
   static constexpr size_t kInlineFileBytes = 16384;
 
   bool finished() const { return state_ == State::kDone; }
@@ -202,7 +220,7 @@ class Response {
   friend struct conn::Exchange;
   friend class ExchangeRef;
   enum class State : uint8_t { kNone, kHead, kStreaming, kDone };
-  enum class Framing : uint8_t { kLength, kChunked, kClose };
+  enum class Framing : uint8_t { kLength, kChunked, kClose, kTunnel };
 
   Response() = default;
   bool usable() const;

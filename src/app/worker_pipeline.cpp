@@ -15,9 +15,11 @@
 #include "handlers/cache/cache_stage.hpp"
 #include "handlers/common/client_address.hpp"
 #include "handlers/metrics/metrics.hpp"
+#include "handlers/proxy/proxy_handler.hpp"
 #include "handlers/static_site/static_files.hpp"
 #include "handlers/static_site/virtual_hosts.hpp"
 #include "io/listener.hpp"
+#include "io/upstream_pool.hpp"
 #include "io/worker.hpp"
 #include "log/access_log.hpp"
 
@@ -98,6 +100,63 @@ std::unique_ptr<handlers::cache::CacheStage> make_cache_stage(
                                                        static_cast<uint32_t>(stats_slot), loop);
 }
 
+// The reverse proxy's parts in a worker: the balancer over the shared upstream table, the pool of
+// upstream connections on the worker's loop, the handler, and the router that sends the proxied
+// paths to it (through the shared cache unless --proxy-cache off) and the rest to `rest`.
+struct ProxyStage {
+  std::optional<shm::UpstreamTable> table;  // the view the balancer points into
+  std::unique_ptr<handlers::proxy::Balancer> balancer;
+  std::unique_ptr<io::UpstreamPool> pool;
+  std::unique_ptr<handlers::proxy::ProxyHandler> handler;
+  std::unique_ptr<handlers::cache::CacheStage> cache;
+  std::unique_ptr<handlers::proxy::ProxyRouter> router;
+};
+
+ProxyStage make_proxy_stage(const cli::Config& config, Handler& rest, shm::Segment* segment,
+                            const proc::WorkerSetup& setup, struct ev_loop* loop,
+                            io::WorkerConfig* worker_config) {
+  ProxyStage p;
+  const handlers::proxy::ProxyConfig& proxy = config.proxy;
+  if (segment != nullptr) p.table = attach_upstreams(*segment);
+  p.balancer = std::make_unique<handlers::proxy::Balancer>(proxy, p.table ? &*p.table : nullptr,
+                                                           setup.stats_slot);
+  std::vector<io::UpstreamGroupLimits> limits;
+  uint32_t idle = 0;
+  for (const handlers::proxy::UpstreamGroup& g : proxy.groups) {
+    limits.push_back({g.keepalive, g.keepalive_timeout, g.keepalive_requests, g.keepalive_time});
+    idle += g.keepalive;
+  }
+  p.pool = std::make_unique<io::UpstreamPool>(loop, std::move(limits),
+                                              worker_config->max_busy_connections + idle);
+  handlers::proxy::ProxyLimits proxy_limits;
+  proxy_limits.max_calls = worker_config->max_busy_connections;
+  proxy_limits.gather_max = static_cast<uint32_t>(
+      std::min<uint64_t>(proxy_limits.gather_max, worker_config->connection.max_body_bytes));
+  proxy_limits.stage_bytes = worker_config->input_buffer_bytes + 64;
+  p.handler = std::make_unique<handlers::proxy::ProxyHandler>(proxy, *p.balancer, *p.pool,
+                                                              proxy_limits, setup.error_log);
+  // An answer held whole is sent in one piece: a connection starts a request only with room for
+  // it in its output buffer.
+  size_t& room = worker_config->connection.min_output_room;
+  room = std::max<size_t>(room, proxy_limits.response_bytes + 2048);
+  const size_t block = conn::OutputQueue::kRingBytes + room + 16384;
+  worker_config->output_buffer_bytes =
+      std::max<uint32_t>(worker_config->output_buffer_bytes, static_cast<uint32_t>(block));
+  // The upstream's own timeouts come first; the handler timeout is only a backstop.
+  const handlers::proxy::ProxyTimeouts& t = proxy.timeouts;
+  worker_config->handler_timeout =
+      std::max({worker_config->handler_timeout, t.connect + 1, t.read + 1, t.send + 1});
+  worker_config->tunnel_timeout = t.tunnel;
+  Handler* proxied = p.handler.get();
+  if (proxy.cache) {
+    p.cache =
+        make_cache_stage(config.cache, *p.handler, segment, setup.stats_slot, loop, worker_config);
+    if (p.cache) proxied = p.cache.get();
+  }
+  p.router = std::make_unique<handlers::proxy::ProxyRouter>(*p.handler, *proxied, rest);
+  return p;
+}
+
 // The static files: on --root alone, or behind the --vhost dispatch.
 std::unique_ptr<Handler> make_files(const cli::Config& config) {
   if (config.vhosts.empty())
@@ -134,6 +193,11 @@ int serve_worker(const cli::Config& config, App* app, const proc::WorkerSetup& s
       own ? make_cache_stage(config.cache, *own, segment, setup.stats_slot, loop, &worker_config)
           : nullptr;
   if (cache) content = cache.get();
+  ProxyStage proxy;
+  if (config.proxy.enabled()) {
+    proxy = make_proxy_stage(config, *content, segment, setup, loop, &worker_config);
+    content = proxy.router.get();
+  }
   std::unique_ptr<handlers::metrics::MetricsHandler> metrics;
   if (!config.metrics_path.empty() && segment != nullptr) {
     metrics = make_metrics(config, *content, *segment);

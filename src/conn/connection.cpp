@@ -206,6 +206,7 @@ void Connection::process() {
   if (active_ && phase_ != Phase::kClosing) {
     const Exchange& x = *ex_;
     phase_ = x.delayed                                         ? Phase::kDelayed
+             : x.tunnel                                        ? Phase::kTunnel
              : x.body == Exchange::Body::kReading && !x.paused ? Phase::kBody
                                                                : Phase::kHandler;
   }
@@ -268,7 +269,10 @@ void Connection::start_exchange(uint32_t head_len) {
   x.gathered = {};
   x.body_bytes = 0;
   x.started_ns = ctx_.event_ns;
-  x.handled = x.paused = x.wants_writable = x.close_after = x.delayed = false;
+  x.handled = x.paused = x.wants_writable = x.close_after = x.delayed = x.tunnel = false;
+  x.upstream_address = {};
+  x.upstream_status = 0;
+  x.upstream_us = 0;
   x.handler_live = true;
   x.mode = BodyMode::kRefuse;
   x.body = req.has_body() ? Exchange::Body::kReading : Exchange::Body::kNone;
@@ -542,10 +546,15 @@ void Connection::report(const RequestView* request, uint16_t status, uint64_t bo
                         uint64_t started_ns) {
   if (ctx_.observer) {
     const PeerAddress* peer = request != nullptr ? &ex_->peer : &peer_;
-    std::string_view encoding;
-    if (request != nullptr) encoding = {ex_->content_encoding, ex_->content_encoding_len};
-    ctx_.observer->on_response(
-        {request, status, body_bytes, peer, started_ns, answered_one_, encoding});
+    ResponseRecord record{request, status, body_bytes, peer, started_ns, answered_one_,
+                          {},      {},     0,          0};
+    if (request != nullptr) {
+      record.content_encoding = {ex_->content_encoding, ex_->content_encoding_len};
+      record.upstream_address = ex_->upstream_address;
+      record.upstream_status = ex_->upstream_status;
+      record.upstream_us = ex_->upstream_us;
+    }
+    ctx_.observer->on_response(record);
   }
 }
 
@@ -588,7 +597,9 @@ void Connection::on_response_complete(Response& r) {
   Exchange& x = *ex_;
   x.handler_live = false;
   x.wants_writable = false;
-  if (x.body == Exchange::Body::kReading && x.mode == BodyMode::kStream) {
+  if (x.tunnel) {
+    x.body = Exchange::Body::kSkipped;  // the tunnel's end: nothing more is read
+  } else if (x.body == Exchange::Body::kReading && x.mode == BodyMode::kStream) {
     // Answered before the end of a streamed body: the rest is discarded, with its framing checked.
     x.mode = BodyMode::kRefuse;
     x.body_bytes = 0;
@@ -597,6 +608,25 @@ void Connection::on_response_complete(Response& r) {
   report(&r.request(), r.status_code(), r.body_bytes(), x.started_ns);
   answered_one_ = true;
   request_wake();
+}
+
+void Connection::close_unanswered() {
+  Exchange& x = *ex_;
+  x.handler_live = false;
+  x.wants_writable = x.paused = false;
+  if (x.body == Exchange::Body::kReading) x.body = Exchange::Body::kSkipped;
+  phase_ = Phase::kClosing;
+  request_wake();
+}
+
+void Connection::start_tunnel() {
+  Exchange& x = *ex_;
+  x.tunnel = true;
+  x.close_after = true;
+  x.mode = BodyMode::kStream;
+  x.body = Exchange::Body::kReading;
+  x.framing.start_length(UINT64_MAX);  // every byte is data, and there is no end
+  x.paused = false;
 }
 
 void Connection::on_response_progress() {

@@ -51,6 +51,10 @@ struct ResponseRecord {
   // The response's Content-Encoding value when ConnectionContext::keep_content_encoding (cut
   // at kContentEncodingBytes); else, or without one, empty.
   std::string_view content_encoding;
+  // A proxied answer's upstream (Response::upstream_note()); empty address when none.
+  std::string_view upstream_address;
+  uint16_t upstream_status = 0;
+  uint64_t upstream_us = 0;
 };
 class ResponseObserver {
  public:
@@ -115,6 +119,7 @@ class Connection {
     kBody,     // reading a request body
     kHandler,  // waiting for the handler (a deferred or streamed response, a paused body)
     kDelayed,  // the access stage holds the request back for a while (no timeout applies)
+    kTunnel,   // a two-way byte tunnel after a 101 (the tunnel's idle timeout applies)
     kClosing,  // answered an error or a final request: flush, then close
   };
 
@@ -221,6 +226,8 @@ class Connection {
   bool decide_keep_alive(const Response& response);  // false: the response says close
   void on_response_complete(Response& response);
   void on_response_progress();
+  void close_unanswered();  // Response::abort() before a head: no answer, then close
+  void start_tunnel();      // Response::tunnel(): what the client sends next is tunnel bytes
   size_t stream_room();  // body bytes a streamed write() may queue now
   bool end_stream(Response& response);
   const char* head() const { return input_ + start_; }

@@ -6,6 +6,7 @@
 // idle connection carries none.
 #include <array>
 #include <cstdint>
+#include <string_view>
 
 #include "conn/access_gate.hpp"
 #include "conn/body_buffers.hpp"
@@ -41,6 +42,10 @@ struct Exchange {
   // response completes and is logged.
   uint32_t content_encoding_len = 0;
   char content_encoding[kContentEncodingBytes];
+  // Response::upstream_note(): the proxied answer's upstream, for the access log.
+  std::string_view upstream_address;
+  uint64_t upstream_us = 0;
+  uint16_t upstream_status = 0;
   BodyMode mode = BodyMode::kRefuse;
   Body body = Body::kNone;
   bool handled = false;         // handle() was called
@@ -49,6 +54,7 @@ struct Exchange {
   bool wants_writable = false;  // a streamed write() took less than offered
   bool close_after = false;     // the connection closes once this response is out
   bool delayed = false;         // the access stage delays it: nothing happens until the timer
+  bool tunnel = false;          // answered 101 with Response::tunnel(): raw bytes both ways
 };
 
 }  // namespace zhttp::conn

@@ -100,6 +100,18 @@ time_t Response::now() const {
   return conn_ ? conn_->now_ : 0;
 }
 
+void Response::upstream_note(std::string_view address, uint16_t status, uint64_t response_us) {
+  if (!usable()) return;
+  conn::Exchange& x = *conn_->ex_;
+  x.upstream_address = address;
+  x.upstream_status = status;
+  x.upstream_us = response_us;
+}
+
+bool Response::connection_reused() const {
+  return conn_ != nullptr && conn_->answered_one_;
+}
+
 Response& Response::status(uint16_t code) {
   if (!usable() || state_ == State::kStreaming) return *this;
   // Answered from outside the connection's own events (a timer, a post): its clock is as old
@@ -275,6 +287,20 @@ bool Response::stream(uint64_t content_length) {
   return start_stream(Framing::kLength, content_length);
 }
 
+bool Response::tunnel() {
+  if (state_ != State::kHead || status_ != 101 || !usable() || !head_in_place()) return false;
+  tapped_other();
+  framing_ = Framing::kTunnel;
+  writer_.end_headers();  // no framing or connection fields: the handler gave Upgrade's
+  if (!writer_.ok() || !conn_->out_.commit(writer_.size())) return false;
+  body_bytes_ = 0;
+  state_ = State::kStreaming;
+  deferred_ = true;
+  conn_->start_tunnel();
+  conn_->on_response_progress();
+  return true;
+}
+
 bool Response::start_stream(Framing framing, uint64_t length) {
   if (state_ != State::kHead) return false;
   tapped_other();
@@ -336,6 +362,16 @@ void Response::end() {
     conn_->ex_->close_after = true;
   }
   complete();
+}
+
+void Response::abort() {
+  if (!usable()) return;
+  conn_->ex_->close_after = true;
+  if (state_ == State::kStreaming) {
+    complete();  // reported with the status sent; no last chunk follows
+    return;
+  }
+  conn_->close_unanswered();
 }
 
 void Response::pause_body() {

@@ -68,6 +68,7 @@ Worker::Worker(const WorkerConfig& config, Handler& handler, std::span<const int
   lists_[kIdle].timeout = config.keepalive_timeout;
   lists_[kWrite].timeout = config.write_timeout;
   lists_[kLinger].timeout = config.linger_timeout;
+  lists_[kTunnel].timeout = config.tunnel_timeout;
   lists_[kStarved].timeout = config.header_timeout;
 
   listeners_.resize(listeners.size());
@@ -335,6 +336,9 @@ void Worker::on_response(const conn::ResponseRecord& r) {
       e.host = http::request_host(r.request->request().target_form, r.request->target(),
                                   r.request->header(HeaderId::kHost));
       e.content_encoding = r.content_encoding;
+      e.upstream = r.upstream_address;
+      e.upstream_status = r.upstream_status;
+      e.upstream_us = r.upstream_us;
     }
   }
   access_log_->record(e);
@@ -474,6 +478,9 @@ void Worker::update(Slot& s) {
       break;
     case conn::Connection::Phase::kDelayed:
       unlink(s);  // its timer is its timeout
+      break;
+    case conn::Connection::Phase::kTunnel:
+      move_to(s, kTunnel, true);  // any traffic either way restarts its idle clock
       break;
     default:
       if (s.list != kIdle) move_to(s, kIdle, true);

@@ -35,6 +35,7 @@ struct WorkerConfig {
   double handler_timeout = 60;           // a handler silent this long: 504 (or close mid-stream)
   double linger_timeout = 2;             // reading and dropping input after a final response
   double drain_timeout = 30;             // drain(): then close whatever is left
+  double tunnel_timeout = 300;           // a tunnel (after a 101) idle both ways: close
 };
 
 class Worker : private conn::ResponseObserver, private conn::ConnectionEvents {
@@ -90,6 +91,7 @@ class Worker : private conn::ResponseObserver, private conn::ConnectionEvents {
     kIdle,
     kWrite,
     kLinger,
+    kTunnel,
     kStarved,
     kListCount,
     kNone = kListCount

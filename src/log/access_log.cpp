@@ -202,7 +202,23 @@ void AccessLog::record(const AccessEntry& e) {
     p = write_host(p + 2, e.host);
     std::memcpy(p, "\" \"", 3);
     p = write_field(p + 3, e.content_encoding, kContentEncodingCap);
+    std::memcpy(p, "\" \"", 3);
+    p = write_field(p + 3, e.upstream, kUpstreamCap);
     *p++ = '"';
+    *p++ = ' ';
+    if (e.upstream_status == 0) {
+      *p++ = '-';
+    } else {
+      p = detail::write_u64_padded(p, e.upstream_status, 3);
+    }
+    *p++ = ' ';
+    if (e.upstream.empty()) {
+      *p++ = '-';
+    } else {
+      p = detail::write_u64(p, e.upstream_us / 1000000);
+      *p++ = '.';
+      p = detail::write_u64_padded(p, e.upstream_us / 1000 % 1000, 3);
+    }
   }
   *p++ = '\n';
 

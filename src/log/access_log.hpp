@@ -8,7 +8,10 @@
 //   127.0.0.1 - - [27/Nov/2026:21:18:42 +0000] "GET /index.html HTTP/1.1" 200 182 "-" "curl/7.88.1"
 //
 // vhost_combined puts the host first (`example.com 127.0.0.1 - - [...`, as Apache's without the
-// port); extended appends ` "HOST" "CONTENT-ENCODING"` to the combined line.
+// port); extended appends ` "HOST" "CONTENT-ENCODING" "UPSTREAM" UPSTREAM_STATUS UPSTREAM_TIME` to
+// the combined line (the proxied answer's server, its status and its response time in seconds
+// with milliseconds, as nginx's $upstream_addr, $upstream_status and $upstream_response_time; "-"
+// for answers that did not come from an upstream).
 #include <sys/socket.h>
 
 #include <cstddef>
@@ -40,6 +43,9 @@ struct AccessEntry {
   // Only the formats that print them read these (the worker fills them for those only).
   std::string_view host = {};              // as http::request_host() gives it; empty: "-"
   std::string_view content_encoding = {};  // the response's field value; empty: "-"
+  std::string_view upstream = {};          // the upstream server's address; empty: "-"
+  uint16_t upstream_status = 0;            // 0: "-"
+  uint64_t upstream_us = 0;
 };
 
 class AccessLog {
@@ -49,8 +55,10 @@ class AccessLog {
   static constexpr size_t kMethodCap = 64;
   static constexpr size_t kHostCap = 256;  // a longer one is no host name
   static constexpr size_t kContentEncodingCap = 64;
+  static constexpr size_t kUpstreamCap = 128;
   // The longest line record() can produce, whatever the entry holds and the format.
   static constexpr size_t kMaxLine = (kHostCap + 3) + (kContentEncodingCap + 3) + 6 /* extended */ +
+                                     (kUpstreamCap + 3) + 2 + 5 + 1 + 24 /* upstream */ +
                                      64 /* address */ + 5 /* " - - " */ + 64 /* [time] */ + 2 +
                                      (kMethodCap + 3) + 1 + (kFieldCap + 3) + 12 + 2 /* '"' ' ' */ +
                                      5 + 1 + 20 /* status, bytes */ + 2 + (kFieldCap + 3) + 3 +

@@ -146,7 +146,8 @@ std::string decode_png(std::string_view png, Image* image) {
 
 // ---- the access log ----------------------------------------------------------------------------
 
-// One line of the extended access log: nginx's combined format, then "HOST" "CONTENT-ENCODING".
+// One line of the extended access log: nginx's combined format, then "HOST" "CONTENT-ENCODING"
+// "UPSTREAM" UPSTREAM_STATUS UPSTREAM_TIME (all "-" here: no proxy).
 struct LogLine {
   std::string target;
   int status = 0;
@@ -166,8 +167,10 @@ std::vector<LogLine> parse_access_log(const std::string& log) {
       line.target = text.substr(request + 5, version - request - 5);
       line.status = std::atoi(text.c_str() + version + 11);
     }
-    if (text.size() >= 2 && text.back() == '"') {
-      line.encoding = text.substr(text.rfind('"', text.size() - 2) + 1);
+    const std::string upstream_tail = " \"-\" - -";
+    if (text.ends_with(upstream_tail)) {
+      const std::string front = text.substr(0, text.size() - upstream_tail.size());
+      line.encoding = front.substr(front.rfind('"', front.size() - 2) + 1);
       line.encoding.pop_back();
     }
     lines.push_back(std::move(line));

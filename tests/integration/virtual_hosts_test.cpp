@@ -92,7 +92,7 @@ TEST_F(VirtualHostSite, ExtendedFormatEndsWithHostAndContentEncoding) {
   auto logged = [&] {
     return server_.access_log().find("\"GET / HTTP/1.1\" 200 2 \"-\" \"curl/") !=
                std::string::npos &&
-           server_.access_log().find(" \"a.test\" \"identity\"\n") != std::string::npos;
+           server_.access_log().find(" \"a.test\" \"identity\" \"-\" - -\n") != std::string::npos;
   };
   EXPECT_TRUE(eventually(logged, 10)) << server_.access_log();
 }

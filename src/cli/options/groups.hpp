@@ -35,6 +35,7 @@ using Finish = std::function<std::string(Config& config)>;
   GROUP(limits)                        \
   GROUP(access)                        \
   GROUP(cache)                         \
+  GROUP(proxy)                         \
   GROUP(timeouts)                      \
   GROUP(application)
 

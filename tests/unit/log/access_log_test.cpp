@@ -254,12 +254,21 @@ TEST_F(AccessLogTest, ExtendedAppendsHostAndContentEncoding) {
   e.content_encoding = "br";
   EXPECT_EQ(line_of(e, AccessLogFormat::kExtended),
             std::string("127.0.0.1 - - ") + kNowText +
-                " \"GET /a.css HTTP/1.1\" 200 312 \"-\" \"curl/8.0\" \"localhost\" \"br\"\n");
+                " \"GET /a.css HTTP/1.1\" 200 312 \"-\" \"curl/8.0\" \"localhost\" \"br\" \"-\" - -\n");
+  e.upstream = "127.0.0.1:9001";
+  e.upstream_status = 200;
+  e.upstream_us = 2034567;
+  EXPECT_TRUE(line_of(e, AccessLogFormat::kExtended)
+                  .ends_with(" \"localhost\" \"br\" \"127.0.0.1:9001\" 200 2.034\n"));
+  e.upstream_status = 0;  // no answer came (a refused connection)
+  e.upstream_us = 5000;
+  EXPECT_TRUE(line_of(e, AccessLogFormat::kExtended).ends_with(" \"127.0.0.1:9001\" - 0.005\n"));
+  e.upstream = {};
   e.host = {};
   e.content_encoding = {};
   EXPECT_EQ(line_of(e, AccessLogFormat::kExtended),
             std::string("127.0.0.1 - - ") + kNowText +
-                " \"GET /a.css HTTP/1.1\" 200 312 \"-\" \"curl/8.0\" \"-\" \"-\"\n");
+                " \"GET /a.css HTTP/1.1\" 200 312 \"-\" \"curl/8.0\" \"-\" \"-\" \"-\" - -\n");
 }
 
 TEST_F(AccessLogTest, TheHostIsEscapedAndCut) {
@@ -273,7 +282,7 @@ TEST_F(AccessLogTest, TheHostIsEscapedAndCut) {
   e.content_encoding = huge;
   const std::string line = line_of(e, AccessLogFormat::kExtended);
   EXPECT_NE(line.find(" \"" + std::string(AccessLog::kHostCap, 'h') + "...\" \"" +
-                      std::string(AccessLog::kContentEncodingCap, 'H') + "...\"\n"),
+                      std::string(AccessLog::kContentEncodingCap, 'H') + "...\" \"-\" - -\n"),
             std::string::npos)
       << line;
 }
