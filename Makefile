@@ -78,7 +78,8 @@ $(BUILD)/tools/zhttpstat.o: src/cli/version.hpp
 $(ZHTTPSTAT): $(TOOL_SRCS:%.cpp=$(BUILD)/%.o) $(BUILD)/src/shm/stats.o $(BUILD)/src/shm/segment.o \
               $(BUILD)/src/shm/prometheus.o $(BUILD)/src/shm/limits.o $(BUILD)/src/shm/rate_table.o \
               $(BUILD)/src/shm/conn_table.o $(BUILD)/src/shm/segment_view.o $(BUILD)/src/shm/app_counters.o \
-              $(BUILD)/src/shm/cache_counters.o $(BUILD)/src/shm/cache_store.o
+              $(BUILD)/src/shm/cache_counters.o $(BUILD)/src/shm/cache_store.o \
+              $(BUILD)/src/shm/upstream_table.o
 	$(CXX) $(LDFLAGS) $^ -o $@ -lncurses -lfmt
 
 $(BUILD)/examples/%: $(BUILD)/examples/%.o $(LIB)

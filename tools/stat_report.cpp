@@ -71,6 +71,36 @@ std::vector<std::string> aligned(const std::vector<std::vector<std::string>>& ta
   return lines;
 }
 
+// The "upstreams" array: one object per server.
+Json upstreams_json(const std::vector<shm::UpstreamRow>& rows) {
+  Json upstreams = Json::array();
+  for (const shm::UpstreamRow& r : rows) {
+    Json responses = Json::object();
+    for (size_t c = 0; c < 5; ++c) responses[fmt::format("{}xx", c + 1)] = r.responses[c];
+    upstreams.push_back({{"group", r.group},
+                         {"server", r.server},
+                         {"state", shm::state_name(r.state)},
+                         {"backup", r.backup},
+                         {"weight", r.weight},
+                         {"max_conns", r.max_conns},
+                         {"in_flight", r.in_flight},
+                         {"requests", r.requests},
+                         {"responses", std::move(responses)},
+                         {"connect_errors", r.connect_errors},
+                         {"errors", r.errors},
+                         {"timeouts", r.timeouts},
+                         {"retries", r.retries},
+                         {"abandoned", r.abandoned},
+                         {"reused_connections", r.reused_connections},
+                         {"new_connections", r.new_connections},
+                         {"fails", r.fails},
+                         {"downs", r.downs},
+                         {"checks_passed", r.checks_passed},
+                         {"checks_failed", r.checks_failed}});
+  }
+  return upstreams;
+}
+
 }  // namespace
 
 const std::vector<Field>& all_fields() {
@@ -184,7 +214,29 @@ std::string format_table(const Report& report) {
     out += "\nrate limits\n";
     for (const std::string& line : format_limits_rows(*report.limits)) out += line + "\n";
   }
+  if (report.upstreams != nullptr) {
+    out += "\nupstreams\n";
+    for (const std::string& line : format_upstream_rows(*report.upstreams)) out += line + "\n";
+  }
   return out;
+}
+
+std::vector<std::string> format_upstream_rows(const std::vector<shm::UpstreamRow>& rows) {
+  if (rows.empty()) return {"(no upstream server)"};
+  std::vector<std::vector<std::string>> table = {
+      {"group", "server", "state", "in_flight", "requests", "2xx", "3xx", "4xx", "5xx",
+       "conn_errors", "errors", "timeouts", "retries", "reused", "new"}};
+  for (const shm::UpstreamRow& r : rows) {
+    table.push_back({r.group, std::string(r.server) + (r.backup ? " (backup)" : ""),
+                     std::string(shm::state_name(r.state)), fmt::format("{}", r.in_flight),
+                     fmt::format("{}", r.requests), fmt::format("{}", r.responses[1]),
+                     fmt::format("{}", r.responses[2]), fmt::format("{}", r.responses[3]),
+                     fmt::format("{}", r.responses[4]), fmt::format("{}", r.connect_errors),
+                     fmt::format("{}", r.errors), fmt::format("{}", r.timeouts),
+                     fmt::format("{}", r.retries), fmt::format("{}", r.reused_connections),
+                     fmt::format("{}", r.new_connections)});
+  }
+  return aligned(table);
 }
 
 std::vector<std::string> format_app_rows(const shm::AppValuesSnapshot& app, double seconds) {
@@ -300,6 +352,8 @@ std::string format_json(const Report& report) {
                       {"kind", l.kind == shm::kConnectionZone ? "connections" : "requests"}});
   }
   doc["limits"] = std::move(limits);
+
+  if (report.upstreams != nullptr) doc["upstreams"] = upstreams_json(*report.upstreams);
   return doc.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 

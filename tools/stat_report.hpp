@@ -12,6 +12,7 @@
 #include "shm/limits.hpp"
 #include "shm/segment.hpp"
 #include "shm/stats.hpp"
+#include "shm/upstream_table.hpp"
 
 namespace zhttp::stat {
 
@@ -56,9 +57,10 @@ struct Report {
   const shm::StatsSnapshot* snapshot = nullptr;
   double now = 0;  // unix seconds
   FieldFilter filter;
-  const shm::LimitsSnapshot* limits = nullptr;  // null: no zone (as zone_count 0)
-  const shm::AppValuesSnapshot* app = nullptr;  // null: no app value (as count 0)
-  const shm::CacheSnapshot* cache = nullptr;    // null: the server has no cache
+  const shm::LimitsSnapshot* limits = nullptr;               // null: no zone (as zone_count 0)
+  const shm::AppValuesSnapshot* app = nullptr;               // null: no app value (as count 0)
+  const shm::CacheSnapshot* cache = nullptr;                 // null: the server has no cache
+  const std::vector<shm::UpstreamRow>* upstreams = nullptr;  // null: no upstream table
 };
 
 // varnishstat -1 style: a title line, then "name value avg/s description" per selected field
@@ -66,8 +68,14 @@ struct Report {
 // declared values, a blank line, "app values" and one such line per value (-f does not apply),
 // then, with a cache, a blank line, "cache" and format_cache_rows (-f does not apply either),
 // then a blank line and one row per worker (identity columns, then the selected fields, by default
-// a few main ones), then, when there are zones, a blank line, "rate limits" and format_limits_rows.
+// a few main ones), then, when there are zones, a blank line, "rate limits" and format_limits_rows,
+// then, with an upstream table, a blank line, "upstreams" and format_upstream_rows.
 std::string format_table(const Report& report);
+
+// The upstreams table, header first, columns aligned: group, server, state, in_flight,
+// requests, 2xx, 3xx, 4xx, 5xx, conn_errors, errors, timeouts, retries, reused, new. A line
+// saying there is none when `rows` is empty.
+std::vector<std::string> format_upstream_rows(const std::vector<shm::UpstreamRow>& rows);
 
 // The rate limits table, header first, columns aligned: zone, passed, delayed, rejected,
 // dry_run_rejected, entries/slots ("3/1024"), evictions, cas_retries. Empty without zones.
@@ -85,7 +93,13 @@ std::vector<std::string> format_limits_rows(const shm::LimitsSnapshot& limits);
 // cache (-f does not apply): {"lookups", "hits", "stale_hits", "misses", "bypasses", "stores",
 // "too_big", "evictions", "torn_reads", "coalesced_waits", "lock_timeouts", "purges",
 // "crash_resets", "uncacheable", "lease_waits" (the counters, totals over every worker ever),
-// "entries" (live now), "slots", "bytes"}.
+// "entries" (live now), "slots", "bytes"}. "upstreams" comes last, only when the server has an
+// upstream table (-f does not apply):
+// one object per server of the proxy's groups, [{"group", "server", "state" ("up", "down",
+// "checking"), "backup", "weight", "max_conns", "in_flight", "requests", "responses": {"1xx"
+// .. "5xx"}, "connect_errors", "errors", "timeouts", "retries", "abandoned",
+// "reused_connections", "new_connections", "fails" (failures counted for health, ever),
+// "downs" (times they took it out), "checks_passed", "checks_failed"}, ...].
 std::string format_json(const Report& report);
 
 // "name  value  avg/s  help" lines of the cache's counters, then its store's figures (the rate

@@ -67,7 +67,8 @@ int run(int argc, char** argv) {
   auto* json_flag = app.add_flag("-j,--json", json, "print one JSON object");
   auto* prom_flag =
       app.add_flag("--prometheus", prometheus,
-                   "print the Prometheus text format (totals, rate limits, cache, app values)");
+                   "print the Prometheus text format (totals, rate limits, cache, app values, "
+                   "upstreams)");
   auto* watch = app.add_option("-w,--watch", interval, "live view, redrawn every SECONDS (q quits)")
                     ->type_name("SECONDS")
                     ->check(CLI::Range(0.05, 86400.0));
@@ -119,6 +120,7 @@ int run(int argc, char** argv) {
     return fail("zhttpstat: " + name + " kept changing while being read; try again",
                 stat::kExitError);
   }
+  const std::vector<shm::UpstreamRow> upstreams = segment->read_upstreams();
   if (prometheus) {
     std::vector<char> text(shm::kPrometheusMaxBytes + shm::kPrometheusLimitsMaxBytes +
                            shm::kPrometheusCacheMaxBytes + shm::kPrometheusAppMaxBytes);
@@ -135,6 +137,12 @@ int run(int argc, char** argv) {
       size_t more = shm::format_prometheus_app(*app_values, text.data() + n, text.size() - n);
       n = more == 0 ? 0 : n + more;
     }
+    if (n > 0 && segment->upstreams()) {
+      text.resize(text.size() + shm::prometheus_upstreams_max_bytes(upstreams.size()));
+      size_t more = shm::format_prometheus_upstreams(upstreams.data(), upstreams.size(),
+                                                     text.data() + n, text.size() - n);
+      n = more == 0 ? 0 : n + more;
+    }
     if (n == 0) return fail("zhttpstat: the Prometheus text does not fit", stat::kExitError);
     std::fwrite(text.data(), 1, n, stdout);
   } else {
@@ -145,7 +153,8 @@ int run(int argc, char** argv) {
                         fields,
                         limits.get(),
                         app_values.get(),
-                        segment->cache_counters() != nullptr ? &cache : nullptr};
+                        segment->cache_counters() != nullptr ? &cache : nullptr,
+                        segment->upstreams() ? &upstreams : nullptr};
     std::string out = json ? stat::format_json(report) : stat::format_table(report);
     std::fputs(out.c_str(), stdout);
   }

@@ -4,6 +4,7 @@
 #include "app/cache_region.hpp"
 #include "app/config_check.hpp"
 #include "app/limit_zones.hpp"
+#include "app/upstream_region.hpp"
 #include "app/worker_pipeline.hpp"
 
 namespace zhttp::app {
@@ -34,6 +35,7 @@ std::vector<shm::RegionRequest> ServerProgram::regions() const {
   std::vector<shm::RegionRequest> regions = limit_regions(config_.access);
   for (shm::RegionRequest& r : app_value_regions(declared_.values())) regions.push_back(r);
   for (shm::RegionRequest& r : cache_regions(config_.cache)) regions.push_back(r);
+  for (shm::RegionRequest& r : upstream_regions(config_.proxy)) regions.push_back(r);
   return regions;
 }
 
@@ -41,6 +43,7 @@ void ServerProgram::lay_out(shm::Segment& segment) {
   lay_out_limit_zones(segment, config_.access);
   lay_out_app_values(segment, declared_.values());
   lay_out_cache(segment, config_.cache);
+  lay_out_upstreams(segment, config_.proxy);
 }
 
 bool ServerProgram::prepare_reload(shm::Segment& segment, proc::ProcessSettings* next,
@@ -57,7 +60,7 @@ bool ServerProgram::prepare_reload(shm::Segment& segment, proc::ProcessSettings*
     return false;
   }
   if (!validate_config(fresh, error) || !same_limit_zones(segment, fresh.access, error) ||
-      !same_cache(segment, fresh.cache, error)) {
+      !same_cache(segment, fresh.cache, error) || !upstreams_fit(segment, fresh.proxy, error)) {
     return false;
   }
   *next = settings_of(fresh);
@@ -73,6 +76,7 @@ void ServerProgram::commit_reload(shm::Segment& segment, bool take) {
     settings_ = settings_of(config_);
     settings_.shm_name = shm_name;
     describe_limit_zones(segment, config_.access);
+    map_upstreams(segment, config_.proxy);  // before the new generation's workers start
   }
   pending_.reset();
 }

@@ -11,6 +11,7 @@
 #include "app/app_values.hpp"
 #include "app/cache_region.hpp"
 #include "app/limit_zones.hpp"
+#include "app/upstream_region.hpp"
 #include "handlers/cache/cache_stage.hpp"
 #include "handlers/common/client_address.hpp"
 #include "handlers/metrics/metrics.hpp"
@@ -77,6 +78,7 @@ std::unique_ptr<handlers::metrics::MetricsHandler> make_metrics(const cli::Confi
       attach_cache(segment));
   metrics->show_app_values(
       static_cast<const shm::AppCountersRegion*>(segment.region(shm::RegionKind::kAppCounters)));
+  metrics->show_upstreams(attach_upstreams(segment));
   return metrics;
 }
 
@@ -102,6 +104,7 @@ std::unique_ptr<handlers::cache::CacheStage> make_cache_stage(
 // upstream connections on the worker's loop, the handler, and the router that sends the proxied
 // paths to it (through the shared cache unless --proxy-cache off) and the rest to `rest`.
 struct ProxyStage {
+  std::optional<shm::UpstreamTable> table;  // the view the balancer points into
   std::unique_ptr<handlers::proxy::Balancer> balancer;
   std::unique_ptr<io::UpstreamPool> pool;
   std::unique_ptr<handlers::proxy::ProxyHandler> handler;
@@ -114,7 +117,9 @@ ProxyStage make_proxy_stage(const cli::Config& config, Handler& rest, shm::Segme
                             io::WorkerConfig* worker_config) {
   ProxyStage p;
   const handlers::proxy::ProxyConfig& proxy = config.proxy;
-  p.balancer = std::make_unique<handlers::proxy::Balancer>(proxy, nullptr, setup.stats_slot);
+  if (segment != nullptr) p.table = attach_upstreams(*segment);
+  p.balancer = std::make_unique<handlers::proxy::Balancer>(proxy, p.table ? &*p.table : nullptr,
+                                                           setup.stats_slot);
   std::vector<io::UpstreamGroupLimits> limits;
   uint32_t idle = 0;
   for (const handlers::proxy::UpstreamGroup& g : proxy.groups) {
@@ -144,8 +149,8 @@ ProxyStage make_proxy_stage(const cli::Config& config, Handler& rest, shm::Segme
   worker_config->tunnel_timeout = t.tunnel;
   Handler* proxied = p.handler.get();
   if (proxy.cache) {
-    p.cache = make_cache_stage(config.cache, *p.handler, segment, setup.stats_slot, loop,
-                               worker_config);
+    p.cache =
+        make_cache_stage(config.cache, *p.handler, segment, setup.stats_slot, loop, worker_config);
     if (p.cache) proxied = p.cache.get();
   }
   p.router = std::make_unique<handlers::proxy::ProxyRouter>(*p.handler, *proxied, rest);

@@ -146,6 +146,22 @@ void zone_family(Writer& w, const LimitsSnapshot& limits, size_t zones, std::str
   }
 }
 
+// "zhttpd_upstream_<name>{group=\"...\",server=\"...\"<more>} <value>\n"
+void upstream_sample(Writer& w, std::string_view name, const UpstreamRow& row,
+                     std::string_view more, uint64_t value) {
+  w.text("zhttpd_upstream_");
+  w.text(name);
+  w.text("{group=\"");
+  w.label_value(row.group);
+  w.text("\",server=\"");
+  w.label_value(row.server);
+  w.text("\"");
+  w.text(more);
+  w.text("} ");
+  w.u64(value);
+  w.text("\n");
+}
+
 }  // namespace
 
 size_t format_prometheus(const SegmentHeader& header, const StatsSnapshot& snapshot, char* out,
@@ -281,6 +297,63 @@ size_t format_prometheus_app(const AppValuesSnapshot& app, char* out, size_t cap
       w.i64(a.total);
     }
     w.text("\n");
+  }
+  return w.ok() ? static_cast<size_t>(w.pos() - out) : 0;
+}
+
+size_t format_prometheus_upstreams(const UpstreamRow* rows, size_t count, char* out, size_t cap) {
+  Writer w(out, cap);
+  struct Plain {
+    std::string_view name;
+    std::string_view type;
+    std::string_view help;
+    uint64_t (*value)(const UpstreamRow&);
+  };
+  static constexpr Plain kPlain[] = {
+      {"requests_total", "counter", "Attempts sent to the upstream server.",
+       [](const UpstreamRow& r) { return r.requests; }},
+      {"connect_errors_total", "counter",
+       "Attempts that could not connect to the upstream server (refused, unreachable, reset).",
+       [](const UpstreamRow& r) { return r.connect_errors; }},
+      {"timeouts_total", "counter", "Attempts that timed out (connect, send or read).",
+       [](const UpstreamRow& r) { return r.timeouts; }},
+      {"errors_total", "counter",
+       "Attempts that failed after connecting (reset, premature close, malformed head).",
+       [](const UpstreamRow& r) { return r.errors; }},
+      {"retries_total", "counter", "Attempts on the upstream server retried on another one.",
+       [](const UpstreamRow& r) { return r.retries; }},
+      {"downs_total", "counter", "Times failures took the upstream server out (fail_timeout).",
+       [](const UpstreamRow& r) { return r.downs; }},
+      {"in_flight", "gauge", "Attempts in flight to the upstream server from every worker.",
+       [](const UpstreamRow& r) { return static_cast<uint64_t>(r.in_flight); }},
+      {"up", "gauge", "1 when the upstream server is used (up, or checking), 0 when it is down.",
+       [](const UpstreamRow& r) { return uint64_t{r.state != UpstreamState::kDown}; }},
+  };
+  for (const Plain& f : kPlain) {
+    w.family("upstream_", f.name, "", f.type, f.help);
+    for (size_t i = 0; i < count; ++i) upstream_sample(w, f.name, rows[i], "", f.value(rows[i]));
+  }
+  w.family("upstream_", "responses_total", "", "counter",
+           "Responses of the upstream server, by status class.");
+  constexpr std::string_view kClasses[] = {",class=\"1xx\"", ",class=\"2xx\"", ",class=\"3xx\"",
+                                           ",class=\"4xx\"", ",class=\"5xx\""};
+  for (size_t i = 0; i < count; ++i) {
+    for (size_t c = 0; c < 5; ++c) {
+      upstream_sample(w, "responses_total", rows[i], kClasses[c], rows[i].responses[c]);
+    }
+  }
+  w.family("upstream_", "connections_total", "", "counter",
+           "Connections an attempt used: reused from the pool, or new.");
+  for (size_t i = 0; i < count; ++i) {
+    upstream_sample(w, "connections_total", rows[i], ",reused=\"true\"",
+                    rows[i].reused_connections);
+    upstream_sample(w, "connections_total", rows[i], ",reused=\"false\"", rows[i].new_connections);
+  }
+  w.family("upstream_", "checks_total", "", "counter",
+           "Active health checks of the upstream server, by result.");
+  for (size_t i = 0; i < count; ++i) {
+    upstream_sample(w, "checks_total", rows[i], ",result=\"passed\"", rows[i].checks_passed);
+    upstream_sample(w, "checks_total", rows[i], ",result=\"failed\"", rows[i].checks_failed);
   }
   return w.ok() ? static_cast<size_t>(w.pos() - out) : 0;
 }

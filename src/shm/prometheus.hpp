@@ -47,6 +47,21 @@
 // declaration order, with its declared help text (backslash and newline escaped):
 //   zhttpd_app_<name>_total                counter
 //   zhttpd_app_<name>                      gauge (may be negative)
+//
+// format_prometheus_upstreams, the reverse proxy's servers (upstream_table.hpp), is appended
+// last (only when the segment has an upstream table). Same rules. Each family declared once,
+// then one sample per server (labels group="...",server="...", in slot order):
+//   zhttpd_upstream_requests_total            counter, attempts sent to the server
+//   zhttpd_upstream_responses_total{class}    counter, class = 1xx .. 5xx (5 samples)
+//   zhttpd_upstream_connect_errors_total      counter
+//   zhttpd_upstream_timeouts_total            counter
+//   zhttpd_upstream_errors_total              counter, resets, premature closes, bad heads
+//   zhttpd_upstream_retries_total             counter
+//   zhttpd_upstream_connections_total{reused} counter, reused = true, false
+//   zhttpd_upstream_downs_total               counter, times failures took it out
+//   zhttpd_upstream_checks_total{result}      counter, result = passed, failed
+//   zhttpd_upstream_in_flight                 gauge, attempts in flight from every worker
+//   zhttpd_upstream_up                        gauge, 1 up (or checking, used meanwhile), 0 down
 #include <cstddef>
 #include <string_view>
 
@@ -55,6 +70,7 @@
 #include "shm/limits.hpp"
 #include "shm/segment.hpp"
 #include "shm/stats.hpp"
+#include "shm/upstream_table.hpp"
 
 namespace zhttp::shm {
 
@@ -124,5 +140,22 @@ inline constexpr size_t kPrometheusAppMaxBytes = kMaxAppValues * 512;
 // Writes the exposition of `app` into out[0, cap) and returns the number of bytes written, or 0
 // when they do not fit or there is no value. No terminating NUL. Allocates nothing.
 size_t format_prometheus_app(const AppValuesSnapshot& app, char* out, size_t cap);
+
+}  // namespace zhttp::shm
+
+namespace zhttp::shm {
+
+// Always enough room for format_prometheus_upstreams's output: the families' lines, and per
+// server 17 samples of labels all escaped (group and address twice their limits) and 20-digit
+// values: under 8 KiB a server.
+inline constexpr size_t kPrometheusUpstreamFamiliesBytes = 4 * 1024;
+inline constexpr size_t kPrometheusUpstreamServerBytes = 8 * 1024;
+constexpr size_t prometheus_upstreams_max_bytes(size_t servers) {
+  return kPrometheusUpstreamFamiliesBytes + servers * kPrometheusUpstreamServerBytes;
+}
+
+// Writes the exposition of `rows` (read_upstreams) into out[0, cap) and returns the number of
+// bytes written, or 0 when they do not fit. No terminating NUL. Allocates nothing.
+size_t format_prometheus_upstreams(const UpstreamRow* rows, size_t count, char* out, size_t cap);
 
 }  // namespace zhttp::shm

@@ -28,6 +28,7 @@ enum class RegionKind : uint32_t {
   kAppCounters = 5,    // the embedding application's counters and gauges (app_counters.hpp)
   kCache = 6,          // the shared response cache (cache_store.hpp)
   kCacheCounters = 7,  // its counters, a row per worker (cache_counters.hpp)
+  kUpstreams = 8,      // the reverse proxy's upstream servers (upstream_table.hpp)
 };
 
 inline constexpr size_t kMaxRegions = 40;

@@ -198,6 +198,20 @@ bool SegmentView::read_cache(CacheSnapshot* out) const {
   return true;
 }
 
+std::optional<const UpstreamTable> SegmentView::upstreams() const {
+  const RegionEntry* e = find_region(header(), RegionKind::kUpstreams);
+  if (e == nullptr || e->version != kUpstreamTableVersion) return std::nullopt;
+  return UpstreamTable::attach_read_only(at(*e), e->bytes);
+}
+
+std::vector<UpstreamRow> SegmentView::read_upstreams() const {
+  std::optional<const UpstreamTable> table = upstreams();
+  if (!table) return {};
+  std::vector<UpstreamRow> rows(table->capacity());
+  rows.resize(shm::read_upstreams(*table, monotonic_us() / 1000, rows.data(), rows.size()));
+  return rows;
+}
+
 SegmentView::~SegmentView() {
   ::munmap(const_cast<void*>(base_), bytes_);
 }

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "shm/app_counters.hpp"
 #include "shm/cache_counters.hpp"
@@ -17,6 +18,7 @@
 #include "shm/rate_table.hpp"
 #include "shm/segment.hpp"
 #include "shm/stats.hpp"
+#include "shm/upstream_table.hpp"
 
 namespace zhttp::shm {
 
@@ -73,6 +75,13 @@ class SegmentView {
   // read_cache_counters over cache_counters(), and the figures of the store when its region
   // holds one (else 0 entries, slots and bytes). False only when the master kept folding.
   bool read_cache(CacheSnapshot* out) const;
+
+  // The reverse proxy's upstream table, or nullopt when the server has none (or of another
+  // kUpstreamTableVersion).
+  std::optional<const UpstreamTable> upstreams() const;
+  // read_upstreams over upstreams() at CLOCK_MONOTONIC now: one row per live server, in slot
+  // order; none without a table.
+  std::vector<UpstreamRow> read_upstreams() const;
 
   const std::string& name() const { return name_; }
 

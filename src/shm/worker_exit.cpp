@@ -8,6 +8,7 @@
 #include "shm/cache_store.hpp"
 #include "shm/conn_table.hpp"
 #include "shm/limits.hpp"
+#include "shm/upstream_table.hpp"
 
 namespace zhttp::shm {
 namespace {
@@ -27,6 +28,15 @@ void clear_connection_tables(Segment& segment, uint32_t stats_slot) {
     if (auto table = ConnTable::attach(segment.region(RegionKind::kConnTable, name), e.bytes)) {
       table->clear_owner(stats_slot);
     }
+  }
+}
+
+// Its attempts in flight to upstream servers are no longer in flight; its checker lease goes.
+void clear_upstream_owner(Segment& segment, uint32_t stats_slot) {
+  const RegionEntry* e = find_region(segment.header(), RegionKind::kUpstreams);
+  if (e == nullptr) return;
+  if (auto table = UpstreamTable::attach(segment.region(RegionKind::kUpstreams), e->bytes)) {
+    table->clear_owner(stats_slot);
   }
 }
 
@@ -58,6 +68,7 @@ void on_worker_exit(Segment& segment, uint32_t stats_slot) {
     fold_limits(*limits, slot);
   }
   clear_connection_tables(segment, stats_slot);
+  clear_upstream_owner(segment, stats_slot);
   if (auto* app = static_cast<AppCountersRegion*>(segment.region(RegionKind::kAppCounters))) {
     fold_app_values(*app, slot);
   }

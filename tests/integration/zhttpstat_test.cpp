@@ -9,8 +9,9 @@
 // values (a kAppCounters region: "totals" by name, the table's and the live view's "app values",
 // the zhttpd_app_ families), the shared cache (kCache and kCacheCounters regions: the JSON
 // "cache", the table's and the live view's "cache" rows, the zhttpd_cache_ families; none without
-// a cache), and finally a real zhttpd found by its --pid-file and by its --listen address, with
-// its cache.
+// a cache), the reverse proxy's upstream table (a kUpstreams region: the JSON "upstreams", the
+// table's "upstreams" rows, the zhttpd_upstream_ families), and finally a real zhttpd found by its
+// --pid-file and by its --listen address, with its cache.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -46,6 +47,7 @@
 #include "shm/rate_table.hpp"
 #include "shm/segment.hpp"
 #include "shm/stats.hpp"
+#include "shm/upstream_table.hpp"
 #include "socket_util.hpp"
 
 namespace zhttp::test {
@@ -1249,6 +1251,133 @@ TEST_F(ZhttpstatCacheTest, TooSmallACountersRegionIsRefused) {
   EXPECT_EQ(r.err, "zhttpstat: " + name_ +
                        " is not a zhttpd segment (its cache counters region of 64 bytes is too "
                        "small)\n");
+}
+
+// The reverse proxy's upstream table: two servers of "app" (one a backup, taken out by a
+// failure), one of "api" under active checks, and one removed by a later map (not shown).
+class ZhttpstatUpstreamTest : public ZhttpstatTest {
+ protected:
+  void SetUp() override {
+    name_ = unique_name();
+    const uint32_t capacity = shm::UpstreamTable::capacity_for(3);
+    segment_ = shm::Segment::create(
+        name_, static_cast<uint64_t>(::getpid()),
+        {shm::RegionRequest{shm::RegionKind::kUpstreams, shm::kUpstreamTableVersion,
+                            shm::UpstreamTable::bytes_for(capacity), ""}});
+    header().generation.store(2);
+    header().worker_count.store(2);
+    fill_known();
+    const shm::RegionEntry* e = shm::find_region(header(), shm::RegionKind::kUpstreams);
+    ASSERT_NE(e, nullptr);
+    std::optional<shm::UpstreamTable> table = shm::UpstreamTable::create(
+        segment_->region(shm::RegionKind::kUpstreams), e->bytes, capacity, true);
+    ASSERT_TRUE(table);
+    std::vector<shm::UpstreamSpec> specs = {{"app", "127.0.0.1:9001"},
+                                            {"app", "127.0.0.1:9002", 2, 10, true},
+                                            {"api", "unix:/run/api.sock", 1, 0, false, true},
+                                            {"old", "127.0.0.1:9009"}};
+    std::string error;
+    ASSERT_TRUE(table->map(specs, &error)) << error;
+    specs.pop_back();
+    ASSERT_TRUE(table->map(specs, &error)) << error;
+    shm::UpstreamSlot& a =
+        table->slot(static_cast<uint32_t>(table->find("app", "127.0.0.1:9001", 0)));
+    ASSERT_TRUE(shm::acquire(a, nullptr, 0));
+    shm::bump(a.traffic.requests, 40);
+    shm::bump(a.traffic.responses[1], 30);
+    shm::bump(a.traffic.responses[4], 5);
+    shm::bump(a.traffic.reused_connections, 33);
+    shm::bump(a.events.new_connections, 7);
+    shm::bump(a.events.connect_errors, 2);
+    shm::bump(a.events.timeouts, 1);
+    shm::bump(a.events.retries, 3);
+    shm::bump(a.events.fails, 3);
+    shm::UpstreamSlot& b =
+        table->slot(static_cast<uint32_t>(table->find("app", "127.0.0.1:9002", 0)));
+    shm::record_failure(b, shm::monotonic_us() / 1000, 1, 3'600'000);
+    shm::UpstreamSlot& c =
+        table->slot(static_cast<uint32_t>(table->find("api", "unix:/run/api.sock", 0)));
+    shm::record_check(c, true, 1, 2, 3);
+    shm::record_check(c, false, 2, 2, 3);
+  }
+};
+
+TEST_F(ZhttpstatUpstreamTest, JsonHasOneObjectPerServerWithItsKeys) {
+  Outcome r = run_zhttpstat({"--shm-name", name_, "--json"});
+  ASSERT_EQ(r.exit_code(), 0) << describe_status(r.status) << r.err;
+  Json doc = Json::parse(r.out);
+  ASSERT_TRUE(doc.contains("upstreams")) << r.out;
+  const Json& u = doc["upstreams"];
+  ASSERT_EQ(u.size(), 3u) << u.dump();
+  const Json expected = {
+      {"group", "app"},
+      {"server", "127.0.0.1:9001"},
+      {"state", "up"},
+      {"backup", false},
+      {"weight", 1},
+      {"max_conns", 0},
+      {"in_flight", 1},
+      {"requests", 41},
+      {"responses", {{"1xx", 0}, {"2xx", 30}, {"3xx", 0}, {"4xx", 0}, {"5xx", 5}}},
+      {"connect_errors", 2},
+      {"errors", 0},
+      {"timeouts", 1},
+      {"retries", 3},
+      {"abandoned", 0},
+      {"reused_connections", 33},
+      {"new_connections", 7},
+      {"fails", 3},
+      {"downs", 0},
+      {"checks_passed", 0},
+      {"checks_failed", 0}};
+  EXPECT_EQ(u[0], expected) << u[0].dump();
+  EXPECT_EQ(u[1]["state"], "down");
+  EXPECT_EQ(u[1]["backup"], true);
+  EXPECT_EQ(u[1]["weight"], 2);
+  EXPECT_EQ(u[1]["max_conns"], 10);
+  EXPECT_EQ(u[1]["downs"], 1);
+  EXPECT_EQ(u[2]["group"], "api");
+  EXPECT_EQ(u[2]["state"], "checking");
+  EXPECT_EQ(u[2]["checks_passed"], 1);
+  EXPECT_EQ(u[2]["checks_failed"], 1);
+  EXPECT_TRUE(r.out.ends_with("]}\n")) << "the last key";
+}
+
+TEST_F(ZhttpstatUpstreamTest, TableHasAnUpstreamsSection) {
+  Outcome r = run_zhttpstat({"--shm-name", name_});
+  ASSERT_EQ(r.exit_code(), 0) << describe_status(r.status) << r.err;
+  const size_t at = r.out.find("\nupstreams\n");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const std::vector<std::string> lines = lines_of(r.out.substr(at + 1));
+  ASSERT_GE(lines.size(), 5u) << r.out;
+  EXPECT_EQ(words_of(lines[1]),
+            (std::vector<std::string>{"group", "server", "state", "in_flight", "requests", "2xx",
+                                      "3xx", "4xx", "5xx", "conn_errors", "errors", "timeouts",
+                                      "retries", "reused", "new"}));
+  EXPECT_EQ(words_of(lines[2]),
+            (std::vector<std::string>{"app", "127.0.0.1:9001", "up", "1", "41", "30", "0", "0", "5",
+                                      "2", "0", "1", "3", "33", "7"}));
+  EXPECT_EQ(words_of(lines[3])[1], "127.0.0.1:9002");
+  EXPECT_EQ(words_of(lines[3])[2], "(backup)");
+  EXPECT_EQ(words_of(lines[3])[3], "down");
+  EXPECT_EQ(words_of(lines[4])[2], "checking");
+}
+
+TEST_F(ZhttpstatUpstreamTest, PrometheusAppendsTheUpstreams) {
+  Outcome r = run_zhttpstat({"--shm-name", name_, "--prometheus"});
+  ASSERT_EQ(r.exit_code(), 0) << describe_status(r.status) << r.err;
+  const std::string a = R"({group="app",server="127.0.0.1:9001")";
+  const std::string b = R"({group="app",server="127.0.0.1:9002")";
+  for (const std::string& line :
+       {"zhttpd_upstream_requests_total" + a + "} 41\n",
+        "zhttpd_upstream_responses_total" + a + R"(,class="5xx"} 5)" + "\n",
+        "zhttpd_upstream_connect_errors_total" + a + "} 2\n",
+        "zhttpd_upstream_in_flight" + a + "} 1\n", "zhttpd_upstream_up" + a + "} 1\n",
+        "zhttpd_upstream_up" + b + "} 0\n",
+        "zhttpd_upstream_connections_total" + a + R"(,reused="true"} 33)" + "\n"}) {
+    EXPECT_NE(r.out.find("\n" + line), std::string::npos) << line << r.out;
+  }
+  EXPECT_EQ(r.out.find("127.0.0.1:9009"), std::string::npos) << "a removed server";
 }
 
 TEST_F(ZhttpstatTest, RegionOutsideTheMapping) {

@@ -49,6 +49,15 @@ void MetricsHandler::show_cache(const shm::CacheCountersRegion* counters,
   cache_store_ = store;
 }
 
+void MetricsHandler::show_upstreams(std::optional<shm::UpstreamTable> table) {
+  upstreams_ = table;
+  if (!upstreams_) return;
+  upstream_rows_.assign(upstreams_->capacity(), shm::UpstreamRow{});
+  text_bytes_ = kTextBytes + shm::prometheus_upstreams_max_bytes(upstreams_->capacity());
+  // Not zeroed: only the part a scrape writes is ever touched.
+  text_.reset(new char[text_bytes_]);
+}
+
 BodyMode MetricsHandler::body_mode(const RequestView& request) {
   return request.path() == path_ ? BodyMode::kRefuse : inner_.body_mode(request);
 }
@@ -80,13 +89,13 @@ void MetricsHandler::handle(const RequestView& request, Response& response) {
   }
   size_t n = 0;
   if (shm::read_stats(stats_, snapshot_.get())) {
-    n = shm::format_prometheus(header_, *snapshot_, text_.get(), kTextBytes);
+    n = shm::format_prometheus(header_, *snapshot_, text_.get(), text_bytes_);
   }
   if (n != 0 && limits_ != nullptr) {
     size_t m = 0;
     if (shm::read_limits(*limits_, stats_, table_views_.data(), conn_table_views_.data(),
                          shm::monotonic_us(), limits_snapshot_.get())) {
-      m = shm::format_prometheus_limits(*limits_snapshot_, text_.get() + n, kTextBytes - n);
+      m = shm::format_prometheus_limits(*limits_snapshot_, text_.get() + n, text_bytes_ - n);
     }
     n = m == 0 ? 0 : n + m;
   }
@@ -94,7 +103,7 @@ void MetricsHandler::handle(const RequestView& request, Response& response) {
     size_t m = 0;
     if (shm::read_cache_counters(*cache_counters_, stats_, &cache_snapshot_)) {
       if (cache_store_) shm::read_cache_store(*cache_store_, shm::monotonic_us(), &cache_snapshot_);
-      m = shm::format_prometheus_cache(cache_snapshot_, text_.get() + n, kTextBytes - n);
+      m = shm::format_prometheus_cache(cache_snapshot_, text_.get() + n, text_bytes_ - n);
     }
     n = m == 0 ? 0 : n + m;
   }
@@ -102,9 +111,16 @@ void MetricsHandler::handle(const RequestView& request, Response& response) {
     if (!shm::read_app_values(*app_, stats_, app_snapshot_.get())) {
       n = 0;
     } else if (app_snapshot_->count > 0) {
-      size_t m = shm::format_prometheus_app(*app_snapshot_, text_.get() + n, kTextBytes - n);
+      size_t m = shm::format_prometheus_app(*app_snapshot_, text_.get() + n, text_bytes_ - n);
       n = m == 0 ? 0 : n + m;
     }
+  }
+  if (n != 0 && upstreams_) {
+    const size_t rows = shm::read_upstreams(*upstreams_, shm::monotonic_us() / 1000,
+                                            upstream_rows_.data(), upstream_rows_.size());
+    const size_t m = shm::format_prometheus_upstreams(upstream_rows_.data(), rows, text_.get() + n,
+                                                      text_bytes_ - n);
+    n = m == 0 ? 0 : n + m;
   }
   if (n == 0) {
     response.send(503, kTextPlain, "statistics unavailable\n");

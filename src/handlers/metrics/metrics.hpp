@@ -1,6 +1,7 @@
 #pragma once
 // The opt-in metrics endpoint (--metrics-path): answers GET/HEAD of one path with the
-// Prometheus text of the server's totals (and the limiter's, the cache's, the application's),
+// Prometheus text of the server's totals (and the limiter's, the cache's, the application's,
+// the upstream servers'),
 // read from the shared segment, and hands every other
 // request to the wrapped handler. Optionally only for listed client addresses (403 otherwise).
 // The snapshot and the text buffer are allocated once: a scrape allocates nothing.
@@ -14,6 +15,7 @@
 #include "shm/cache_store.hpp"
 #include "shm/limits.hpp"
 #include "shm/segment.hpp"
+#include "shm/upstream_table.hpp"
 #include "zhttp/handler.hpp"
 
 namespace zhttp::handlers::metrics {
@@ -36,6 +38,10 @@ class MetricsHandler : public Handler {
   // bytes (nullopt: none of those), after the limits.
   void show_cache(const shm::CacheCountersRegion* counters, std::optional<shm::CacheStore> store);
 
+  // Also expose the reverse proxy's upstream servers (nullopt: no table), after the rest. The
+  // text buffer grows once here to hold the table's capacity.
+  void show_upstreams(std::optional<shm::UpstreamTable> table);
+
   BodyMode body_mode(const RequestView& request) override;
   void handle(const RequestView& request, Response& response) override;
   // The wrapped handler's exchanges come back to it (the metrics answer is always whole).
@@ -45,7 +51,8 @@ class MetricsHandler : public Handler {
   void on_abort(Response& r, AbortReason why) override { inner_.on_abort(r, why); }
   void on_worker_start(const WorkerContext& w) override { inner_.on_worker_start(w); }
 
-  // The stats, every zone's, the cache's and every app value's families.
+  // The stats, every zone's, the cache's and every app value's families (the upstreams' come on
+  // top, sized by show_upstreams).
   static constexpr size_t kTextBytes = 96 * 1024;
 
  private:
@@ -68,7 +75,10 @@ class MetricsHandler : public Handler {
   const shm::CacheCountersRegion* cache_counters_ = nullptr;
   std::optional<shm::CacheStore> cache_store_;
   shm::CacheSnapshot cache_snapshot_;
+  std::optional<shm::UpstreamTable> upstreams_;
+  std::vector<shm::UpstreamRow> upstream_rows_;
   std::unique_ptr<char[]> text_;
+  size_t text_bytes_ = kTextBytes;
 };
 
 }  // namespace zhttp::handlers::metrics

@@ -18,7 +18,7 @@ enum class HashKey : uint8_t { kUri, kAddr, kHeader };
 
 // One --upstream 'NAME ADDRESS [weight=N] [max_conns=N] [backup]'.
 struct UpstreamServer {
-  std::string address;  // as written: "127.0.0.1:9001", "[::1]:9001", "unix:/run/app.sock"
+  std::string address;          // as written: "127.0.0.1:9001", "[::1]:9001", "unix:/run/app.sock"
   sockaddr_storage sockaddr{};  // resolved (AF_INET, AF_INET6 or AF_UNIX)
   socklen_t sockaddr_len = 0;
   uint32_t weight = 1;     // 1..1000
@@ -31,10 +31,10 @@ struct UpstreamGroup {
   std::string name;
   std::vector<UpstreamServer> servers;
   Balance balance = Balance::kRoundRobin;
-  HashKey hash_key = HashKey::kUri;  // balance=hash: hash_key=uri|addr|header:NAME
-  std::string hash_header;           // HashKey::kHeader: the field's name
-  uint32_t keepalive = 32;           // idle connections kept per worker (0: none kept)
-  double keepalive_timeout = 4;      // seconds an idle pooled connection is kept
+  HashKey hash_key = HashKey::kUri;    // balance=hash: hash_key=uri|addr|header:NAME
+  std::string hash_header;             // HashKey::kHeader: the field's name
+  uint32_t keepalive = 32;             // idle connections kept per worker (0: none kept)
+  double keepalive_timeout = 4;        // seconds an idle pooled connection is kept
   uint32_t keepalive_requests = 1000;  // requests over one connection, then it is closed
   double keepalive_time = 3600;        // seconds a connection is reused at most
   uint32_t max_fails = 1;              // failures within fail_timeout that take a server out
@@ -50,9 +50,9 @@ struct UpstreamGroup {
 
 // One --proxy 'PREFIX=http://TARGET[/PATH]'.
 struct ProxyRoute {
-  std::string host;    // "" for any host; else the host name PREFIX began with, lower case
-  std::string prefix;  // the path prefix, beginning with '/'
-  uint32_t group = 0;  // index into ProxyConfig::groups
+  std::string host;         // "" for any host; else the host name PREFIX began with, lower case
+  std::string prefix;       // the path prefix, beginning with '/'
+  uint32_t group = 0;       // index into ProxyConfig::groups
   bool rewrite = false;     // a /PATH was given: the matched prefix is replaced by it
   std::string replacement;  // that /PATH
 };

@@ -8,12 +8,16 @@
 // gauge, help texts escaped, nothing without values, too small a buffer, the worst case within
 // kPrometheusAppMaxBytes. Then the shared cache's (format_prometheus_cache): each counter shown
 // and only those, the gauges, the grammar, too small a buffer, the worst case within
-// kPrometheusCacheMaxBytes.
+// kPrometheusCacheMaxBytes. Then the upstream servers' (format_prometheus_upstreams): every
+// family once with a sample per server and its labels, escaping, the worst case within
+// prometheus_upstreams_max_bytes.
 #include "shm/prometheus.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <set>
@@ -585,6 +589,88 @@ TEST(PrometheusCacheTest, WorstCaseFitsInMaxBytes) {
   EXPECT_FALSE(text.empty());
   EXPECT_LE(text.size(), kPrometheusCacheMaxBytes);
   EXPECT_TRUE(has_line(text, "zhttpd_cache_hits_total 18446744073709551615"));
+}
+
+UpstreamRow upstream_row(const char* group, const char* server, uint64_t base) {
+  UpstreamRow r;
+  std::snprintf(r.group, sizeof r.group, "%s", group);
+  std::snprintf(r.server, sizeof r.server, "%s", server);
+  r.in_flight = 2;
+  r.requests = base;
+  for (size_t c = 0; c < 5; ++c) r.responses[c] = base + 1 + c;
+  r.connect_errors = base + 10;
+  r.timeouts = base + 11;
+  r.errors = base + 12;
+  r.retries = base + 13;
+  r.downs = base + 14;
+  r.reused_connections = base + 15;
+  r.new_connections = base + 16;
+  r.checks_passed = base + 17;
+  r.checks_failed = base + 18;
+  return r;
+}
+
+std::string format_upstreams(const std::vector<UpstreamRow>& rows) {
+  std::vector<char> buf(prometheus_upstreams_max_bytes(rows.size()));
+  return std::string(buf.data(),
+                     format_prometheus_upstreams(rows.data(), rows.size(), buf.data(), buf.size()));
+}
+
+TEST(PrometheusUpstreamTest, EveryFamilyOnceWithASamplePerServer) {
+  std::vector<UpstreamRow> rows = {upstream_row("app", "127.0.0.1:9001", 100),
+                                   upstream_row("app", "unix:/run/b.sock", 200)};
+  rows[1].state = UpstreamState::kDown;
+  const std::string text = format_upstreams(rows);
+  const std::string a = "{group=\"app\",server=\"127.0.0.1:9001\"";
+  const std::string b = "{group=\"app\",server=\"unix:/run/b.sock\"";
+  for (const char* line :
+       {"# TYPE zhttpd_upstream_requests_total counter",
+        "# TYPE zhttpd_upstream_responses_total counter",
+        "# TYPE zhttpd_upstream_connect_errors_total counter",
+        "# TYPE zhttpd_upstream_timeouts_total counter",
+        "# TYPE zhttpd_upstream_retries_total counter", "# TYPE zhttpd_upstream_in_flight gauge",
+        "# TYPE zhttpd_upstream_up gauge", "# TYPE zhttpd_upstream_connections_total counter"}) {
+    EXPECT_TRUE(has_line(text, line)) << line << "\n" << text;
+  }
+  EXPECT_TRUE(has_line(text, "zhttpd_upstream_requests_total" + a + "} 100"));
+  EXPECT_TRUE(has_line(text, "zhttpd_upstream_requests_total" + b + "} 200"));
+  EXPECT_TRUE(has_line(text, "zhttpd_upstream_responses_total" + a + ",class=\"1xx\"} 101"));
+  EXPECT_TRUE(has_line(text, "zhttpd_upstream_responses_total" + b + ",class=\"5xx\"} 205"));
+  EXPECT_TRUE(has_line(text, "zhttpd_upstream_connect_errors_total" + a + "} 110"));
+  EXPECT_TRUE(has_line(text, "zhttpd_upstream_timeouts_total" + a + "} 111"));
+  EXPECT_TRUE(has_line(text, "zhttpd_upstream_errors_total" + a + "} 112"));
+  EXPECT_TRUE(has_line(text, "zhttpd_upstream_retries_total" + a + "} 113"));
+  EXPECT_TRUE(has_line(text, "zhttpd_upstream_downs_total" + a + "} 114"));
+  EXPECT_TRUE(has_line(text, "zhttpd_upstream_connections_total" + a + ",reused=\"true\"} 115"));
+  EXPECT_TRUE(has_line(text, "zhttpd_upstream_connections_total" + a + ",reused=\"false\"} 116"));
+  EXPECT_TRUE(has_line(text, "zhttpd_upstream_checks_total" + a + ",result=\"passed\"} 117"));
+  EXPECT_TRUE(has_line(text, "zhttpd_upstream_checks_total" + a + ",result=\"failed\"} 118"));
+  EXPECT_TRUE(has_line(text, "zhttpd_upstream_in_flight" + a + "} 2"));
+  EXPECT_TRUE(has_line(text, "zhttpd_upstream_up" + a + "} 1"));
+  EXPECT_TRUE(has_line(text, "zhttpd_upstream_up" + b + "} 0"));
+  // 11 families of HELP and TYPE, 17 samples a server.
+  EXPECT_EQ(lines_of(text).size(), 2 * 11 + 17 * rows.size());
+  expect_exposition_grammar(text);
+  // No server: the families still declared.
+  EXPECT_EQ(lines_of(format_upstreams({})).size(), 2u * 11);
+}
+
+TEST(PrometheusUpstreamTest, LabelValuesAreEscapedAndTheWorstCaseFits) {
+  std::vector<UpstreamRow> rows(3, upstream_row("", "", 0));
+  for (UpstreamRow& r : rows) {
+    std::memset(r.group, '"', sizeof r.group - 1);
+    std::memset(r.server, '\\', sizeof r.server - 1);
+    r.requests = r.connect_errors = r.reused_connections = std::numeric_limits<uint64_t>::max();
+    for (uint64_t& c : r.responses) c = std::numeric_limits<uint64_t>::max();
+    r.in_flight = std::numeric_limits<int64_t>::max();
+  }
+  const std::string text = format_upstreams(rows);
+  ASSERT_FALSE(text.empty());
+  EXPECT_LE(text.size(), prometheus_upstreams_max_bytes(rows.size()));
+  EXPECT_NE(text.find("{group=\"\\\"\\\""), std::string::npos);
+  expect_exposition_grammar(text);
+  std::vector<char> buf(text.size());
+  EXPECT_EQ(format_prometheus_upstreams(rows.data(), rows.size(), buf.data(), buf.size() - 1), 0u);
 }
 
 }  // namespace
