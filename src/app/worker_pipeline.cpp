@@ -15,6 +15,7 @@
 #include "handlers/cache/cache_stage.hpp"
 #include "handlers/common/client_address.hpp"
 #include "handlers/metrics/metrics.hpp"
+#include "handlers/proxy/health_checks.hpp"
 #include "handlers/proxy/proxy_handler.hpp"
 #include "handlers/static_site/static_files.hpp"
 #include "handlers/static_site/virtual_hosts.hpp"
@@ -104,9 +105,11 @@ std::unique_ptr<handlers::cache::CacheStage> make_cache_stage(
 // upstream connections on the worker's loop, the handler, and the router that sends the proxied
 // paths to it (through the shared cache unless --proxy-cache off) and the rest to `rest`.
 struct ProxyStage {
-  std::optional<shm::UpstreamTable> table;  // the view the balancer points into
+  // The view the balancer points into: on the heap, so that it stays put when the stage moves.
+  std::unique_ptr<shm::UpstreamTable> table;
   std::unique_ptr<handlers::proxy::Balancer> balancer;
   std::unique_ptr<io::UpstreamPool> pool;
+  std::unique_ptr<handlers::proxy::HealthChecks> checks;
   std::unique_ptr<handlers::proxy::ProxyHandler> handler;
   std::unique_ptr<handlers::cache::CacheStage> cache;
   std::unique_ptr<handlers::proxy::ProxyRouter> router;
@@ -117,9 +120,13 @@ ProxyStage make_proxy_stage(const cli::Config& config, Handler& rest, shm::Segme
                             io::WorkerConfig* worker_config) {
   ProxyStage p;
   const handlers::proxy::ProxyConfig& proxy = config.proxy;
-  if (segment != nullptr) p.table = attach_upstreams(*segment);
-  p.balancer = std::make_unique<handlers::proxy::Balancer>(proxy, p.table ? &*p.table : nullptr,
-                                                           setup.stats_slot);
+  if (segment != nullptr) {
+    if (std::optional<shm::UpstreamTable> table = attach_upstreams(*segment)) {
+      p.table = std::make_unique<shm::UpstreamTable>(*table);
+    }
+  }
+  p.balancer =
+      std::make_unique<handlers::proxy::Balancer>(proxy, p.table.get(), setup.stats_slot);
   std::vector<io::UpstreamGroupLimits> limits;
   uint32_t idle = 0;
   for (const handlers::proxy::UpstreamGroup& g : proxy.groups) {
@@ -135,6 +142,8 @@ ProxyStage make_proxy_stage(const cli::Config& config, Handler& rest, shm::Segme
   proxy_limits.stage_bytes = worker_config->input_buffer_bytes + 64;
   p.handler = std::make_unique<handlers::proxy::ProxyHandler>(proxy, *p.balancer, *p.pool,
                                                               proxy_limits, setup.error_log);
+  p.checks = std::make_unique<handlers::proxy::HealthChecks>(proxy, *p.balancer, *p.pool, loop,
+                                                             setup.generation, setup.error_log);
   // An answer held whole is sent in one piece: a connection starts a request only with room for
   // it in its output buffer.
   size_t& room = worker_config->connection.min_output_room;
