@@ -2,7 +2,9 @@
 // its balancer and its pool of upstream connections on the worker's loop) in front of a backend
 // worker, both in threads of this process over loopback. After warm-up, proxied requests make no
 // heap allocation in any thread: small answers held whole, chunked answers streamed, 64 KiB
-// answers streamed with backpressure, gathered and streamed request bodies, pipelined requests.
+// answers streamed with backpressure, gathered and streamed request bodies, pipelined requests,
+// a new upstream connection for every request, the shared cache's hits and fills in front, and
+// a WebSocket-style tunnel.
 #include <netinet/in.h>
 
 #include <memory>
@@ -13,6 +15,8 @@
 #include "../../examples/compute_handler.hpp"
 #include "../../examples/hello_handler.hpp"
 #include "../../examples/timers_handler.hpp"
+#include "../unit/support/shared_mapping.hpp"
+#include "handlers/cache/cache_stage.hpp"
 #include "handlers/proxy/balancer.hpp"
 #include "handlers/proxy/proxy_handler.hpp"
 #include "io/upstream_pool.hpp"
@@ -20,6 +24,18 @@
 
 namespace zhttp::test {
 namespace {
+
+// A 101 to any request, then every byte back as it came: a tunnel's far end.
+class Echo final : public Handler {
+ public:
+  void handle(const RequestView&, Response& response) override {
+    response.status(101).header("Upgrade", "echo").header("Connection", "upgrade");
+    response.tunnel();
+  }
+  void on_body(Response& response, std::string_view bytes) override {
+    if (response.write(bytes) < bytes.size()) response.end();  // not expected: the test waits
+  }
+};
 
 // The backend: the examples' handlers by path.
 class Backend final : public Handler {
@@ -41,8 +57,10 @@ class Backend final : public Handler {
     if (path.starts_with("/upload")) return checksum_;
     if (path == "/ticks" || path == "/delay") return timers_;
     if (path == "/compute") return compute_;
+    if (path == "/ws") return echo_;
     return hello_;
   }
+  Echo echo_;
   examples::Hello hello_;
   examples::Timers timers_;
   examples::Compute compute_;
@@ -60,7 +78,10 @@ class ProxyAllocations : public WorkerAllocations {
     config.max_busy_connections = 16;
     backend_ = std::make_unique<io::Worker>(config, backend_handler_, fds);
     backend_thread_ = std::thread([this] { backend_->run(); });
-
+  }
+  // The proxy worker: `keepalive` idle upstream connections kept (0: a new one per request),
+  // the shared cache in front or not.
+  void start_proxy(uint32_t keepalive = 32, bool cache = false) {
     handlers::proxy::UpstreamGroup group;
     group.name = "backend";
     handlers::proxy::UpstreamServer server;
@@ -78,15 +99,28 @@ class ProxyAllocations : public WorkerAllocations {
 
     loop_ = io::Worker::new_loop();
     balancer_ = std::make_unique<handlers::proxy::Balancer>(proxy_config_, nullptr, -1);
-    pool_ = std::make_unique<io::UpstreamPool>(loop_, std::vector<io::UpstreamGroupLimits>{{}}, 64);
+    io::UpstreamGroupLimits pool_limits;
+    pool_limits.keepalive = keepalive;
+    pool_ = std::make_unique<io::UpstreamPool>(
+        loop_, std::vector<io::UpstreamGroupLimits>{pool_limits}, 64);
     handlers::proxy::ProxyLimits limits;
     limits.max_calls = 8;
     proxy_ = std::make_unique<handlers::proxy::ProxyHandler>(proxy_config_, *balancer_, *pool_,
                                                              limits, nullptr);
-    start(*proxy_, nullptr, nullptr, nullptr, loop_);
+    Handler* front = proxy_.get();
+    if (cache) {
+      store_ = shm::CacheStore::create(cache_region_.get(), cache_region_.size(), {1, 2});
+      ASSERT_TRUE(store_);
+      cache_ = std::make_unique<handlers::cache::CacheStage>(handlers::cache::CacheOptions{},
+                                                             *proxy_, *store_, &cache_stats_, 0,
+                                                             loop_);
+      front = cache_.get();
+    }
+    start(*front, nullptr, nullptr, nullptr, loop_);
   }
   void TearDown() override {
     WorkerAllocations::TearDown();  // the proxy worker (and its loop) first
+    cache_.reset();
     proxy_.reset();
     backend_->stop();
     backend_thread_.join();
@@ -104,11 +138,16 @@ class ProxyAllocations : public WorkerAllocations {
   std::unique_ptr<handlers::proxy::Balancer> balancer_;
   std::unique_ptr<io::UpstreamPool> pool_;
   std::unique_ptr<handlers::proxy::ProxyHandler> proxy_;
+  SharedMapping cache_region_{shm::CacheStore::bytes_for(shm::CacheGeometry::standard(), 2)};
+  std::optional<shm::CacheStore> store_;
+  shm::CacheStats cache_stats_;
+  std::unique_ptr<handlers::cache::CacheStage> cache_;
 };
 
 const std::string kHost = " HTTP/1.1\r\nHost: a\r\nUser-Agent: alloc-test\r\n";
 
 TEST_F(ProxyAllocations, ProxiedRequestsAllocateNothingWhenWarm) {
+  start_proxy();
   Batch single[5];
   single[0].add("GET /hello/world" + kHost + "\r\n", "HTTP/1.1 200");
   single[1].add("GET /nope" + kHost + "\r\n", "HTTP/1.1 404");
@@ -123,6 +162,7 @@ TEST_F(ProxyAllocations, ProxiedRequestsAllocateNothingWhenWarm) {
 }
 
 TEST_F(ProxyAllocations, StreamedUploadsAllocateNothingWhenWarm) {
+  start_proxy();
   // Past the gathered size: streamed to the backend as it comes, chunked.
   const std::string body(200000, 'u');
   Batch upload[1];
@@ -133,6 +173,64 @@ TEST_F(ProxyAllocations, StreamedUploadsAllocateNothingWhenWarm) {
                  "HTTP/1.1 200");
   expect_no_allocations(upload, 1, 50);
   expect_no_allocations(chunked, 1, 200);
+}
+
+TEST_F(ProxyAllocations, ANewUpstreamConnectionPerRequestAllocatesNothingWhenWarm) {
+  start_proxy(0);  // no idle connection kept: every request connects anew
+  Batch single[2];
+  single[0].add("GET /hello/fresh" + kHost + "\r\n", "HTTP/1.1 200");
+  single[1].add("GET /ticks?n=2&ms=0" + kHost + "\r\n", "HTTP/1.1 200");
+  expect_no_allocations(single, 2, 500);
+}
+
+// The shared cache in front of the proxy: hits, and fills of entries that expire every second
+// (the warm-up and the measured window last over a second each, so they fill again).
+TEST_F(ProxyAllocations, CacheHitsAndFillsAllocateNothingWhenWarm) {
+  start_proxy(32, true);
+  Batch hits[1];
+  for (int i = 0; i < 4; ++i) {
+    hits[0].add("GET /compute?key=hit&ms=0&len=100&ttl=3600" + kHost + "\r\n", "HTTP/1.1 200");
+  }
+  Batch fills[1];
+  fills[0].add("GET /compute?key=fill&ms=0&len=100&ttl=1" + kHost + "\r\n", "HTTP/1.1 200");
+  const uint64_t stores_before = cache_stats_.stores.get();
+  expect_no_allocations(hits, 1, 500, 1.2);
+  expect_no_allocations(fills, 1, 500, 1.2);
+  EXPECT_GT(cache_stats_.hits.get(), 1000u);
+  EXPECT_GE(cache_stats_.stores.get() - stores_before, 3u);  // filled again after expiring
+}
+
+TEST_F(ProxyAllocations, ATunnelAllocatesNothingWhenWarm) {
+  start_proxy();
+  ASSERT_TRUE(send_all(client_, "GET /ws" + kHost + "Connection: Upgrade\r\nUpgrade: echo\r\n\r\n"));
+  std::string head = read_until(client_, [](const std::string& s) {
+    return s.find("\r\n\r\n") != std::string::npos;
+  }, 10);
+  ASSERT_TRUE(head.starts_with("HTTP/1.1 101 ")) << head;
+  char message[64];
+  std::memset(message, 'w', sizeof message);
+  auto round_trips = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      if (::send(client_, message, sizeof message, MSG_NOSIGNAL) != sizeof message) return false;
+      size_t got = 0;
+      while (got < sizeof message) {
+        ssize_t k = ::recv(client_, buffer_ + got, sizeof message - got, 0);
+        if (k <= 0) return false;
+        got += static_cast<size_t>(k);
+      }
+      if (std::memcmp(buffer_, message, sizeof message) != 0) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(round_trips(2000));  // warm-up
+  long allocations = 0;
+  {
+    AllocationWindow window;
+    ASSERT_TRUE(round_trips(5000));
+    allocations = window.allocations();
+  }
+  std::printf("tunnel: 5000 round trips, allocations: %ld\n", allocations);
+  EXPECT_EQ(allocations, 0);
 }
 
 }  // namespace
