@@ -137,7 +137,7 @@ int run(int argc, char** argv) {
       size_t more = shm::format_prometheus_app(*app_values, text.data() + n, text.size() - n);
       n = more == 0 ? 0 : n + more;
     }
-    if (n > 0 && segment->upstreams()) {
+    if (n > 0 && !upstreams.empty()) {
       text.resize(text.size() + shm::prometheus_upstreams_max_bytes(upstreams.size()));
       size_t more = shm::format_prometheus_upstreams(upstreams.data(), upstreams.size(),
                                                      text.data() + n, text.size() - n);
@@ -154,7 +154,7 @@ int run(int argc, char** argv) {
                         limits.get(),
                         app_values.get(),
                         segment->cache_counters() != nullptr ? &cache : nullptr,
-                        segment->upstreams() ? &upstreams : nullptr};
+                        upstreams.empty() ? nullptr : &upstreams};
     std::string out = json ? stat::format_json(report) : stat::format_table(report);
     std::fputs(out.c_str(), stdout);
   }

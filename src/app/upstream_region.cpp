@@ -23,8 +23,9 @@ std::vector<shm::UpstreamSpec> upstream_specs(const handlers::proxy::ProxyConfig
   return specs;
 }
 
+// Always laid out (its smallest capacity, 64 servers, when there is no group yet): a reload may
+// add the first --upstream, and the segment cannot grow.
 std::vector<shm::RegionRequest> upstream_regions(const handlers::proxy::ProxyConfig& proxy) {
-  if (proxy.groups.empty()) return {};
   const uint32_t capacity = shm::UpstreamTable::capacity_for(server_count(proxy));
   return {{shm::RegionKind::kUpstreams, shm::kUpstreamTableVersion,
            shm::UpstreamTable::bytes_for(capacity), ""}};

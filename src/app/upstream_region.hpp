@@ -13,8 +13,8 @@
 
 namespace zhttp::app {
 
-// The kUpstreams region for `proxy`'s servers (room for twice as many, at least 64), or none
-// when it has no group.
+// The kUpstreams region for `proxy`'s servers (room for twice as many, at least 64): always,
+// so that a reload can bring the first upstream group.
 std::vector<shm::RegionRequest> upstream_regions(const handlers::proxy::ProxyConfig& proxy);
 // The master, once, on a fresh segment: the table laid out and the servers mapped. Throws
 // std::runtime_error when they do not fit (cannot happen: the region was sized for them).

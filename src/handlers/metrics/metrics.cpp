@@ -118,9 +118,12 @@ void MetricsHandler::handle(const RequestView& request, Response& response) {
   if (n != 0 && upstreams_) {
     const size_t rows = shm::read_upstreams(*upstreams_, shm::monotonic_us() / 1000,
                                             upstream_rows_.data(), upstream_rows_.size());
-    const size_t m = shm::format_prometheus_upstreams(upstream_rows_.data(), rows, text_.get() + n,
-                                                      text_bytes_ - n);
-    n = m == 0 ? 0 : n + m;
+    // A table with no server yet (a server without --upstream) shows no upstream family.
+    if (rows > 0) {
+      const size_t m = shm::format_prometheus_upstreams(upstream_rows_.data(), rows,
+                                                        text_.get() + n, text_bytes_ - n);
+      n = m == 0 ? 0 : n + m;
+    }
   }
   if (n == 0) {
     response.send(503, kTextPlain, "statistics unavailable\n");

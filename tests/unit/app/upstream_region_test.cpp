@@ -1,8 +1,8 @@
-// The upstream table from the process side (app/upstream_region.hpp) on real segments: no region
-// without groups; the master's lay-out maps every server; a reload that keeps, adds and removes
-// servers keeps the kept ones' slots and counters; one that does not fit, or that brings groups
-// to a server started without any, is refused; a worker attaches; the ServerProgram asks for the
-// region and lays it out.
+// The upstream table from the process side (app/upstream_region.hpp) on real segments: a region
+// even without groups (a reload may bring the first); the master's lay-out maps every server; a
+// reload that keeps, adds and removes servers keeps the kept ones' slots and counters; one that
+// does not fit, or that meets a segment without the region, is refused; a worker attaches; the
+// ServerProgram asks for the region and lays it out.
 #include "app/upstream_region.hpp"
 
 #include <gtest/gtest.h>
@@ -42,8 +42,11 @@ std::unique_ptr<shm::Segment> segment_for(const ProxyConfig& proxy) {
   return segment;
 }
 
-TEST(UpstreamRegion, NoRegionWithoutGroups) {
-  EXPECT_TRUE(upstream_regions(ProxyConfig{}).empty());
+TEST(UpstreamRegion, ARegionEvenWithoutGroupsSizedForTheServers) {
+  // Without a group: the smallest table, for a reload that brings the first one.
+  const auto empty = upstream_regions(ProxyConfig{});
+  ASSERT_EQ(empty.size(), 1u);
+  EXPECT_EQ(empty[0].bytes, shm::UpstreamTable::bytes_for(64));
   const auto r = upstream_regions(proxy_of({{"app", {"a:1", "b:1"}}}));
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].kind, shm::RegionKind::kUpstreams);
@@ -92,6 +95,20 @@ TEST(UpstreamRegion, AReloadKeepsTheServersThatStayAndRefusesWhatDoesNotFit) {
   EXPECT_TRUE(upstreams_fit(*without, ProxyConfig{}, &error));
   EXPECT_FALSE(upstreams_fit(*without, next, &error));
   EXPECT_NE(error.find("--upstream"), std::string::npos) << error;
+}
+
+TEST(UpstreamRegion, AServerStartedWithoutGroupsTakesThemOnReload) {
+  ServerProgram program(cli::Config{}, {"zhttpd"}, nullptr, {});
+  auto segment =
+      shm::Segment::create(unique_name(), static_cast<uint64_t>(::getpid()), program.regions());
+  program.lay_out(*segment);
+  std::string error;
+  const ProxyConfig next = proxy_of({{"app", {"a:1", "b:1"}}});
+  ASSERT_TRUE(upstreams_fit(*segment, next, &error)) << error;
+  map_upstreams(*segment, next);
+  std::optional<shm::UpstreamTable> table = attach_upstreams(*segment);
+  ASSERT_TRUE(table);
+  EXPECT_GE(table->find("app", "b:1", 0), 0);
 }
 
 TEST(UpstreamRegion, TheServerProgramAsksForTheRegionAndLaysItOut) {
