@@ -43,7 +43,9 @@ struct UpstreamPool::Link final : conn::UpstreamLink {
     if (ev_is_active(&io) && (io.events & (EV_READ | EV_WRITE)) == events) return;
     ev_io_stop(pool->loop_, &io);
     if (events == 0) return;
-    ev_io_set(&io, fd, events);
+    // The same descriptor: ev_io_modify, as ev_io_set would make libev take it for a new one
+    // (an EPOLL_CTL_ADD that fails with EEXIST, one wasted syscall per change).
+    ev_io_modify(&io, events);
     ev_io_start(pool->loop_, &io);
   }
   void set_timeout(double seconds) override {
@@ -196,7 +198,7 @@ void UpstreamPool::park(Link& l) {
   ++idle_count_;
   // Any readability while idle is the server closing, or bytes nobody asked for: close.
   ev_io_stop(loop_, &l.io);
-  ev_io_set(&l.io, l.fd, EV_READ);
+  ev_io_modify(&l.io, EV_READ);
   ev_io_start(loop_, &l.io);
   l.timer.repeat = groups_[l.group].idle_timeout;
   ev_timer_again(loop_, &l.timer);
