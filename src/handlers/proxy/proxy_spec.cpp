@@ -4,12 +4,14 @@
 #include <netinet/in.h>
 #include <sys/un.h>
 
-#include <cerrno>
+#include <algorithm>
+#include <charconv>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
+#include <system_error>
 
 #include "handlers/common/ascii_case.hpp"
+#include "http/char_class.hpp"
 
 namespace zhttp::handlers::proxy {
 namespace {
@@ -42,8 +44,8 @@ bool valid_group_name(std::string_view name) {
 }
 
 // Plain decimal in [min, max].
-bool whole(std::string_view key, std::string_view value, uint64_t min, uint64_t max,
-           uint64_t* out, std::string* error) {
+bool whole(std::string_view key, std::string_view value, uint64_t min, uint64_t max, uint64_t* out,
+           std::string* error) {
   uint64_t v = 0;
   bool ok = !value.empty() && value.size() <= 19;
   for (char c : value) {
@@ -59,27 +61,62 @@ bool whole(std::string_view key, std::string_view value, uint64_t min, uint64_t 
   return true;
 }
 
-// Seconds: "2", "0.5", "2s" or "500ms"; above 0 unless zero_ok.
+// Seconds: "2", "0.5", "2s" or "500ms", at most a year; above 0 unless zero_ok. The number is
+// read as --proxy-*-timeout reads theirs (std::from_chars: no sign, hex, "inf" or locale).
 bool seconds(std::string_view key, std::string_view value, bool zero_ok, double* out,
              std::string* error) {
-  std::string text(value);
+  constexpr double kYear = 365 * 24 * 3600;
+  std::string_view number = value;
   double scale = 1;
-  if (text.size() > 2 && text.ends_with("ms")) {
-    text.resize(text.size() - 2);
+  if (number.ends_with("ms")) {
+    number.remove_suffix(2);
     scale = 0.001;
-  } else if (text.size() > 1 && text.ends_with("s")) {
-    text.pop_back();
+  } else if (number.ends_with('s')) {
+    number.remove_suffix(1);
   }
-  char* end = nullptr;
-  errno = 0;
-  double v = text.empty() || !(text[0] >= '0' && text[0] <= '9') ? -1 : std::strtod(text.c_str(), &end);
-  if (end == nullptr || *end != '\0' || errno != 0 || !std::isfinite(v) || v < 0 ||
-      (v == 0 && !zero_ok) || v * scale > 31536000) {
+  double v = -1;
+  const char* end = number.data() + number.size();
+  auto [stop, ec] = std::from_chars(number.data(), end, v);
+  const bool is_number = !number.empty() && http::is_digit(static_cast<unsigned char>(number[0])) &&
+                         ec == std::errc() && stop == end && std::isfinite(v);
+  if (!is_number || v < 0 || (v == 0 && !zero_ok)) {
     *error = std::string(key) + "=" + std::string(value) + " is not a number of seconds" +
              (zero_ok ? "" : " above 0");
     return false;
   }
+  if (v * scale > kYear) {
+    *error = std::string(key) + "=" + std::string(value) + " is more than a year";
+    return false;
+  }
   *out = v * scale;
+  return true;
+}
+
+// Whether every byte may stand in a request target (visible ASCII): a path that goes into the
+// request line to an upstream must not carry a space, a control byte or raw UTF-8.
+bool target_bytes(std::string_view text) {
+  for (char c : text) {
+    if (!http::kTargetChar[static_cast<unsigned char>(c)]) return false;
+  }
+  return true;
+}
+
+// A --proxy host: a host name or IPv4 address as http::request_host() gives it (no port, no
+// trailing dot), lower case; letters, digits and '-' in dot-separated labels.
+bool valid_route_host(std::string_view host) {
+  if (host.empty() || host.size() > 253) return false;
+  size_t start = 0;
+  while (start <= host.size()) {
+    size_t dot = std::min(host.find('.', start), host.size());
+    std::string_view label = host.substr(start, dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
+      return false;
+    }
+    for (char c : label) {
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+    }
+    start = dot + 1;
+  }
   return true;
 }
 
@@ -103,7 +140,8 @@ bool resolve_address(std::string_view address, UpstreamServer* out, std::string*
   }
   std::string_view host;
   std::string_view port;
-  if (address.starts_with("[")) {
+  const bool bracketed = address.starts_with("[");
+  if (bracketed) {
     size_t close = address.find("]:");
     if (close == std::string_view::npos) {
       *error = "address " + quoted(address) + " is not [IPv6]:PORT";
@@ -119,6 +157,11 @@ bool resolve_address(std::string_view address, UpstreamServer* out, std::string*
     }
     host = address.substr(0, colon);
     port = address.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) {
+      // "::1:80" could be read more than one way: as --listen, brackets are required.
+      *error = "address " + quoted(address) + ": an IPv6 address needs brackets, [IPv6]:PORT";
+      return false;
+    }
   }
   uint64_t port_number = 0;
   std::string unused;
@@ -127,9 +170,10 @@ bool resolve_address(std::string_view address, UpstreamServer* out, std::string*
     return false;
   }
   addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
+  hints.ai_family = bracketed ? AF_INET6 : AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+  // Between brackets only an IPv6 address, never a name to look up.
+  hints.ai_flags = AI_NUMERICSERV | (bracketed ? AI_NUMERICHOST : AI_ADDRCONFIG);
   addrinfo* found = nullptr;
   const std::string host_text(host);
   const std::string port_text(port);
@@ -137,6 +181,10 @@ bool resolve_address(std::string_view address, UpstreamServer* out, std::string*
   if (rc == EAI_BADFLAGS || (rc != 0 && (hints.ai_flags & AI_ADDRCONFIG))) {
     hints.ai_flags = AI_NUMERICSERV;  // no configured address of a family (a bare container)
     rc = ::getaddrinfo(host_text.c_str(), port_text.c_str(), &hints, &found);
+  }
+  if (bracketed && rc != 0) {
+    *error = "address " + quoted(address) + ": " + quoted(host) + " is not an IPv6 address";
+    return false;
   }
   if (rc != 0 || found == nullptr) {
     *error = "cannot resolve " + quoted(host) + ": " + ::gai_strerror(rc);
@@ -203,10 +251,14 @@ bool parse_upstream_options(std::string_view text, UpstreamGroup* out, std::stri
     uint64_t v = 0;
     bool ok = true;
     if (key == "balance") {
-      if (value == "round_robin") out->balance = Balance::kRoundRobin;
-      else if (value == "least_conn") out->balance = Balance::kLeastConn;
-      else if (value == "random") out->balance = Balance::kRandom;
-      else if (value == "hash") out->balance = Balance::kHash;
+      if (value == "round_robin")
+        out->balance = Balance::kRoundRobin;
+      else if (value == "least_conn")
+        out->balance = Balance::kLeastConn;
+      else if (value == "random")
+        out->balance = Balance::kRandom;
+      else if (value == "hash")
+        out->balance = Balance::kHash;
       else {
         *error = "balance=" + std::string(value) +
                  " is not one of round_robin, least_conn, random, hash";
@@ -217,7 +269,8 @@ bool parse_upstream_options(std::string_view text, UpstreamGroup* out, std::stri
         out->hash_key = HashKey::kUri;
       } else if (value == "addr") {
         out->hash_key = HashKey::kAddr;
-      } else if (value.starts_with("header:") && value.size() > 7) {
+      } else if (value.starts_with("header:") && value.size() > 7 &&
+                 std::all_of(value.begin() + 7, value.end(), http::is_token)) {
         out->hash_key = HashKey::kHeader;
         out->hash_header = std::string(value.substr(7));
       } else {
@@ -240,8 +293,8 @@ bool parse_upstream_options(std::string_view text, UpstreamGroup* out, std::stri
     } else if (key == "fail_timeout") {
       ok = seconds(key, value, true, &out->fail_timeout, error);
     } else if (key == "check") {
-      if (value.empty() || value[0] != '/') {
-        *error = "check=" + std::string(value) + " is not a path beginning with /";
+      if (value.empty() || value[0] != '/' || !target_bytes(value)) {
+        *error = "check=" + std::string(value) + " is not a path beginning with / (visible ASCII)";
         return false;
       }
       out->check = std::string(value);
@@ -278,11 +331,18 @@ bool parse_route(std::string_view text, RouteSpec* out, std::string* error) {
   }
   for (char c : prefix.substr(0, slash)) out->route.host += common::ascii_lower(c);
   out->route.prefix = std::string(prefix.substr(slash));
-  for (char c : prefix) {
-    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
-      *error = "prefix " + quoted(prefix) + " holds a space or control character";
-      return false;
-    }
+  if (slash > 0 && !valid_route_host(out->route.host)) {
+    // Requests' hosts are compared without port or trailing dot: such a route would never match.
+    *error = "prefix " + quoted(prefix) + ": " + quoted(prefix.substr(0, slash)) +
+             " is not a host name (labels of letters, digits and '-' between dots; no port)";
+    return false;
+  }
+  if (!target_bytes(out->route.prefix) ||
+      out->route.prefix.find_first_of("?#") != std::string::npos) {
+    // The path is compared as sent, percent-encoded and without its query.
+    *error = "prefix " + quoted(prefix) +
+             " is not a path of visible ASCII without ? or # (percent-encode other bytes)";
+    return false;
   }
   if (url.starts_with("https://")) {
     *error = "https upstreams are not supported yet: use http://";
@@ -314,6 +374,12 @@ bool parse_route(std::string_view text, RouteSpec* out, std::string* error) {
   if (!path.empty()) {
     if (path[0] != '/') {
       *error = "target " + quoted(url) + ": the path must begin with /";
+      return false;
+    }
+    // It goes into the request line to the upstream, before the client's query.
+    if (!target_bytes(path) || path.find_first_of("?#") != std::string_view::npos) {
+      *error = "target " + quoted(url) +
+               ": the path is not visible ASCII without ? or # (percent-encode other bytes)";
       return false;
     }
     out->route.rewrite = true;
@@ -350,7 +416,11 @@ bool build_proxy_config(const std::vector<std::string>& upstreams,
   std::vector<std::string> configured;
   for (const std::string& text : upstream_options) {
     std::vector<std::string_view> w = words(text);
-    std::string name = w.empty() ? std::string() : std::string(w[0]);
+    if (w.empty()) {
+      *error = "--upstream-options: the value is empty: it begins with a group NAME";
+      return false;
+    }
+    std::string name(w[0]);
     UpstreamGroup* g = find_group(name);
     if (g == nullptr) {
       *error = "--upstream-options: group " + quoted(name) + " has no --upstream server";
@@ -397,7 +467,8 @@ bool build_proxy_config(const std::vector<std::string>& upstreams,
     }
     for (const ProxyRoute& r : out->routes) {
       if (r.host == spec.route.host && r.prefix == spec.route.prefix) {
-        *error = "--proxy: prefix " + quoted(spec.route.host + spec.route.prefix) + " is given twice";
+        *error =
+            "--proxy: prefix " + quoted(spec.route.host + spec.route.prefix) + " is given twice";
         return false;
       }
     }

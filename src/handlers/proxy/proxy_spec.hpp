@@ -12,7 +12,8 @@
 namespace zhttp::handlers::proxy {
 
 // "127.0.0.1:9001", "[::1]:9001", "app.internal:80" or "unix:/run/app.sock" into `out`'s
-// address and sockaddr. False with *error.
+// address and sockaddr: a name resolved to its first IPv4 or IPv6 address, brackets holding an
+// IPv6 address only (never a name), an IPv6 address always in brackets. False with *error.
 bool resolve_address(std::string_view address, UpstreamServer* out, std::string* error);
 
 // "NAME ADDRESS [weight=N] [max_conns=N] [backup]": the group's name and the server.
@@ -29,7 +30,8 @@ struct RouteSpec {
   std::string target;  // a group's name, or an address ("HOST:PORT", "[V6]:PORT", "unix:/path")
   bool target_is_address = false;
 };
-// "PREFIX=http://TARGET[/PATH]".
+// "PREFIX=http://TARGET[/PATH]": PREFIX "/path" or "host.name/path"; the paths visible ASCII
+// without '?' or '#' (they meet request targets).
 bool parse_route(std::string_view text, RouteSpec* out, std::string* error);
 
 // The whole configuration from the options' texts in the order given. False with *error, which
