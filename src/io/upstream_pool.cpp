@@ -13,7 +13,12 @@ namespace zhttp::io {
 
 struct UpstreamPool::Link final : conn::UpstreamLink {
   ev_io io{};  // data: this link, as for the timer
+  // The timer is lazy (libev's advice for timeouts restarted on every I/O): `deadline` moves
+  // with each set_timeout(), the timer is re-armed only for an earlier deadline, and when it
+  // fires before the deadline it is armed again for what is left. 0: no deadline.
   ev_timer timer{};
+  ev_tstamp deadline = 0;
+  ev_tstamp fires_at = 0;  // while the timer is active
   UpstreamPool* pool = nullptr;
   conn::UpstreamLinkUser* user = nullptr;
   Link* newer = nullptr;  // in its group's idle list
@@ -50,11 +55,17 @@ struct UpstreamPool::Link final : conn::UpstreamLink {
   }
   void set_timeout(double seconds) override {
     if (seconds <= 0) {
-      ev_timer_stop(pool->loop_, &timer);
+      deadline = 0;  // a running timer fires into nothing and stops
       return;
     }
+    deadline = ev_now(pool->loop_) + seconds;
+    if (ev_is_active(&timer) && fires_at <= deadline) return;  // it looks again when it fires
+    arm(seconds);
+  }
+  void arm(double seconds) {
     timer.repeat = seconds;
     ev_timer_again(pool->loop_, &timer);
+    fires_at = ev_now(pool->loop_) + seconds;
   }
   bool reused() const override { return requests > 1; }
   uint16_t local_port() const override {
@@ -169,7 +180,7 @@ void UpstreamPool::hand_out(Link& l, conn::UpstreamLinkUser& user) {
 void UpstreamPool::release(conn::UpstreamLink* link, bool keep) {
   Link& l = *static_cast<Link*>(link);
   l.user = nullptr;
-  ev_timer_stop(loop_, &l.timer);
+  l.deadline = 0;
   const UpstreamGroupLimits& limits = groups_[l.group];
   keep = keep && !l.connecting && limits.keepalive > 0 && l.requests < limits.max_requests &&
          ev_now(loop_) - l.born < limits.max_age;
@@ -200,8 +211,7 @@ void UpstreamPool::park(Link& l) {
   ev_io_stop(loop_, &l.io);
   ev_io_modify(&l.io, EV_READ);
   ev_io_start(loop_, &l.io);
-  l.timer.repeat = groups_[l.group].idle_timeout;
-  ev_timer_again(loop_, &l.timer);
+  l.set_timeout(groups_[l.group].idle_timeout);
 }
 
 void UpstreamPool::unpark(Link& l) {
@@ -215,7 +225,7 @@ void UpstreamPool::unpark(Link& l) {
   --list.size;
   --idle_count_;
   ev_io_stop(loop_, &l.io);
-  ev_timer_stop(loop_, &l.timer);
+  l.deadline = 0;  // the idle timeout no longer applies (the timer stays lazily armed)
 }
 
 void UpstreamPool::close(Link& l) {
@@ -272,15 +282,22 @@ void UpstreamPool::on_io(struct ev_loop*, ev_io* w, int revents) {
   l.user->on_link_io(l, (revents & EV_READ) != 0, (revents & EV_WRITE) != 0);
 }
 
-void UpstreamPool::on_timer(struct ev_loop*, ev_timer* w, int) {
+void UpstreamPool::on_timer(struct ev_loop* loop, ev_timer* w, int) {
   Link& l = *static_cast<Link*>(w->data);
   UpstreamPool& pool = *l.pool;
+  ev_timer_stop(loop, &l.timer);
+  const ev_tstamp now = ev_now(loop);
+  if (l.deadline == 0) return;  // nothing is timed now
+  if (now < l.deadline) {
+    l.arm(l.deadline - now);  // the deadline moved since the timer was armed
+    return;
+  }
+  l.deadline = 0;
   if (l.idle) {
     pool.unpark(l);
     pool.close(l);
     return;
   }
-  ev_timer_stop(pool.loop_, &l.timer);
   if (l.user == nullptr) return;
   l.user->on_link_failed(l, conn::LinkFailure::kTimeout);
 }

@@ -351,17 +351,33 @@ const char* ProxyCall::describe_head_error(http::ResponseError e) {
 // The upstream's status and fields, as the start of the client's answer. Dropped: the
 // hop-by-hop fields, the framing (the client's answer is framed again) and Date (the worker
 // writes its own).
+//
+// The parser has checked every field line already: runs of consecutive kept lines are copied as
+// they came, one copy a run (a head usually makes one to three runs).
 bool ProxyCall::write_head() {
   note();
   Response& r = *response_;
   const char* base = response_area() + head_at_;
   r.status(head_.status);
+  uint32_t run_start = 0;
+  uint32_t run_end = 0;  // run_start == run_end: no run open
   for (uint32_t i = 0; i < head_.header_count; ++i) {
     const Header& h = head_.headers[i];
-    if (h.id == HeaderId::kContentLength || h.id == HeaderId::kDate) continue;
-    if (http::is_hop_by_hop(h, head_, base)) continue;
-    r.header(h.name.in(base), h.value.in(base));
+    const bool dropped = h.id == HeaderId::kContentLength || h.id == HeaderId::kDate ||
+                         http::is_hop_by_hop(h, head_, base);
+    if (dropped) {
+      if (run_end > run_start) r.header_lines({base + run_start, run_end - run_start});
+      run_start = run_end = 0;
+      continue;
+    }
+    // The line ends at the LF after the value (optional whitespace may come between).
+    const uint32_t value_end = h.value.off + h.value.len;
+    const void* lf = std::memchr(base + value_end, '\n', head_.head_bytes - value_end);
+    const uint32_t line_end = static_cast<uint32_t>(static_cast<const char*>(lf) - base) + 1;
+    if (run_end == run_start) run_start = h.name.off;
+    run_end = line_end;
   }
+  if (run_end > run_start) r.header_lines({base + run_start, run_end - run_start});
   if (r.failed()) {
     log("the response head does not fit the client's output buffer");
     return false;
