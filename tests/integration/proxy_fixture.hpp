@@ -30,6 +30,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "http_load.hpp"
@@ -149,6 +150,9 @@ class Client {
     buffer_.clear();
     return a;
   }
+
+  // The bytes read past the last answer (the start of a tunnel's traffic after a 101), taken.
+  std::string take_buffered() { return std::exchange(buffer_, std::string()); }
 
   // Whether the server closes the connection (EOF or reset) within `seconds`; bytes that come
   // meanwhile are kept in *extra.
@@ -371,10 +375,16 @@ class ScriptedBackend {
     return heads_;
   }
 
+  // Closes the listening socket: new connects are refused from then on (as to a server that
+  // died), while the connections already accepted go on.
+  void stop_listening() {
+    listening_ = false;
+    EXPECT_TRUE(eventually([&] { return listener_closed_.load(); }, 5));
+  }
+
   void stop() {
     if (stopping_.exchange(true)) return;
     if (acceptor_.joinable()) acceptor_.join();
-    if (listen_fd_ >= 0) ::close(listen_fd_);
     std::vector<std::thread> threads;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -385,7 +395,7 @@ class ScriptedBackend {
 
  private:
   void accept_loop() {
-    while (!stopping()) {
+    while (!stopping() && listening_) {
       pollfd p{listen_fd_, POLLIN, 0};
       if (::poll(&p, 1, 20) <= 0) continue;
       int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
@@ -395,6 +405,8 @@ class ScriptedBackend {
       std::lock_guard<std::mutex> lock(mutex_);
       threads_.emplace_back([this, fd] { serve(fd); });
     }
+    ::close(listen_fd_);
+    listener_closed_ = true;
   }
 
   void serve(int fd) {
@@ -415,6 +427,8 @@ class ScriptedBackend {
   uint16_t port_ = 0;
   std::thread acceptor_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> listening_{true};
+  std::atomic<bool> listener_closed_{false};
   std::atomic<int> connections_{0};
   std::mutex mutex_;
   std::vector<std::thread> threads_;
