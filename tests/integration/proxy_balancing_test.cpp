@@ -142,12 +142,12 @@ TEST_F(ProxyBalancing, KilledBackendCostsNoClientAnErrorAndComesBackWithinFailTi
   EXPECT_EQ(report.malformed, 0u) << what;
   EXPECT_EQ(report.cuts, 0u) << "GETs must not be cut: " << what;
   EXPECT_EQ(tally.not_ok(), 0u) << "no client may see an error: " << what << "\n"
-                                << proxy_.error_log();
+                                << proxy_.diagnostics();
   const size_t failed = cannot_connect_lines(proxy_.error_log(), a_.address());
-  EXPECT_GE(failed, 1u) << "the dead server was never tried?\n" << proxy_.error_log();
+  EXPECT_GE(failed, 1u) << "the dead server was never tried?\n" << proxy_.diagnostics();
   EXPECT_LE(failed, 1u * kWorkers) << "max_fails (1) x workers (" << kWorkers
                                    << ") failed attempts at most; " << what << "\n"
-                                   << proxy_.error_log();
+                                   << proxy_.diagnostics();
 
   // Back on its port: it gets traffic again within fail_timeout (one request every 20 ms).
   ASSERT_NO_FATAL_FAILURE(a_.restart());
@@ -163,7 +163,7 @@ TEST_F(ProxyBalancing, KilledBackendCostsNoClientAnErrorAndComesBackWithinFailTi
       },
       kFailTimeout + 1.0);
   EXPECT_TRUE(back) << "the restarted backend got no request within fail_timeout ("
-                    << kFailTimeout << " s) and 1 s\n" << proxy_.error_log();
+                    << kFailTimeout << " s) and 1 s\n" << proxy_.diagnostics();
   EXPECT_EQ(ok, sent) << "every request after the restart is answered";
   EXPECT_GT(a_.total(), 0u);
 }
