@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <thread>
@@ -256,6 +257,77 @@ TEST_F(ProxyForwarding, PrefixIsRewrittenTheLongestWinsAndAHostHasItsOwnRoutes) 
   }
 }
 
+TEST_F(ProxyForwarding, LargeAnswersAreStreamedToTheClientWhole) {
+  // 5 MB, more than zhttpd holds: streamed with its Content-Length; then HEAD of it; then the
+  // connection goes on.
+  Client c(proxy_.port());
+  ASSERT_TRUE(c.send(get_request("/app/big?bytes=5000000")));
+  Answer big = c.read(false, 30);
+  ASSERT_TRUE(big.complete) << big.raw.substr(0, 300) << "\n" << proxy_.diagnostics();
+  EXPECT_EQ(big.status, 200);
+  EXPECT_EQ(big.field("Content-Length"), "5000000") << big.head;
+  ASSERT_EQ(big.body.size(), 5000000u);
+  std::string pattern;
+  for (int i = 0; i < 16; ++i) {
+    for (int ch = 33; ch < 127; ++ch) pattern += static_cast<char>(ch);
+  }
+  bool same = true;
+  for (size_t at = 0; at < big.body.size() && same; at += pattern.size()) {
+    same = big.body.compare(at, pattern.size(), pattern, 0,
+                            std::min(pattern.size(), big.body.size() - at)) == 0;
+  }
+  EXPECT_TRUE(same) << "the body is not the backend's";
+  ASSERT_TRUE(c.send("HEAD /app/big?bytes=5000000 HTTP/1.1\r\nHost: t\r\n\r\n"));
+  Answer head = c.read(true);
+  ASSERT_TRUE(head.complete) << head.raw;
+  EXPECT_EQ(head.field("Content-Length"), "5000000") << head.head;
+  ASSERT_TRUE(c.send(get_request("/app/small")));
+  Answer next = c.read();
+  EXPECT_TRUE(next.complete && next.status == 200) << next.raw;
+}
+
+TEST_F(ProxyForwarding, ASlowClientGetsAllOfALargeAnswer) {
+  // A small receive buffer and a pause before reading: zhttpd's output fills and it must stop
+  // reading the backend until the client takes more (backpressure), then go on to the end.
+  const int fd = connect_loopback(proxy_.port(), 8192);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd, get_request("/app/slow-reader?bytes=3000000")));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  std::string got = read_until(
+      fd,
+      [](const std::string& in) {
+        size_t end = in.find("\r\n\r\n");
+        return end != std::string::npos && in.size() >= end + 4 + 3000000;
+      },
+      60);
+  ::close(fd);
+  size_t end = got.find("\r\n\r\n");
+  ASSERT_NE(end, std::string::npos) << got.substr(0, 300);
+  EXPECT_EQ(got.compare(0, 13, "HTTP/1.1 200 "), 0) << got.substr(0, 300);
+  EXPECT_EQ(got.size(), end + 4 + 3000000);
+}
+
+TEST_F(ProxyForwarding, PipelinedRequestsAreAnsweredInOrder) {
+  Client c(proxy_.port());
+  std::string all;
+  for (int i = 0; i < 5; ++i) all += get_request("/app/pipelined?n=" + std::to_string(i));
+  all += "POST /app/pipelined?n=5 HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc";
+  all += get_request("/hello.txt");  // no route: the files, in the same order
+  all += get_request("/app/pipelined?n=7");
+  ASSERT_TRUE(c.send(all));
+  for (int i = 0; i < 8; ++i) {
+    SCOPED_TRACE(i);
+    Answer a = c.read();
+    ASSERT_TRUE(a.complete) << a.raw;
+    ASSERT_EQ(a.status, 200);
+    if (i == 6) {
+      EXPECT_EQ(a.body, "hello from the root\n");
+    } else {
+      EXPECT_EQ(backend_json(a.body).value("target", ""), "/app/pipelined?n=" + std::to_string(i));
+    }
+  }
+}
+
 TEST_F(ProxyForwarding, PathsWithNoRouteAreServedFromTheRootAsBefore) {
   Answer file = exchange(proxy_.port(), get_request("/hello.txt", "www.example.org"));
   ASSERT_TRUE(file.complete) << file.raw;
@@ -311,6 +383,15 @@ TEST(ProxyUnixSocket, GunicornOnAUnixSocketAnswersThroughAGroupAndThroughARoute)
   ASSERT_TRUE(post.complete) << post.raw;
   EXPECT_EQ(post.status, 200);
   EXPECT_NE(post.body.find(" POST /form body=11\n"), std::string::npos) << post.body;
+
+  // An answer without a length: gunicorn sends it chunked, zhttpd streams it chunked.
+  Answer streamed = exchange(proxy.port(), get_request("/stream?n=2000"));
+  ASSERT_TRUE(streamed.complete) << streamed.raw.substr(0, 500);
+  EXPECT_EQ(streamed.status, 200);
+  EXPECT_TRUE(streamed.chunked) << streamed.head;
+  std::string lines;
+  for (int i = 0; i < 2000; ++i) lines += "line " + std::to_string(i) + " of 2000\n";
+  EXPECT_TRUE(streamed.body == lines) << streamed.body.size() << " bytes";
 
   Answer routed = exchange(proxy.port(), get_request("/direct/x"));
   ASSERT_TRUE(routed.complete) << routed.raw;

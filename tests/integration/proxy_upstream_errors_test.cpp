@@ -123,6 +123,21 @@ void backend_script(int& fd, const std::string& head, ScriptedBackend& self) {
     return say("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
                "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nContent-Length: 8\r\n\r\nSMUGGLED");
   }
+  // Well-formed answers of every framing.
+  if (target == "/until-close") {  // no length: delimited by the close (RFC 9112 6.3 rule 8)
+    say("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n" + pattern(50000));
+    self.pause(0.1);
+    return say(pattern(50000));
+  }
+  if (target == "/chunked-trailers") {
+    return say("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+               "5;name=value\r\nhello\r\n7\r\n, world\r\n0\r\nX-Checksum: 1\r\n\r\n");
+  }
+  if (target == "/interim-then-200") {
+    return say("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n"
+               "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nfine\n");
+  }
+  if (target == "/no-content") return say("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
   say("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nfine\n");
 }
 
@@ -183,6 +198,26 @@ TEST_F(ProxyUpstreamErrors, TheScriptedBackendAnswersWellFormedRequestsThroughTh
   ASSERT_TRUE(a.complete) << a.raw << "\n" << proxy_.diagnostics();
   EXPECT_EQ(a.status, 200);
   EXPECT_EQ(a.body, "fine\n");
+}
+
+TEST_F(ProxyUpstreamErrors, WellFormedAnswersOfEveryFramingAreForwarded) {
+  Answer until_close = get("/until-close");
+  ASSERT_TRUE(until_close.complete) << until_close.raw.substr(0, 300);
+  EXPECT_EQ(until_close.status, 200);
+  EXPECT_TRUE(until_close.chunked) << "re-framed for an HTTP/1.1 client: " << until_close.head;
+  EXPECT_EQ(until_close.body, pattern(50000) + pattern(50000));
+  Answer chunked = get("/chunked-trailers");
+  ASSERT_TRUE(chunked.complete) << chunked.raw;
+  EXPECT_EQ(chunked.status, 200);
+  EXPECT_EQ(chunked.body, "hello, world");
+  Answer interim = get("/interim-then-200");
+  ASSERT_TRUE(interim.complete) << interim.raw;
+  EXPECT_EQ(interim.status, 200) << "the upstream's 1xx are not forwarded: " << interim.raw;
+  EXPECT_EQ(interim.body, "fine\n");
+  Answer none = get("/no-content");
+  ASSERT_TRUE(none.complete) << none.raw;
+  EXPECT_EQ(none.status, 204);
+  EXPECT_TRUE(none.body.empty());
 }
 
 TEST_F(ProxyUpstreamErrors, SmugglingShapedHeadsAre502AndNothingOfThemReachesTheClient) {
