@@ -106,6 +106,20 @@ TEST_F(ProxyForwarding, GetReachesTheBackendWithHostAndTheForwardingFieldsAndNoH
   EXPECT_EQ(seen_fields(echo, "Host"), std::vector<std::string>{"plain.example"});
 }
 
+TEST_F(ProxyForwarding, AnHttp10RequestWithoutHostGetsTheGroupNameAsHost) {
+  Client c(proxy_.port());
+  ASSERT_TRUE(c.send("GET /app/old HTTP/1.0\r\nUser-Agent: old\r\n\r\n"));
+  Answer a = c.read();
+  ASSERT_TRUE(a.complete) << a.raw;
+  EXPECT_EQ(a.status, 200);
+  nlohmann::json echo = backend_json(a.body);
+  EXPECT_EQ(echo.value("version", ""), "HTTP/1.1") << "the upstream request is HTTP/1.1";
+  EXPECT_EQ(seen_fields(echo, "Host"), std::vector<std::string>{"app"});
+  EXPECT_TRUE(seen_fields(echo, "X-Forwarded-Host").empty()) << echo.dump();
+  EXPECT_EQ(seen_fields(echo, "Via"), std::vector<std::string>{"1.0 zhttpd"});
+  EXPECT_TRUE(c.closed_within(5)) << "an HTTP/1.0 exchange without keep-alive ends";
+}
+
 TEST_F(ProxyForwarding, HeadHasNoBodyAndTheConnectionCarriesTheNextRequest) {
   Client c(proxy_.port());
   ASSERT_TRUE(c.send("HEAD /app/h HTTP/1.1\r\nHost: t\r\n\r\n"));

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "proxy_fixture.hpp"
@@ -122,6 +123,11 @@ void backend_script(int& fd, const std::string& head, ScriptedBackend& self) {
   if (target == "/extra-after-body") {  // a second answer nobody asked for after the first
     return say("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
                "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nContent-Length: 8\r\n\r\nSMUGGLED");
+  }
+  if (target == "/early-413") {  // answers before reading the body, then closes
+    say("HTTP/1.1 413 Payload Too Large\r\nContent-Length: 9\r\nConnection: close\r\n\r\n"
+        "too large");
+    return self.pause(0.2);
   }
   // Well-formed answers of every framing.
   if (target == "/until-close") {  // no length: delimited by the close (RFC 9112 6.3 rule 8)
@@ -332,6 +338,38 @@ TEST_F(ProxyUpstreamErrors, BytesAfterTheBodyAreNeverForwardedAsAnotherAnswer) {
   c.closed_within(0.3, &extra);
   EXPECT_EQ((first.raw + second.raw + extra).find(kBadBody), std::string::npos);
   EXPECT_EQ((first.raw + second.raw + extra).find(kBadField), std::string::npos);
+}
+
+// A backend that answers (413) before it read the body, then closes: the answer reaches the
+// client; the client's connection then either goes on in step (the rest of the body skipped)
+// or is closed, never reads body bytes as a next request.
+TEST_F(ProxyUpstreamErrors, AnAnswerBeforeTheBodyIsForwardedAndTheClientConnectionStaysInStep) {
+  for (size_t size : {size_t{1000}, size_t{2000000}}) {  // gathered, then streamed
+    SCOPED_TRACE("a body of " + std::to_string(size) + " bytes");
+    Client c(proxy_.port());
+    const std::string body(size, 'b');
+    bool sent = false;
+    std::thread writer([&] {
+      sent = c.send("POST /early-413 HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                    std::to_string(size) + "\r\n\r\n") &&
+             c.send(body);
+    });
+    Answer a = c.read(false, 10);
+    writer.join();
+    EXPECT_TRUE(a.complete) << a.raw;
+    EXPECT_EQ(a.status, 413) << a.raw;
+    EXPECT_EQ(a.body, "too large");
+    if (!sent) continue;  // zhttpd closed while the body was still coming: in step
+    Answer next;
+    if (c.send(get_request("/fine"))) next = c.read(false, 10);
+    if (next.complete) {
+      EXPECT_EQ(next.status, 200) << next.raw;
+      EXPECT_EQ(next.body, "fine\n");
+    } else {
+      EXPECT_TRUE(next.closed) << "neither answered nor closed: " << next.raw;
+      EXPECT_TRUE(next.raw.empty()) << next.raw;
+    }
+  }
 }
 
 TEST_F(ProxyUpstreamErrors, NothingListeningIs502) {

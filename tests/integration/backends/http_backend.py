@@ -152,11 +152,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = handle_any
 
 
+def quiet_errors(server_class):
+    """A client (the proxy) that goes away mid-answer is expected here: no traceback for it."""
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super(server_class, self).handle_error(request, client_address)
+    server_class.handle_error = handle_error
+    return server_class
+
+
+@quiet_errors
 class TcpServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024
 
 
+@quiet_errors
 class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
     request_queue_size = 1024
