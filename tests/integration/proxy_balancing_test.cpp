@@ -209,5 +209,50 @@ TEST(ProxyRetry, AGetOnAPooledConnectionToAServerThatDiedGoesToTheOtherServer) {
       << proxy.error_log();
 }
 
+// The other side of the idle-close race: a POST is never sent twice. Its pooled connection is
+// closed unanswered by the server: a client connection that carried a request before is closed
+// without an answer (a client sends it again), a new one gets 502; the server saw it once.
+TEST(ProxyRetry, APostOnAPooledConnectionClosedUnansweredIsNeverRepeated) {
+  std::atomic<int> posts{0};
+  ScriptedBackend x([&](int& fd, const std::string& head, ScriptedBackend&) {
+    std::string request = head;
+    for (int i = 0; i < 2; ++i) {
+      if (request.rfind("POST ", 0) == 0) {
+        ++posts;
+        return;  // closed unanswered
+      }
+      send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      request = read_until(
+          fd, [](const std::string& in) { return in.find("\r\n\r\n") != std::string::npos; }, 10);
+    }
+  });
+  Proxy proxy;
+  ASSERT_NO_FATAL_FAILURE(proxy.start({"--upstream", "app " + x.address(), "--upstream-options",
+                                       "app fail_timeout=0", "--proxy", "/=http://app"}));
+  const std::string post = "POST /form HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc";
+  {
+    Client c(proxy.port());
+    ASSERT_TRUE(c.send(get_request("/first")));
+    Answer first = c.read();
+    ASSERT_TRUE(first.complete && first.status == 200) << first.raw << proxy.diagnostics();
+    ASSERT_TRUE(c.send(post));  // on the upstream connection the GET left in the pool
+    Answer a = c.read();
+    EXPECT_FALSE(a.complete) << "answered: " << a.raw;
+    EXPECT_TRUE(a.closed) << "the client connection must be closed unanswered";
+    EXPECT_TRUE(a.raw.empty()) << a.raw;
+  }
+  EXPECT_EQ(posts.load(), 1);
+  {
+    Client c(proxy.port());
+    ASSERT_TRUE(c.send(get_request("/second")));
+    Answer second = c.read();
+    ASSERT_TRUE(second.complete && second.status == 200) << second.raw;
+  }
+  Answer fresh = exchange(proxy.port(), post);  // a new client connection: 502
+  EXPECT_TRUE(fresh.complete) << fresh.raw;
+  EXPECT_EQ(fresh.status, 502) << fresh.raw;
+  EXPECT_EQ(posts.load(), 2) << "a POST was sent twice";
+}
+
 }  // namespace
 }  // namespace zhttp::test::proxy

@@ -124,6 +124,7 @@ void backend_script(int& fd, const std::string& head, ScriptedBackend& self) {
     return say("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
                "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nContent-Length: 8\r\n\r\nSMUGGLED");
   }
+  if (target == "/no-read") return self.pause(4);  // never reads the body: past the send timeout
   if (target == "/early-413") {  // answers before reading the body, then closes
     say("HTTP/1.1 413 Payload Too Large\r\nContent-Length: 9\r\nConnection: close\r\n\r\n"
         "too large");
@@ -165,6 +166,7 @@ class ProxyUpstreamErrors : public ::testing::Test {
         "--upstream-options", "dead max_fails=1 fail_timeout=30",
         "--proxy", "/all-down/=http://dead",
         "--proxy-read-timeout", "1",
+        "--proxy-send-timeout", "1",
     }));
   }
 
@@ -184,11 +186,11 @@ class ProxyUpstreamErrors : public ::testing::Test {
     expect_logged(target);
   }
 
-  void expect_logged(const std::string& target) {
+  void expect_logged(const std::string& target, const std::string& method = "GET") {
     EXPECT_TRUE(eventually(
         [&] {
           std::string log = proxy_.error_log();
-          return log.find("\"GET " + target + "\"") != std::string::npos;
+          return log.find("\"" + method + " " + target + "\"") != std::string::npos;
         },
         5))
         << "no error-log line for " << target << ":\n" << proxy_.error_log();
@@ -318,6 +320,29 @@ TEST_F(ProxyUpstreamErrors, BackendSlowerThanTheReadTimeoutIs504) {
   EXPECT_EQ(a.body.size(), 100000u);
   expect_logged("/stall-large");
   EXPECT_NE(proxy_.error_log().find("timed out reading the response"), std::string::npos)
+      << proxy_.error_log();
+}
+
+TEST_F(ProxyUpstreamErrors, BackendThatStopsReadingTheBodyIs504PastTheSendTimeout) {
+  // 32 MB: more than the socket buffers between zhttpd and the backend hold.
+  constexpr size_t kSize = 32 * 1024 * 1024;
+  const std::string body(kSize, 'p');
+  Client c(proxy_.port());
+  std::thread writer([&] {
+    if (c.send("PUT /no-read HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(kSize) +
+               "\r\n\r\n")) {
+      c.send(body);  // fails once zhttpd closes the connection
+    }
+  });
+  Answer a = c.read(false, 15);
+  ::shutdown(c.fd(), SHUT_RDWR);  // the writer's send ends now, whatever came
+  writer.join();
+  EXPECT_TRUE(a.complete || a.closed) << a.raw;
+  if (a.complete) {
+    EXPECT_EQ(a.status, 504) << a.raw;
+  }
+  expect_logged("/no-read", "PUT");
+  EXPECT_NE(proxy_.error_log().find("timed out sending the request"), std::string::npos)
       << proxy_.error_log();
 }
 
