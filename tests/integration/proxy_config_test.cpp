@@ -140,7 +140,9 @@ TEST_F(ProxyReload, ReloadToAnotherBackendUnderLoadLosesNoRequest) {
   const bool reloaded = reloads_seen(1, 10);
   ProgramResult run = collect(wrk, std::chrono::steady_clock::now() + std::chrono::seconds(30));
   std::istringstream lines(run.out + run.err);
-  for (std::string line; std::getline(lines, line);) std::printf("[ wrk          ] %s\n", line.c_str());
+  for (std::string line; std::getline(lines, line);) {
+    std::printf("[ wrk          ] %s\n", line.c_str());
+  }
   ASSERT_TRUE(reloaded) << proxy_.error_log();
   ASSERT_TRUE(run.finished) << "wrk did not finish";
   EXPECT_TRUE(exited_with(run.status, 0)) << describe_status(run.status) << "\n" << run.err;

@@ -78,7 +78,8 @@ inline size_t decode_chunked(std::string_view in, std::string* out) {
     if (line.empty()) return std::string::npos;
     size_t size = 0;
     for (char c : line) {
-      int d = c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+      const int lower = c | 0x20;
+      int d = c >= '0' && c <= '9' ? c - '0' : lower >= 'a' && lower <= 'f' ? lower - 'a' + 10 : -1;
       if (d < 0 || size > (size_t{1} << 40)) return std::string::npos;
       size = size * 16 + static_cast<size_t>(d);
     }
@@ -169,10 +170,8 @@ class Client {
   bool try_finish(size_t head_end, bool head_request, Answer* a) {
     HttpResponse h;
     h.head = buffer_.substr(0, head_end);
-    if (h.head.compare(0, 9, "HTTP/1.1 ") != 0 || h.head.size() < 12) {
-      if (!eof_) return false;  // reported as incomplete once the connection ends
-      return false;
-    }
+    // Not an HTTP/1.1 status line: reported as incomplete once the connection ends or time is up.
+    if (h.head.compare(0, 9, "HTTP/1.1 ") != 0 || h.head.size() < 12) return false;
     h.status = std::atoi(h.head.c_str() + 9);
     const size_t body_at = head_end + 4;
     std::string_view rest = std::string_view(buffer_).substr(body_at);
@@ -257,7 +256,8 @@ inline std::vector<std::string> seen_fields(const nlohmann::json& echo, std::str
 // backends/http_backend.py: Python's http.server speaking HTTP/1.1, one thread per connection.
 class PythonBackend {
  public:
-  explicit PythonBackend(std::string name) : name_(std::move(name)), process_("zhttp-py-" + name_) {}
+  explicit PythonBackend(std::string name)
+      : name_(std::move(name)), process_("zhttp-py-" + name_) {}
 
   // On a free loopback port.
   void start() {

@@ -28,7 +28,8 @@ constexpr std::string_view kBadBody = "SMUGGLED";
 std::string target_of(const std::string& head) {
   size_t sp = head.find(' ');
   size_t sp2 = head.find(' ', sp + 1);
-  return sp == std::string::npos || sp2 == std::string::npos ? "" : head.substr(sp + 1, sp2 - sp - 1);
+  if (sp == std::string::npos || sp2 == std::string::npos) return "";
+  return head.substr(sp + 1, sp2 - sp - 1);
 }
 
 std::string pattern(size_t n) {
@@ -59,8 +60,10 @@ void backend_script(int& fd, const std::string& head, ScriptedBackend& self) {
       {"/bare-cr", "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nX-A: a\rContent-Length: 8\r\n\r\nSMUGGLED"},
       {"/nul", std::string("HTTP/1.1 200 OK\r\nX-Bad: 1\r\nX-A: a") + '\0' +
                    "b\r\nContent-Length: 8\r\n\r\nSMUGGLED"},
-      {"/ctl", "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nX-A: a\x01" "b\r\nContent-Length: 8\r\n\r\nSMUGGLED"},
-      {"/del", "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nX-A: a\x7f" "b\r\nContent-Length: 8\r\n\r\nSMUGGLED"},
+      {"/ctl", "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nX-A: a\x01"
+               "b\r\nContent-Length: 8\r\n\r\nSMUGGLED"},
+      {"/del", "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nX-A: a\x7f"
+               "b\r\nContent-Length: 8\r\n\r\nSMUGGLED"},
       {"/space-colon", "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nContent-Length : 8\r\n\r\nSMUGGLED"},
       {"/tab-colon", "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nTransfer-Encoding\t: chunked\r\n"
                      "Content-Length: 8\r\n\r\nSMUGGLED"},
