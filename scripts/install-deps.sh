@@ -25,6 +25,7 @@ PACKAGES=(
   clang libclang-rt-14-dev
   media-types curl wrk
   brotli chromium  # the demo site's .br variants (scripts/build-www.sh); its browser test
+  python3 gunicorn python3-websockets  # the proxy tests' backends (tests/integration/backends)
 )
 if ((bench)); then PACKAGES+=(nginx haproxy valgrind); fi
 

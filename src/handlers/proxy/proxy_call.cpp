@@ -107,8 +107,8 @@ void ProxyCall::attempt(bool fresh) {
     server_ = server;
     picked_ = true;
     if (server < 64) tried_ |= uint64_t{1} << server;
+    ++attempts_;  // not for the retry on a new connection: the same server, not one more
   }
-  ++attempts_;
   head_sent_ = 0;
   gathered_sent_ = 0;
   stage_sent_ = 0;

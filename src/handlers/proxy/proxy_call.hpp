@@ -109,7 +109,7 @@ class ProxyCall final : private conn::UpstreamLinkUser {
   conn::UpstreamLink* link_ = nullptr;
   char* block_ = nullptr;
   uint64_t tried_ = 0;  // servers tried (bit per server index)
-  uint32_t attempts_ = 0;
+  uint32_t attempts_ = 0;  // servers picked (what fail() compares with the group's size)
   bool picked_ = false;  // the balancer counts an attempt on server_ in flight
   uint64_t started_us_ = 0;  // monotonic: when the request came to the proxy
 

@@ -301,6 +301,50 @@ TEST_F(ProxyCallTest, AReusedLinkClosedBeforeAnswerIsRetriedOnceOnANewOne) {
   EXPECT_TRUE(h.sent.starts_with("HTTP/1.1 200 ")) << h.sent;
 }
 
+// A server killed under a pooled connection: the reused link ends unanswered, and so does the
+// retry on a new connection to the same server (refused, or accepted by the dying process and
+// closed). That retry is not one more server: the request still goes to the next one.
+TEST_F(ProxyCallTest, AServerFailingOnItsReusedAndItsNewLinkLeavesTheRequestToTheNextServer) {
+  links().next_reused = true;
+  h.feed("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  ready(0);
+  answer(0, "", true);
+  ASSERT_EQ(links().links.size(), 2u);
+  EXPECT_TRUE(link(1).fresh);
+  EXPECT_EQ(link(1).server, link(0).server);
+  fail(1, conn::LinkFailure::kConnect);
+  ASSERT_EQ(links().links.size(), 3u) << h.sent;
+  EXPECT_NE(link(2).server, link(0).server);
+  ready(2);
+  answer(2, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  EXPECT_TRUE(h.sent.starts_with("HTTP/1.1 200 ")) << h.sent;
+
+  conn::ConnectionHarness<ProxyUnderTest> closed;
+  closed.handler.links.next_reused = true;
+  closed.feed("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  auto& ls = closed.handler.links.links;
+  auto settle_closed = [&] {
+    closed.run_wakes();
+    closed.flush();
+  };
+  ls.at(0).user->on_link_ready(ls.at(0));
+  ls.at(0).eof = true;
+  ls.at(0).user->on_link_io(ls.at(0), true, false);
+  settle_closed();
+  ASSERT_EQ(ls.size(), 2u);
+  ls.at(1).user->on_link_ready(ls.at(1));
+  ls.at(1).eof = true;  // connected, then closed before a byte
+  ls.at(1).user->on_link_io(ls.at(1), true, false);
+  settle_closed();
+  ASSERT_EQ(ls.size(), 3u) << closed.sent;
+  EXPECT_NE(ls.at(2).server, ls.at(0).server);
+  ls.at(2).user->on_link_ready(ls.at(2));
+  ls.at(2).to_read = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+  ls.at(2).user->on_link_io(ls.at(2), true, false);
+  settle_closed();
+  EXPECT_TRUE(closed.sent.starts_with("HTTP/1.1 200 ")) << closed.sent;
+}
+
 TEST_F(ProxyCallTest, APostOnAReusedLinkIsNotRepeated) {
   links().next_reused = true;
   h.feed("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx");
