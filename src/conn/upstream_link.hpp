@@ -60,10 +60,12 @@ class UpstreamLinks {
   // A link to server `server` of group `group` at `address`: an idle one of that server when
   // there is one (most recently used first) and `fresh` is false, else a new connection, its
   // connect bounded by `connect_timeout`. user.on_link_ready() follows (from the loop, never
-  // from inside this call). Null when no link can be had now (descriptors or slots run out).
+  // from inside this call). Null when no link can be had now: *refused true when the connect
+  // was refused at once (nobody listens: the caller learns it now, before other requests pick
+  // the same server), false when descriptors or slots ran out.
   virtual UpstreamLink* open(uint32_t group, uint32_t server, const sockaddr* address,
                              socklen_t address_len, double connect_timeout, bool fresh,
-                             UpstreamLinkUser& user) = 0;
+                             UpstreamLinkUser& user, bool* refused) = 0;
   // The user is done with `link`: kept idle for the next request of its server when `keep` (the
   // response ended cleanly, the request was sent whole, the upstream keeps it open), else
   // closed. Either way the user hears nothing more of it.

@@ -28,7 +28,7 @@ struct UpstreamPool::Link final : conn::UpstreamLink {
   uint32_t group = 0;
   uint32_t server = 0;
   uint32_t requests = 0;  // handed out this many times
-  int connect_error = 0;  // a connect() refused at once (a unix socket nobody listens on)
+  int connect_error = 0;  // a connect() refused at once: open() says so and closes the link
   bool connecting = false;
   bool idle = false;
 
@@ -103,7 +103,8 @@ UpstreamPool::~UpstreamPool() {
 
 conn::UpstreamLink* UpstreamPool::open(uint32_t group, uint32_t server, const sockaddr* address,
                                        socklen_t address_len, double connect_timeout, bool fresh,
-                                       conn::UpstreamLinkUser& user) {
+                                       conn::UpstreamLinkUser& user, bool* refused) {
+  *refused = false;
   if (group >= groups_.size()) return nullptr;
   Link* l = fresh ? nullptr : reuse(group, server);
   if (l != nullptr) {
@@ -114,13 +115,14 @@ conn::UpstreamLink* UpstreamPool::open(uint32_t group, uint32_t server, const so
   }
   l = connect(group, server, address, address_len);
   if (l == nullptr) return nullptr;
+  if (l->connect_error != 0) {
+    close(*l);
+    *refused = true;
+    return nullptr;
+  }
   hand_out(*l, user);
   l->set_timeout(connect_timeout);
-  if (l->connect_error != 0) {
-    ev_feed_event(loop_, &l->io, EV_WRITE);  // the failure, told from the loop
-  } else {
-    l->watch(false, true);
-  }
+  l->watch(false, true);
   return l;
 }
 
@@ -265,9 +267,9 @@ void UpstreamPool::on_io(struct ev_loop*, ev_io* w, int revents) {
     return;
   }
   if (l.connecting) {
-    int error = l.connect_error;
+    int error = 0;
     socklen_t len = sizeof error;
-    if (error == 0 && ::getsockopt(l.fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0) error = errno;
+    if (::getsockopt(l.fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0) error = errno;
     if (error == EINPROGRESS || error == EALREADY) return;
     l.connecting = false;
     l.set_timeout(0);

@@ -31,7 +31,7 @@ class UpstreamPool final : public conn::UpstreamLinks {
 
   conn::UpstreamLink* open(uint32_t group, uint32_t server, const sockaddr* address,
                            socklen_t address_len, double connect_timeout, bool fresh,
-                           conn::UpstreamLinkUser& user) override;
+                           conn::UpstreamLinkUser& user, bool* refused) override;
   void release(conn::UpstreamLink* link, bool keep) override;
   // Closes every idle link (a worker that drains keeps none).
   void close_idle();

@@ -93,10 +93,12 @@ void HealthChecks::start(Probe& p) {
   p.due = ev_now(loop_) + group.check_interval;
   p.sent = p.got = 0;
   if (p.request_len == 0) return finish(p, false, "the check request does not fit");
+  bool refused = false;
   p.link = links_.open(p.group, p.server, reinterpret_cast<const sockaddr*>(&s.sockaddr),
-                       s.sockaddr_len,
-                       std::min(group.check_interval, config_.timeouts.connect), true, p);
-  if (p.link == nullptr) return;  // no slot now: the next round tries again
+                       s.sockaddr_len, std::min(group.check_interval, config_.timeouts.connect),
+                       true, p, &refused);
+  if (refused) return finish(p, false, "cannot connect");
+  // No slot now (p.link null): the next round tries again.
 }
 
 void HealthChecks::Probe::on_link_ready(conn::UpstreamLink& l) {

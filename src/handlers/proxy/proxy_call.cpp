@@ -119,13 +119,14 @@ void ProxyCall::attempt(bool fresh) {
   got_bytes_ = head_done_ = whole_ = upstream_ended_ = request_sent_ = false;
   stage_ = Stage::kConnecting;
   const UpstreamServer& s = group.servers[server_];
+  bool refused = false;
   link_ = ctx_->links.open(group_, server_, reinterpret_cast<const sockaddr*>(&s.sockaddr),
-                           s.sockaddr_len, ctx_->config.timeouts.connect, fresh, *this);
-  if (link_ == nullptr) {
-    log("no connection can be opened now (descriptors or slots used up)");
-    finish_attempt(Outcome::kAbandoned);
-    answer_error(502);
-  }
+                           s.sockaddr_len, ctx_->config.timeouts.connect, fresh, *this, &refused);
+  if (link_ != nullptr) return;
+  if (refused) return fail(Outcome::kConnectError, 502, "cannot connect");
+  log("no connection can be opened now (descriptors or slots used up)");
+  finish_attempt(Outcome::kAbandoned);
+  answer_error(502);
 }
 
 void ProxyCall::on_link_ready(conn::UpstreamLink& link) {
@@ -594,9 +595,16 @@ void ProxyCall::fail(Outcome outcome, uint16_t status, const char* reason) {
   // server's fault; once more on a new connection when the request can be repeated.
   if (outcome == Outcome::kError && reused_link && nothing_back) {
     if (!fresh_retry_ && idempotent_ && replayable()) {
-      fresh_retry_ = true;
       ctx_->balancer.count_retry(group_, server_);
-      return attempt(true);
+      // Unless the server was taken out meanwhile (it died, as its other connections told):
+      // then another server, without counting this against it once more.
+      if (ctx_->balancer.state(group_, server_, ctx_->now_ms()) != ServerState::kDown) {
+        fresh_retry_ = true;
+        return attempt(true);
+      }
+      finish_attempt(Outcome::kAbandoned);
+      if (attempts_ < ctx_->config.groups[group_].servers.size()) return attempt(false);
+      return answer_error(502);
     }
     finish_attempt(Outcome::kAbandoned);
     if (response_->connection_reused()) {  // the client may retry on a new connection

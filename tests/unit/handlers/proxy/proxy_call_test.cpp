@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <deque>
+#include <vector>
 #include <string>
 
 #include "handlers/proxy/balancer.hpp"
@@ -61,11 +62,19 @@ struct FakeLink final : conn::UpstreamLink {
 
 struct FakeLinks final : conn::UpstreamLinks {
   std::deque<FakeLink> links;
-  bool refuse = false;
+  bool refuse = false;           // no slot
+  int refuse_connects = 0;        // the next opens refused at once (nobody listens)
+  std::vector<uint32_t> refused_servers;
   bool next_reused = false;
 
   conn::UpstreamLink* open(uint32_t, uint32_t server, const sockaddr*, socklen_t, double, bool fresh,
-                           conn::UpstreamLinkUser& user) override {
+                           conn::UpstreamLinkUser& user, bool* refused) override {
+    *refused = refuse_connects > 0;
+    if (refuse_connects > 0) {
+      --refuse_connects;
+      refused_servers.push_back(server);
+      return nullptr;
+    }
     if (refuse) return nullptr;
     FakeLink& l = links.emplace_back();
     l.user = &user;
@@ -268,6 +277,24 @@ TEST_F(ProxyCallTest, AFailedConnectGoesToTheNextServer) {
   EXPECT_TRUE(link(1).written.ends_with("Content-Length: 3\r\n\r\nabc")) << link(1).written;
   answer(1, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
   EXPECT_TRUE(h.sent.starts_with("HTTP/1.1 201 ")) << h.sent;
+}
+
+TEST_F(ProxyCallTest, AConnectRefusedAtOnceGoesToTheNextServerAtOnce) {
+  links().refuse_connects = 1;
+  h.feed("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  ASSERT_EQ(links().refused_servers.size(), 1u);
+  ASSERT_EQ(links().links.size(), 1u);  // the next server, within the same call
+  EXPECT_NE(link(0).server, links().refused_servers[0]);
+  ready(0);
+  answer(0, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  EXPECT_TRUE(h.sent.starts_with("HTTP/1.1 200 ")) << h.sent;
+
+  conn::ConnectionHarness<ProxyUnderTest> none;
+  none.handler.links.refuse_connects = 2;
+  none.feed("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  none.run_wakes();
+  none.flush();
+  EXPECT_TRUE(none.sent.starts_with("HTTP/1.1 502 ")) << none.sent;
 }
 
 TEST_F(ProxyCallTest, EveryServerFailingIs502AndATimeoutIs504) {
