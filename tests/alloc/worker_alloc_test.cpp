@@ -200,7 +200,8 @@ TEST_F(WorkerAllocations, VirtualHostsAllocateNothingWhenWarm) {
   for (const std::string& line : stop_and_read_log(access_log, base / "access.log")) {
     ++lines;
     hosts +=
-        line.ends_with("\"a.test\" \"identity\"") || line.ends_with("\"y.b.test\" \"identity\"");
+        line.ends_with("\"a.test\" \"identity\" \"-\" - -") ||
+        line.ends_with("\"y.b.test\" \"identity\" \"-\" - -");  // no upstream: "-" - -
   }
   EXPECT_EQ(lines, answered_);
   EXPECT_EQ(hosts, answered_ / 7 * 2);  // the two .css requests of each batch
