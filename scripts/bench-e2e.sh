@@ -233,10 +233,17 @@ PIDS+=("$BPID")
 KPID=$!
 PIDS+=("$KPID")
 
+# Idle upstream connections each proxy keeps: room for every client connection's request, so
+# that neither zhttpd nor nginx (32 by default, both) closes and reopens connections under load;
+# HAProxy keeps every idle connection anyway.
+PROXY_KEEPALIVE=$((CONNECTIONS + 16))
+
 # zhttpd as the reverse proxy: /post to the checksum example, the rest to the files.
 "$ZHTTPD" --listen "127.0.0.1:$PPORT" --workers 1 --max-connections "$MAX_CONNS" \
   --keepalive-timeout 75 --shm-name "zhttpd-bench-proxy-$$" --proxy-cache off \
   --upstream "files 127.0.0.1:$BPORT" --upstream "sum 127.0.0.1:$KPORT" \
+  --upstream-options "files keepalive=$PROXY_KEEPALIVE" \
+  --upstream-options "sum keepalive=$PROXY_KEEPALIVE" \
   --proxy "/=http://files" --proxy "/post=http://sum" \
   >"$TMP/zhttpd-proxy.out" 2>"$TMP/zhttpd-proxy.err" &
 PXPID=$!
@@ -301,11 +308,11 @@ http {
     }
     upstream files {
         server 127.0.0.1:$BPORT;
-        keepalive 32;
+        keepalive $PROXY_KEEPALIVE;
     }
     upstream sum {
         server 127.0.0.1:$KPORT;
-        keepalive 32;
+        keepalive $PROXY_KEEPALIVE;
     }
     server {  # nginx as the reverse proxy, as zhttpd and HAProxy are
         listen 127.0.0.1:$NPXPORT;
