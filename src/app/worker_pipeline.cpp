@@ -125,8 +125,7 @@ ProxyStage make_proxy_stage(const cli::Config& config, Handler& rest, shm::Segme
       p.table = std::make_unique<shm::UpstreamTable>(*table);
     }
   }
-  p.balancer =
-      std::make_unique<handlers::proxy::Balancer>(proxy, p.table.get(), setup.stats_slot);
+  p.balancer = std::make_unique<handlers::proxy::Balancer>(proxy, p.table.get(), setup.stats_slot);
   std::vector<io::UpstreamGroupLimits> limits;
   uint32_t idle = 0;
   for (const handlers::proxy::UpstreamGroup& g : proxy.groups) {

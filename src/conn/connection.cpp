@@ -546,8 +546,8 @@ void Connection::report(const RequestView* request, uint16_t status, uint64_t bo
                         uint64_t started_ns) {
   if (ctx_.observer) {
     const PeerAddress* peer = request != nullptr ? &ex_->peer : &peer_;
-    ResponseRecord record{request, status, body_bytes, peer, started_ns, answered_one_,
-                          {},      {},     0,          0};
+    ResponseRecord record{request,       status, body_bytes, peer, started_ns,
+                          answered_one_, {},     {},         0,    0};
     if (request != nullptr) {
       record.content_encoding = {ex_->content_encoding, ex_->content_encoding_len};
       record.upstream_address = ex_->upstream_address;

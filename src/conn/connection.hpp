@@ -228,7 +228,7 @@ class Connection {
   void on_response_progress();
   void close_unanswered();  // Response::abort() before a head: no answer, then close
   void start_tunnel();      // Response::tunnel(): what the client sends next is tunnel bytes
-  size_t stream_room();  // body bytes a streamed write() may queue now
+  size_t stream_room();     // body bytes a streamed write() may queue now
   bool end_stream(Response& response);
   const char* head() const { return input_ + start_; }
 

@@ -140,8 +140,8 @@ UpstreamPool::Link* UpstreamPool::reuse(uint32_t group, uint32_t server) {
   return nullptr;
 }
 
-UpstreamPool::Link* UpstreamPool::connect(uint32_t group, uint32_t server,
-                                          const sockaddr* address, socklen_t len) {
+UpstreamPool::Link* UpstreamPool::connect(uint32_t group, uint32_t server, const sockaddr* address,
+                                          socklen_t len) {
   if (free_.empty()) {
     // Every slot in use: an idle link of any group makes room (the oldest of the largest list).
     IdleList* victim = nullptr;
@@ -218,10 +218,14 @@ void UpstreamPool::park(Link& l) {
 
 void UpstreamPool::unpark(Link& l) {
   IdleList& list = idle_[l.group];
-  if (l.newer) l.newer->older = l.older;
-  else list.newest = l.older;
-  if (l.older) l.older->newer = l.newer;
-  else list.oldest = l.newer;
+  if (l.newer)
+    l.newer->older = l.older;
+  else
+    list.newest = l.older;
+  if (l.older)
+    l.older->newer = l.newer;
+  else
+    list.oldest = l.newer;
   l.newer = l.older = nullptr;
   l.idle = false;
   --list.size;

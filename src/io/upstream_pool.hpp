@@ -15,10 +15,10 @@
 namespace zhttp::io {
 
 struct UpstreamGroupLimits {
-  uint32_t keepalive = 32;        // idle links kept (0: none)
-  double idle_timeout = 4;        // seconds an idle link is kept
-  uint32_t max_requests = 1000;   // requests over one link
-  double max_age = 3600;          // seconds a link is reused at most
+  uint32_t keepalive = 32;       // idle links kept (0: none)
+  double idle_timeout = 4;       // seconds an idle link is kept
+  uint32_t max_requests = 1000;  // requests over one link
+  double max_age = 3600;         // seconds a link is reused at most
 };
 
 class UpstreamPool final : public conn::UpstreamLinks {

@@ -57,12 +57,11 @@ class AccessLog {
   static constexpr size_t kContentEncodingCap = 64;
   static constexpr size_t kUpstreamCap = 128;
   // The longest line record() can produce, whatever the entry holds and the format.
-  static constexpr size_t kMaxLine = (kHostCap + 3) + (kContentEncodingCap + 3) + 6 /* extended */ +
-                                     (kUpstreamCap + 3) + 2 + 5 + 1 + 24 /* upstream */ +
-                                     64 /* address */ + 5 /* " - - " */ + 64 /* [time] */ + 2 +
-                                     (kMethodCap + 3) + 1 + (kFieldCap + 3) + 12 + 2 /* '"' ' ' */ +
-                                     5 + 1 + 20 /* status, bytes */ + 2 + (kFieldCap + 3) + 3 +
-                                     (kFieldCap + 3) + 2 /* '"' '\n' */;
+  static constexpr size_t kMaxLine =
+      (kHostCap + 3) + (kContentEncodingCap + 3) + 6 /* extended */ + (kUpstreamCap + 3) + 2 + 5 +
+      1 + 24 /* upstream */ + 64 /* address */ + 5 /* " - - " */ + 64 /* [time] */ + 2 +
+      (kMethodCap + 3) + 1 + (kFieldCap + 3) + 12 + 2 /* '"' ' ' */ + 5 + 1 +
+      20 /* status, bytes */ + 2 + (kFieldCap + 3) + 3 + (kFieldCap + 3) + 2 /* '"' '\n' */;
 
   // `path` "off" or "" disables the log: nothing is allocated or opened, record() returns at
   // once. Otherwise the buffer (buffer_bytes, plus room for one line) is allocated here.

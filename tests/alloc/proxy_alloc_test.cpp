@@ -111,9 +111,8 @@ class ProxyAllocations : public WorkerAllocations {
     if (cache) {
       store_ = shm::CacheStore::create(cache_region_.get(), cache_region_.size(), {1, 2});
       ASSERT_TRUE(store_);
-      cache_ = std::make_unique<handlers::cache::CacheStage>(handlers::cache::CacheOptions{},
-                                                             *proxy_, *store_, &cache_stats_, 0,
-                                                             loop_);
+      cache_ = std::make_unique<handlers::cache::CacheStage>(
+          handlers::cache::CacheOptions{}, *proxy_, *store_, &cache_stats_, 0, loop_);
       front = cache_.get();
     }
     start(*front, nullptr, nullptr, nullptr, loop_);
@@ -202,10 +201,10 @@ TEST_F(ProxyAllocations, CacheHitsAndFillsAllocateNothingWhenWarm) {
 
 TEST_F(ProxyAllocations, ATunnelAllocatesNothingWhenWarm) {
   start_proxy();
-  ASSERT_TRUE(send_all(client_, "GET /ws" + kHost + "Connection: Upgrade\r\nUpgrade: echo\r\n\r\n"));
-  std::string head = read_until(client_, [](const std::string& s) {
-    return s.find("\r\n\r\n") != std::string::npos;
-  }, 10);
+  ASSERT_TRUE(
+      send_all(client_, "GET /ws" + kHost + "Connection: Upgrade\r\nUpgrade: echo\r\n\r\n"));
+  std::string head = read_until(
+      client_, [](const std::string& s) { return s.find("\r\n\r\n") != std::string::npos; }, 10);
   ASSERT_TRUE(head.starts_with("HTTP/1.1 101 ")) << head;
   char message[64];
   std::memset(message, 'w', sizeof message);

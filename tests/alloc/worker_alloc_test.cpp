@@ -25,12 +25,12 @@
 #include "../integration/socket_util.hpp"
 #include "../unit/support/shared_mapping.hpp"
 #include "alloc_counter.hpp"
-#include "worker_fixture.hpp"
 #include "handlers/access/access_stage.hpp"
 #include "handlers/metrics/metrics.hpp"
 #include "handlers/static_site/static_files.hpp"
 #include "handlers/static_site/virtual_hosts.hpp"
 #include "io/worker.hpp"
+#include "worker_fixture.hpp"
 
 namespace zhttp::test {
 namespace {
@@ -199,9 +199,8 @@ TEST_F(WorkerAllocations, VirtualHostsAllocateNothingWhenWarm) {
   long hosts = 0;
   for (const std::string& line : stop_and_read_log(access_log, base / "access.log")) {
     ++lines;
-    hosts +=
-        line.ends_with("\"a.test\" \"identity\" \"-\" - -") ||
-        line.ends_with("\"y.b.test\" \"identity\" \"-\" - -");  // no upstream: "-" - -
+    hosts += line.ends_with("\"a.test\" \"identity\" \"-\" - -") ||
+             line.ends_with("\"y.b.test\" \"identity\" \"-\" - -");  // no upstream: "-" - -
   }
   EXPECT_EQ(lines, answered_);
   EXPECT_EQ(hosts, answered_ / 7 * 2);  // the two .css requests of each batch

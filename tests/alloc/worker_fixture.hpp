@@ -30,7 +30,8 @@ namespace fs = std::filesystem;
 // Where the response whose head ends at buf[head_end] ends, once buf[0, have) holds it all; 0
 // while incomplete, SIZE_MAX when malformed. Its body is Content-Length bytes (none when
 // `bodiless`), or chunked up to the last chunk (the bodies here hold no "0\r\n\r\n").
-inline size_t response_end(const char* buf, size_t at, size_t head_end, size_t have, bool bodiless) {
+inline size_t response_end(const char* buf, size_t at, size_t head_end, size_t have,
+                           bool bodiless) {
   if (bodiless) return head_end;
   if (memmem(buf + at, head_end - at, "Transfer-Encoding: chunked", 26) != nullptr) {
     const char* last =
@@ -48,7 +49,7 @@ inline size_t response_end(const char* buf, size_t at, size_t head_end, size_t h
 // allocation), skipping interim "100 Continue" answers. Returns the number of responses whose
 // status line starts with `expect[i]`, or -1 on a short read.
 inline int read_responses(int fd, char* buf, size_t cap, int count, const bool* bodiless,
-                   const char* const* expect) {
+                          const char* const* expect) {
   size_t have = 0;
   size_t at = 0;
   int matched = 0;

@@ -74,10 +74,14 @@ class ProxyBalancing : public ::testing::Test {
     ASSERT_NO_FATAL_FAILURE(b_.start());
     ASSERT_NO_FATAL_FAILURE(proxy_.start(
         {
-            "--upstream", "app " + a_.address(),
-            "--upstream", "app " + b_.address(),
-            "--upstream-options", "app fail_timeout=" + std::to_string(kFailTimeout),
-            "--proxy", "/=http://app",
+            "--upstream",
+            "app " + a_.address(),
+            "--upstream",
+            "app " + b_.address(),
+            "--upstream-options",
+            "app fail_timeout=" + std::to_string(kFailTimeout),
+            "--proxy",
+            "/=http://app",
         },
         kWorkers));
   }
@@ -149,9 +153,9 @@ TEST_F(ProxyBalancing, KilledBackendCostsNoClientAnErrorAndComesBackWithinFailTi
                                 << proxy_.diagnostics();
   const size_t failed = cannot_connect_lines(proxy_.error_log(), a_.address());
   EXPECT_GE(failed, 1u) << "the dead server was never tried?\n" << proxy_.diagnostics();
-  EXPECT_LE(failed, 1u * kWorkers) << "max_fails (1) x workers (" << kWorkers
-                                   << ") failed attempts at most; " << what << "\n"
-                                   << proxy_.diagnostics();
+  EXPECT_LE(failed, 1u * kWorkers)
+      << "max_fails (1) x workers (" << kWorkers << ") failed attempts at most; " << what << "\n"
+      << proxy_.diagnostics();
 
   // Back on its port: it gets traffic again within fail_timeout (one request every 20 ms).
   ASSERT_NO_FATAL_FAILURE(a_.restart());
@@ -166,8 +170,9 @@ TEST_F(ProxyBalancing, KilledBackendCostsNoClientAnErrorAndComesBackWithinFailTi
         return r.field("X-Backend") == "a";
       },
       kFailTimeout + 1.0);
-  EXPECT_TRUE(back) << "the restarted backend got no request within fail_timeout ("
-                    << kFailTimeout << " s) and 1 s\n" << proxy_.diagnostics();
+  EXPECT_TRUE(back) << "the restarted backend got no request within fail_timeout (" << kFailTimeout
+                    << " s) and 1 s\n"
+                    << proxy_.diagnostics();
   EXPECT_EQ(ok, sent) << "every request after the restart is answered";
   EXPECT_GT(a_.total(), 0u);
 }

@@ -20,8 +20,8 @@ class ProxyCache : public ::testing::Test {
  protected:
   void start(std::vector<std::string> extra = {}) {
     ASSERT_NO_FATAL_FAILURE(app_.start());
-    std::vector<std::string> args = {"--cache-size", "8m", "--upstream", "app " + app_.address(),
-                                     "--proxy", "/=http://app"};
+    std::vector<std::string> args = {"--cache-size",          "8m",      "--upstream",
+                                     "app " + app_.address(), "--proxy", "/=http://app"};
     args.insert(args.end(), extra.begin(), extra.end());
     ASSERT_NO_FATAL_FAILURE(proxy_.start(args, kWorkers));
   }

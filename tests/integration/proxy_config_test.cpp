@@ -53,11 +53,11 @@ TEST(ProxyConfig, TestModeNamesTheBadOptionInOneLineAndExits2) {
     EXPECT_EQ(r.out.find("is ok"), std::string::npos) << r.out;
   }
   // And a good one.
-  ProgramResult ok = run_program({kZhttpd, "-t", "--upstream", "app 127.0.0.1:80", "--upstream",
-                                  "app [::1]:81 weight=3 backup", "--upstream-options",
-                                  "app balance=least_conn max_fails=2 fail_timeout=5",
-                                  "--proxy", "/api/=http://app/", "--proxy",
-                                  "api.example.com/=http://127.0.0.1:82"});
+  ProgramResult ok =
+      run_program({kZhttpd, "-t", "--upstream", "app 127.0.0.1:80", "--upstream",
+                   "app [::1]:81 weight=3 backup", "--upstream-options",
+                   "app balance=least_conn max_fails=2 fail_timeout=5", "--proxy",
+                   "/api/=http://app/", "--proxy", "api.example.com/=http://127.0.0.1:82"});
   ASSERT_TRUE(ok.finished);
   EXPECT_TRUE(exited_with(ok.status, 0)) << describe_status(ok.status) << "\n" << ok.err;
   EXPECT_NE(ok.out.find("the configuration is ok"), std::string::npos) << ok.out;
@@ -75,14 +75,14 @@ TEST(ProxyConfig, AConfigFileHoldsTheProxyOptions) {
   ASSERT_NO_FATAL_FAILURE(a.start());
   Proxy proxy;
   const std::string file = proxy.path("zhttpd.conf");
-  ASSERT_NO_FATAL_FAILURE(write_file(
-      file, proxy_file({"/api/=http://app/", "/direct/=http://" + a.address()},
-                       "upstream = [\"app " + a.address() +
-                           "\"]\n"
-                           "upstream-options = [\"app max_fails=2 fail_timeout=3\"]\n"
-                           "proxy-read-timeout = 5\n"
-                           "proxy-tunnel-timeout = 30\n"
-                           "proxy-cache = \"off\"\n")));
+  ASSERT_NO_FATAL_FAILURE(
+      write_file(file, proxy_file({"/api/=http://app/", "/direct/=http://" + a.address()},
+                                  "upstream = [\"app " + a.address() +
+                                      "\"]\n"
+                                      "upstream-options = [\"app max_fails=2 fail_timeout=3\"]\n"
+                                      "proxy-read-timeout = 5\n"
+                                      "proxy-tunnel-timeout = 30\n"
+                                      "proxy-cache = \"off\"\n")));
   ProgramResult check = run_program({kZhttpd, "-t", "--config", file});
   ASSERT_TRUE(check.finished);
   EXPECT_TRUE(exited_with(check.status, 0)) << describe_status(check.status) << "\n" << check.err;

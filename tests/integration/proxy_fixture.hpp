@@ -160,7 +160,8 @@ class Client {
   bool closed_within(double seconds, std::string* extra = nullptr) {
     if (eof_) return true;
     bool closed = false;
-    std::string got = read_until(fd_, [](const std::string&) { return false; }, seconds, &closed);
+    std::string got = read_until(
+        fd_, [](const std::string&) { return false; }, seconds, &closed);
     if (extra) *extra = buffer_ + got;
     eof_ = closed;
     return closed;
@@ -240,8 +241,7 @@ inline std::vector<std::string> seen_fields(const nlohmann::json& echo, std::str
   std::vector<std::string> out;
   for (const auto& pair : echo.value("headers", nlohmann::json::array())) {
     std::string n = pair[0].get<std::string>();
-    if (n.size() == name.size() &&
-        std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
+    if (n.size() == name.size() && std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
           return std::tolower(static_cast<unsigned char>(a)) ==
                  std::tolower(static_cast<unsigned char>(b));
         })) {
@@ -295,9 +295,7 @@ class PythonBackend {
     return backend_json(r.body);
   }
   uint64_t total() { return stats().value("total", uint64_t{0}); }
-  uint64_t hits(const std::string& target) {
-    return stats()["hits"].value(target, uint64_t{0});
-  }
+  uint64_t hits(const std::string& target) { return stats()["hits"].value(target, uint64_t{0}); }
   uint64_t max_in_flight(const std::string& target) {
     return stats()["max_in_flight"].value(target, uint64_t{0});
   }
@@ -453,11 +451,10 @@ class Proxy {
   // Starts it with `args` (after --listen, the logs, the segment and --workers), ready once its
   // workers wait in their loops (no request is sent: the backends count theirs).
   void start(std::vector<std::string> args, int workers = 1) {
-    std::vector<std::string> all = {"--listen",    "{address}",   "--workers",
-                                    std::to_string(workers),       "--error-log",
-                                    error_log_path(), "--access-log", access_log_path(),
-                                    "--shm-name",  shm_name_,     "--log-level",
-                                    "info"};
+    std::vector<std::string> all = {
+        "--listen",    "{address}",      "--workers",    std::to_string(workers),
+        "--error-log", error_log_path(), "--access-log", access_log_path(),
+        "--shm-name",  shm_name_,        "--log-level",  "info"};
     all.insert(all.end(), args.begin(), args.end());
     ServerOptions o = ServerOptions::zhttpd(std::move(all));
     o.ready = ServerOptions::Ready::kConnect;

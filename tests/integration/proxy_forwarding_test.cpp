@@ -40,12 +40,18 @@ class ProxyForwarding : public ::testing::Test {
     ASSERT_EQ(::mkdir(root_.c_str(), 0755), 0);
     ASSERT_NO_FATAL_FAILURE(write_file(root_ + "/hello.txt", "hello from the root\n"));
     ASSERT_NO_FATAL_FAILURE(proxy_.start({
-        "--root", root_,
-        "--upstream", "app " + a_.address(),
-        "--proxy", "/app/=http://app",
-        "--proxy", "/api/=http://app/",
-        "--proxy", "/api/v2/=http://" + b_.address() + "/v2new/",
-        "--proxy", "api.example.com/=http://" + b_.address(),
+        "--root",
+        root_,
+        "--upstream",
+        "app " + a_.address(),
+        "--proxy",
+        "/app/=http://app",
+        "--proxy",
+        "/api/=http://app/",
+        "--proxy",
+        "/api/v2/=http://" + b_.address() + "/v2new/",
+        "--proxy",
+        "api.example.com/=http://" + b_.address(),
     }));
   }
 
@@ -140,10 +146,11 @@ TEST_F(ProxyForwarding, HeadHasNoBodyAndTheConnectionCarriesTheNextRequest) {
 TEST_F(ProxyForwarding, SmallPostBodyIsGatheredAndSentWithItsLength) {
   const std::string body = random_body(1000, 1);
   Answer answer;
-  nlohmann::json echo = echo_of("POST /app/form HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n"
-                                "Content-Type: application/octet-stream\r\n\r\n" +
-                                    body,
-                                &answer);
+  nlohmann::json echo = echo_of(
+      "POST /app/form HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n"
+      "Content-Type: application/octet-stream\r\n\r\n" +
+          body,
+      &answer);
   EXPECT_EQ(echo.value("method", ""), "POST");
   EXPECT_EQ(echo.value("body_len", 0u), 1000u);
   EXPECT_EQ(echo.value("body_crc32", 0u), crc32_of(body));
@@ -161,9 +168,10 @@ TEST_F(ProxyForwarding, FiveMegabyteBodyIsStreamedWithItsContentLength) {
   // The client writes while zhttpd streams to the backend (it cannot hold it all).
   bool sent = false;
   std::thread writer([&] {
-    sent = c.send("PUT /app/upload HTTP/1.1\r\nHost: t\r\nContent-Length: " +
-                  std::to_string(kSize) + "\r\n\r\n") &&
-           c.send(body);
+    sent =
+        c.send("PUT /app/upload HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(kSize) +
+               "\r\n\r\n") &&
+        c.send(body);
   });
   Answer answer = c.read(false, 60);
   writer.join();
@@ -187,7 +195,9 @@ TEST_F(ProxyForwarding, ChunkedBodiesAreFramedAgainForTheBackend) {
   std::string small = "hello, chunked world";
   std::string request =
       "POST /app/chunks HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-      "6;ext=1\r\nhello,\r\n" "e\r\n chunked world\r\n" "0\r\nX-Trailer: t\r\n\r\n";
+      "6;ext=1\r\nhello,\r\n"
+      "e\r\n chunked world\r\n"
+      "0\r\nX-Trailer: t\r\n\r\n";
   Client c(proxy_.port());
   ASSERT_TRUE(c.send(request));
   Answer first = c.read();
@@ -227,9 +237,10 @@ TEST_F(ProxyForwarding, ExpectContinueGetsItsHundredFromZhttpdAndNeverReachesThe
     SCOPED_TRACE("body of " + std::to_string(size) + " bytes");
     const std::string body = random_body(size, 4);
     Client c(proxy_.port());
-    ASSERT_TRUE(c.send("POST /app/expect HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
-                       "Content-Length: " +
-                       std::to_string(size) + "\r\n\r\n"));
+    ASSERT_TRUE(
+        c.send("POST /app/expect HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+               "Content-Length: " +
+               std::to_string(size) + "\r\n\r\n"));
     Answer interim = c.read(false, 10);
     ASSERT_TRUE(interim.complete) << interim.raw;
     ASSERT_EQ(interim.status, 100) << interim.raw;
@@ -252,14 +263,14 @@ TEST_F(ProxyForwarding, PrefixIsRewrittenTheLongestWinsAndAHostHasItsOwnRoutes) 
     std::string host, target, backend, seen;
   };
   const std::vector<Case> cases = {
-      {"t", "/api/users?id=3", "a", "/users?id=3"},           // /api/ -> /
-      {"t", "/api/", "a", "/"},                               //
-      {"t", "/api/v2/items?q=1", "b", "/v2new/items?q=1"},    // the longer /api/v2/ wins
-      {"t", "/api/v2x", "a", "/v2x"},                         // not under /api/v2/
-      {"t", "/app/x", "a", "/app/x"},                         // no /PATH: as it came
-      {"api.example.com", "/anything", "b", "/anything"},     // the host's own route
-      {"API.Example.COM:8080", "/other", "b", "/other"},      // any case, any port
-      {"api.example.com", "/api/users", "b", "/api/users"},   // the host's route first
+      {"t", "/api/users?id=3", "a", "/users?id=3"},          // /api/ -> /
+      {"t", "/api/", "a", "/"},                              //
+      {"t", "/api/v2/items?q=1", "b", "/v2new/items?q=1"},   // the longer /api/v2/ wins
+      {"t", "/api/v2x", "a", "/v2x"},                        // not under /api/v2/
+      {"t", "/app/x", "a", "/app/x"},                        // no /PATH: as it came
+      {"api.example.com", "/anything", "b", "/anything"},    // the host's own route
+      {"API.Example.COM:8080", "/other", "b", "/other"},     // any case, any port
+      {"api.example.com", "/api/users", "b", "/api/users"},  // the host's route first
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.host + c.target);
@@ -362,8 +373,9 @@ TEST(ProxyUnixSocket, GunicornOnAUnixSocketAnswersThroughAGroupAndThroughARoute)
   const std::string socket = gunicorn.path("app.sock");
   ServerOptions g;
   g.program = kGunicorn;
-  g.args = {"--chdir", backends_dir(), "--bind", "unix:" + socket, "--workers", "1",
-            "--worker-class", "gthread", "--threads", "2", "wsgi_app:app"};
+  g.args = {"--chdir",     backends_dir(),   "--bind",  "unix:" + socket, "--workers",
+            "1",           "--worker-class", "gthread", "--threads",      "2",
+            "wsgi_app:app"};
   g.ready = ServerOptions::Ready::kNone;
   ASSERT_NO_FATAL_FAILURE(gunicorn.start(g));
   ASSERT_TRUE(eventually(
@@ -376,9 +388,12 @@ TEST(ProxyUnixSocket, GunicornOnAUnixSocketAnswersThroughAGroupAndThroughARoute)
 
   Proxy proxy;
   ASSERT_NO_FATAL_FAILURE(proxy.start({
-      "--upstream", "wsgi unix:" + socket,
-      "--proxy", "/=http://wsgi",
-      "--proxy", "/direct/=http://unix:" + socket + ":/via-route/",
+      "--upstream",
+      "wsgi unix:" + socket,
+      "--proxy",
+      "/=http://wsgi",
+      "--proxy",
+      "/direct/=http://unix:" + socket + ":/via-route/",
   }));
   // gunicorn may still be starting its worker: the first answers come once it accepts.
   Answer first;
@@ -388,12 +403,14 @@ TEST(ProxyUnixSocket, GunicornOnAUnixSocketAnswersThroughAGroupAndThroughARoute)
         return first.complete && first.status == 200;
       },
       15))
-      << first.raw << "\n" << proxy.diagnostics() << gunicorn.diagnostics();
+      << first.raw << "\n"
+      << proxy.diagnostics() << gunicorn.diagnostics();
   EXPECT_EQ(first.body.rfind("gunicorn ", 0), 0u) << first.body;
   EXPECT_NE(first.body.find(" GET /hello body=0\n"), std::string::npos) << first.body;
 
-  Answer post = exchange(proxy.port(), "POST /form HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n"
-                                       "\r\nhello world");
+  Answer post = exchange(proxy.port(),
+                         "POST /form HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n"
+                         "\r\nhello world");
   ASSERT_TRUE(post.complete) << post.raw;
   EXPECT_EQ(post.status, 200);
   EXPECT_NE(post.body.find(" POST /form body=11\n"), std::string::npos) << post.body;
@@ -419,8 +436,8 @@ TEST(ProxyUnixSocket, PythonBackendOnAUnixSocket) {
   PythonBackend app("unix");
   const std::string socket = proxy.path("py.sock");
   ASSERT_NO_FATAL_FAILURE(app.start_unix(socket));
-  ASSERT_NO_FATAL_FAILURE(proxy.start({"--upstream", "py unix:" + socket, "--proxy",
-                                       "/=http://py"}));
+  ASSERT_NO_FATAL_FAILURE(
+      proxy.start({"--upstream", "py unix:" + socket, "--proxy", "/=http://py"}));
   Answer a = exchange(proxy.port(), get_request("/over/unix", "u.example"));
   ASSERT_TRUE(a.complete) << a.raw << "\n" << proxy.diagnostics();
   EXPECT_EQ(a.status, 200);

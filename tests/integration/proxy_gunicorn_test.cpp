@@ -26,16 +26,20 @@ TEST(ProxyGunicorn, RequestsSpacedOneSecondApartOverGunicornKeepAliveOneNeverFai
   ServerProcess gunicorn("zhttp-gunicorn");
   ServerOptions g;
   g.program = kGunicorn;
-  g.args = {"--chdir",      backends_dir(), "--bind",    "127.0.0.1:{port}", "--workers", "1",
-            "--worker-class", "gthread",    "--threads", "2",                "--keep-alive",
-            "1",            "wsgi_app:app"};
+  g.args = {"--chdir",        backends_dir(),
+            "--bind",         "127.0.0.1:{port}",
+            "--workers",      "1",
+            "--worker-class", "gthread",
+            "--threads",      "2",
+            "--keep-alive",   "1",
+            "wsgi_app:app"};
   g.ready = ServerOptions::Ready::kConnect;
   g.port_taken = "Connection in use";
   ASSERT_NO_FATAL_FAILURE(gunicorn.start(g));
 
   Proxy proxy;
-  ASSERT_NO_FATAL_FAILURE(proxy.start({"--upstream", "wsgi " + gunicorn.address(), "--proxy",
-                                       "/=http://wsgi"}));
+  ASSERT_NO_FATAL_FAILURE(
+      proxy.start({"--upstream", "wsgi " + gunicorn.address(), "--proxy", "/=http://wsgi"}));
   // gunicorn's worker may still be booting: wait for its first answer.
   Answer first;
   ASSERT_TRUE(eventually(
@@ -44,7 +48,8 @@ TEST(ProxyGunicorn, RequestsSpacedOneSecondApartOverGunicornKeepAliveOneNeverFai
         return first.complete && first.status == 200;
       },
       15))
-      << first.raw << "\n" << proxy.diagnostics() << gunicorn.diagnostics();
+      << first.raw << "\n"
+      << proxy.diagnostics() << gunicorn.diagnostics();
 
   // Two clients at once, each one request a second on the same beat (so that each of the two
   // upstream connections zhttpd then keeps is idle for about 1 s between two uses): one

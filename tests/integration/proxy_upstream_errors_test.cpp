@@ -44,29 +44,36 @@ void backend_script(int& fd, const std::string& head, ScriptedBackend& self) {
   auto say = [&](std::string_view bytes) { send_all(fd, bytes); };
   // The malformed heads: each carries X-Bad and a SMUGGLED body.
   static const std::vector<std::pair<std::string, std::string>> kHeads = {
-      {"/cl-te", "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nContent-Length: 8\r\nTransfer-Encoding: chunked"
-                 "\r\n\r\n0\r\n\r\nSMUGGLED"},
-      {"/te-cl", "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nTransfer-Encoding: chunked\r\nContent-Length: 8"
-                 "\r\n\r\n8\r\nSMUGGLED\r\n0\r\n\r\n"},
-      {"/two-cl", "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nContent-Length: 8\r\nContent-Length: 9\r\n\r\n"
-                  "SMUGGLED!"},
+      {"/cl-te",
+       "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nContent-Length: 8\r\nTransfer-Encoding: chunked"
+       "\r\n\r\n0\r\n\r\nSMUGGLED"},
+      {"/te-cl",
+       "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nTransfer-Encoding: chunked\r\nContent-Length: 8"
+       "\r\n\r\n8\r\nSMUGGLED\r\n0\r\n\r\n"},
+      {"/two-cl",
+       "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nContent-Length: 8\r\nContent-Length: 9\r\n\r\n"
+       "SMUGGLED!"},
       {"/cl-list", "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nContent-Length: 8, 9\r\n\r\nSMUGGLED!"},
       {"/cl-sign", "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nContent-Length: +8\r\n\r\nSMUGGLED"},
       {"/cl-junk", "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nContent-Length: 8x\r\n\r\nSMUGGLED"},
-      {"/obs-fold", "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nX-Folded: a\r\n b\r\nContent-Length: 8\r\n\r\n"
-                    "SMUGGLED"},
+      {"/obs-fold",
+       "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nX-Folded: a\r\n b\r\nContent-Length: 8\r\n\r\n"
+       "SMUGGLED"},
       {"/bare-lf", "HTTP/1.1 200 OK\nX-Bad: 1\nContent-Length: 8\n\nSMUGGLED"},
       {"/bare-lf-field", "HTTP/1.1 200 OK\r\nX-Bad: 1\nContent-Length: 8\r\n\r\nSMUGGLED"},
       {"/bare-cr", "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nX-A: a\rContent-Length: 8\r\n\r\nSMUGGLED"},
       {"/nul", std::string("HTTP/1.1 200 OK\r\nX-Bad: 1\r\nX-A: a") + '\0' +
                    "b\r\nContent-Length: 8\r\n\r\nSMUGGLED"},
-      {"/ctl", "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nX-A: a\x01"
-               "b\r\nContent-Length: 8\r\n\r\nSMUGGLED"},
-      {"/del", "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nX-A: a\x7f"
-               "b\r\nContent-Length: 8\r\n\r\nSMUGGLED"},
+      {"/ctl",
+       "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nX-A: a\x01"
+       "b\r\nContent-Length: 8\r\n\r\nSMUGGLED"},
+      {"/del",
+       "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nX-A: a\x7f"
+       "b\r\nContent-Length: 8\r\n\r\nSMUGGLED"},
       {"/space-colon", "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nContent-Length : 8\r\n\r\nSMUGGLED"},
-      {"/tab-colon", "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nTransfer-Encoding\t: chunked\r\n"
-                     "Content-Length: 8\r\n\r\nSMUGGLED"},
+      {"/tab-colon",
+       "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nTransfer-Encoding\t: chunked\r\n"
+       "Content-Length: 8\r\n\r\nSMUGGLED"},
       {"/status-letters", "HTTP/1.1 2OO OK\r\nX-Bad: 1\r\nContent-Length: 8\r\n\r\nSMUGGLED"},
       {"/status-short", "HTTP/1.1 20 OK\r\nX-Bad: 1\r\nContent-Length: 8\r\n\r\nSMUGGLED"},
       {"/status-long", "HTTP/1.1 2000 OK\r\nX-Bad: 1\r\nContent-Length: 8\r\n\r\nSMUGGLED"},
@@ -77,8 +84,9 @@ void backend_script(int& fd, const std::string& head, ScriptedBackend& self) {
       {"/garbage", "<html>SMUGGLED X-Bad</html>\r\n\r\n"},
       {"/huge-head", "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nX-Big: " + pattern(17 * 1024) +
                          "\r\nContent-Length: 8\r\n\r\nSMUGGLED"},
-      {"/unasked-101", "HTTP/1.1 101 Switching Protocols\r\nX-Bad: 1\r\nUpgrade: websocket\r\n"
-                       "Connection: Upgrade\r\n\r\nSMUGGLED"},
+      {"/unasked-101",
+       "HTTP/1.1 101 Switching Protocols\r\nX-Bad: 1\r\nUpgrade: websocket\r\n"
+       "Connection: Upgrade\r\n\r\nSMUGGLED"},
   };
   for (const auto& [path, bytes] : kHeads) {
     if (target == path) return say(bytes);
@@ -94,8 +102,9 @@ void backend_script(int& fd, const std::string& head, ScriptedBackend& self) {
     return say(h + "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nContent-Length: 8\r\n\r\nSMUGGLED");
   }
   if (target == "/bad-chunk") {  // a good head, then a chunk size that is no number
-    return say("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
-               "ZZ\r\nSMUGGLED\r\n0\r\n\r\n");
+    return say(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
+        "ZZ\r\nSMUGGLED\r\n0\r\n\r\n");
   }
   if (target == "/bad-chunk-later") {  // the same once the head reached the client
     say("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
@@ -124,11 +133,12 @@ void backend_script(int& fd, const std::string& head, ScriptedBackend& self) {
     return self.pause(3);
   }
   if (target == "/extra-after-body") {  // a second answer nobody asked for after the first
-    return say("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
-               "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nContent-Length: 8\r\n\r\nSMUGGLED");
+    return say(
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        "HTTP/1.1 200 OK\r\nX-Bad: 1\r\nContent-Length: 8\r\n\r\nSMUGGLED");
   }
   if (target == "/no-read") return self.pause(4);  // never reads the body: past the send timeout
-  if (target == "/early-413") {  // answers before reading the body, then closes
+  if (target == "/early-413") {                    // answers before reading the body, then closes
     say("HTTP/1.1 413 Payload Too Large\r\nContent-Length: 9\r\nConnection: close\r\n\r\n"
         "too large");
     return self.pause(0.2);
@@ -140,12 +150,14 @@ void backend_script(int& fd, const std::string& head, ScriptedBackend& self) {
     return say(pattern(50000));
   }
   if (target == "/chunked-trailers") {
-    return say("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-               "5;name=value\r\nhello\r\n7\r\n, world\r\n0\r\nX-Checksum: 1\r\n\r\n");
+    return say(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        "5;name=value\r\nhello\r\n7\r\n, world\r\n0\r\nX-Checksum: 1\r\n\r\n");
   }
   if (target == "/interim-then-200") {
-    return say("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n"
-               "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nfine\n");
+    return say(
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n"
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nfine\n");
   }
   if (target == "/no-content") return say("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
   say("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nfine\n");
@@ -160,16 +172,26 @@ class ProxyUpstreamErrors : public ::testing::Test {
     ASSERT_NE(dead_port2_, 0);
     // fail_timeout=0: no failure takes the scripted backend out (each case fails on purpose).
     ASSERT_NO_FATAL_FAILURE(proxy_.start({
-        "--upstream", "scripted " + backend_.address(),
-        "--upstream-options", "scripted fail_timeout=0",
-        "--proxy", "/=http://scripted",
-        "--proxy", "/down/=http://" + loopback(dead_port_),
-        "--upstream", "dead " + loopback(dead_port_),
-        "--upstream", "dead " + loopback(dead_port2_),
-        "--upstream-options", "dead max_fails=1 fail_timeout=30",
-        "--proxy", "/all-down/=http://dead",
-        "--proxy-read-timeout", "1",
-        "--proxy-send-timeout", "1",
+        "--upstream",
+        "scripted " + backend_.address(),
+        "--upstream-options",
+        "scripted fail_timeout=0",
+        "--proxy",
+        "/=http://scripted",
+        "--proxy",
+        "/down/=http://" + loopback(dead_port_),
+        "--upstream",
+        "dead " + loopback(dead_port_),
+        "--upstream",
+        "dead " + loopback(dead_port2_),
+        "--upstream-options",
+        "dead max_fails=1 fail_timeout=30",
+        "--proxy",
+        "/all-down/=http://dead",
+        "--proxy-read-timeout",
+        "1",
+        "--proxy-send-timeout",
+        "1",
     }));
   }
 
@@ -196,7 +218,8 @@ class ProxyUpstreamErrors : public ::testing::Test {
           return log.find("\"" + method + " " + target + "\"") != std::string::npos;
         },
         5))
-        << "no error-log line for " << target << ":\n" << proxy_.error_log();
+        << "no error-log line for " << target << ":\n"
+        << proxy_.error_log();
   }
 
   ScriptedBackend backend_{backend_script};
@@ -232,9 +255,9 @@ TEST_F(ProxyUpstreamErrors, WellFormedAnswersOfEveryFramingAreForwarded) {
 }
 
 TEST_F(ProxyUpstreamErrors, SmugglingShapedHeadsAre502AndNothingOfThemReachesTheClient) {
-  for (const char* t : {"/cl-te", "/te-cl", "/two-cl", "/cl-list", "/cl-sign", "/cl-junk",
-                        "/obs-fold", "/bare-lf", "/bare-lf-field", "/bare-cr", "/nul", "/ctl",
-                        "/del", "/space-colon", "/tab-colon"}) {
+  for (const char* t :
+       {"/cl-te", "/te-cl", "/two-cl", "/cl-list", "/cl-sign", "/cl-junk", "/obs-fold", "/bare-lf",
+        "/bare-lf-field", "/bare-cr", "/nul", "/ctl", "/del", "/space-colon", "/tab-colon"}) {
     expect_bad_gateway(t);
   }
 }
@@ -378,9 +401,10 @@ TEST_F(ProxyUpstreamErrors, AnAnswerBeforeTheBodyIsForwardedAndTheClientConnecti
     const std::string body(size, 'b');
     bool sent = false;
     std::thread writer([&] {
-      sent = c.send("POST /early-413 HTTP/1.1\r\nHost: t\r\nContent-Length: " +
-                    std::to_string(size) + "\r\n\r\n") &&
-             c.send(body);
+      sent =
+          c.send("POST /early-413 HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(size) +
+                 "\r\n\r\n") &&
+          c.send(body);
     });
     Answer a = c.read(false, 10);
     writer.join();

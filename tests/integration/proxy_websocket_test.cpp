@@ -135,8 +135,10 @@ class ProxyWebSocket : public ::testing::Test {
     o.port_taken = "Address already in use";
     ASSERT_NO_FATAL_FAILURE(echo_.start(o));
     ASSERT_NO_FATAL_FAILURE(proxy_.start({
-        "--proxy", "/ws=http://" + echo_.address(),
-        "--proxy-tunnel-timeout", std::to_string(kTunnelTimeout),
+        "--proxy",
+        "/ws=http://" + echo_.address(),
+        "--proxy-tunnel-timeout",
+        std::to_string(kTunnelTimeout),
     }));
   }
 
@@ -209,7 +211,8 @@ TEST_F(ProxyWebSocket, ABusyTunnelOutlivesTheTunnelTimeoutAndAnIdleOneIsClosed) 
   }
   // Then nothing either way: closed (bounded wait, not a measure of the timeout).
   EXPECT_TRUE(ws.connection().closed_within(kTunnelTimeout + 5))
-      << "the idle tunnel was not closed\n" << proxy_.diagnostics();
+      << "the idle tunnel was not closed\n"
+      << proxy_.diagnostics();
   // A new tunnel works as the first did.
   WsClient again(proxy_.port());
   ASSERT_NO_FATAL_FAILURE(open(&again));

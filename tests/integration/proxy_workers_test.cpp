@@ -22,9 +22,8 @@ TEST(ProxyWorkers, AWorkerKilledUnderLoadIsRespawnedAndRequestsKeepSucceeding) {
   PythonBackend app("app");
   ASSERT_NO_FATAL_FAILURE(app.start());
   Proxy proxy;
-  ASSERT_NO_FATAL_FAILURE(proxy.start({"--upstream", "app " + app.address(), "--proxy",
-                                       "/=http://app"},
-                                      kWorkers));
+  ASSERT_NO_FATAL_FAILURE(
+      proxy.start({"--upstream", "app " + app.address(), "--proxy", "/=http://app"}, kWorkers));
   const std::vector<pid_t> before = proxy.process().workers();
   ASSERT_EQ(before.size(), static_cast<size_t>(kWorkers));
 

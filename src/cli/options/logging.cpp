@@ -40,7 +40,8 @@ Finish logging(const Declaring& d) {
   CLI::Option* access_log_format =
       app.add_option("--access-log-format", texts->log_format,
                      "access log line: combined, vhost_combined (the host first) or extended "
-                     "(combined, then the host, Content-Encoding and a proxied answer's upstream); default: "
+                     "(combined, then the host, Content-Encoding and a proxied answer's upstream); "
+                     "default: "
                      "combined, "
                      "vhost_combined with --vhost")
           ->type_name("FORMAT")

@@ -53,9 +53,8 @@ HealthChecks::HealthChecks(const ProxyConfig& config, Balancer& balancer,
                             "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: zhttpd-health-check\r\n"
                             "Connection: close\r\n\r\n",
                             group.check.c_str(), group.servers[s].address.c_str());
-      p.request_len = n > 0 && static_cast<size_t>(n) < sizeof p.request
-                          ? static_cast<uint32_t>(n)
-                          : 0;
+      p.request_len =
+          n > 0 && static_cast<size_t>(n) < sizeof p.request ? static_cast<uint32_t>(n) : 0;
     }
   }
   for (Probe& p : probes_) p.owner = this;  // the vector no longer moves
@@ -94,9 +93,9 @@ void HealthChecks::start(Probe& p) {
   p.sent = p.got = 0;
   if (p.request_len == 0) return finish(p, false, "the check request does not fit");
   bool refused = false;
-  p.link = links_.open(p.group, p.server, reinterpret_cast<const sockaddr*>(&s.sockaddr),
-                       s.sockaddr_len, std::min(group.check_interval, config_.timeouts.connect),
-                       true, p, &refused);
+  p.link =
+      links_.open(p.group, p.server, reinterpret_cast<const sockaddr*>(&s.sockaddr), s.sockaddr_len,
+                  std::min(group.check_interval, config_.timeouts.connect), true, p, &refused);
   if (refused) return finish(p, false, "cannot connect");
   // No slot now (p.link null): the next round tries again.
 }
@@ -135,8 +134,7 @@ void HealthChecks::Probe::read() {
 }
 
 void HealthChecks::Probe::on_link_failed(conn::UpstreamLink&, conn::LinkFailure why) {
-  owner->finish(*this, false,
-                why == conn::LinkFailure::kConnect ? "cannot connect" : "timed out");
+  owner->finish(*this, false, why == conn::LinkFailure::kConnect ? "cannot connect" : "timed out");
 }
 
 void HealthChecks::finish(Probe& p, bool passed, const char* why) {

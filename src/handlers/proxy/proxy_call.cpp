@@ -77,8 +77,8 @@ bool ProxyCall::start(CallContext& context, const ProxyRoute& route, Response& r
   facts.client_address = address_len > 0 ? std::string_view(address, address_len) : "unknown";
   facts.default_host = context.config.groups[group_].name;
   facts.upgrade = upgrade_asked_;
-  head_len_ = static_cast<uint32_t>(
-      write_request_head({block_, kHeadArea}, r, route, facts, plan_));
+  head_len_ =
+      static_cast<uint32_t>(write_request_head({block_, kHeadArea}, r, route, facts, plan_));
   response.defer();
   response.set_user(this);
   if (head_len_ == 0) {
@@ -97,9 +97,9 @@ void ProxyCall::attempt(bool fresh) {
     Pick pick = ctx_->balancer.pick(group_, response_->request(), tried_, ctx_->now_ms(), &server);
     if (pick != Pick::kPicked) {
       if (ctx_->error_log != nullptr) {
-        ctx_->error_log->log(log::Level::kError, "upstream group \"%s\": %s", group.name.c_str(),
-                             pick == Pick::kAllBusy ? "every server is at max_conns"
-                                                    : "no server is up");
+        ctx_->error_log->log(
+            log::Level::kError, "upstream group \"%s\": %s", group.name.c_str(),
+            pick == Pick::kAllBusy ? "every server is at max_conns" : "no server is up");
       }
       answer_error(503);
       return;
@@ -193,8 +193,8 @@ void ProxyCall::send_some() {
       response_->resume_body();
     }
   }
-  request_sent_ = head_sent_ == head_len_ && gathered_sent_ == gathered.size() &&
-                  stage_len_ == 0 && client_body_done_;
+  request_sent_ = head_sent_ == head_len_ && gathered_sent_ == gathered.size() && stage_len_ == 0 &&
+                  client_body_done_;
 }
 
 void ProxyCall::on_body(std::string_view bytes) {
@@ -290,8 +290,8 @@ void ProxyCall::parse_head() {
   limits.max_headers = static_cast<uint32_t>(headers_.size());
   for (;;) {
     std::string_view input(area + in_pos_, in_len_ - in_pos_);
-    http::ResponseResult r = http::parse_response(input, response_->request().method(), limits,
-                                                  head_, headers_);
+    http::ResponseResult r =
+        http::parse_response(input, response_->request().method(), limits, head_, headers_);
     if (r.status == ParseStatus::kPartial) return;
     if (r.status == ParseStatus::kError) {
       fail(Outcome::kError, 502, describe_head_error(r.error));
@@ -539,9 +539,9 @@ void ProxyCall::update_watch() {
   const bool to_send =
       head_sent_ < head_len_ || gathered_sent_ < gathered.size() || stage_sent_ < stage_len_;
   // Not read while the client has not taken what was read (backpressure), nor after the end.
-  const bool to_read = !upstream_ended_ && pending_len_ == 0 &&
-                       (!head_done_ || whole_ || in_pos_ == in_len_ ||
-                        head_.framing == http::BodyFraming::kChunked);
+  const bool to_read =
+      !upstream_ended_ && pending_len_ == 0 &&
+      (!head_done_ || whole_ || in_pos_ == in_len_ || head_.framing == http::BodyFraming::kChunked);
   link_->watch(to_read, to_send);
   if (tunnel_) {
     link_->set_timeout(ctx_->config.timeouts.tunnel);  // idle both ways
@@ -568,12 +568,12 @@ void ProxyCall::log(const char* reason) {
   if (ctx_->error_log == nullptr) return;
   const UpstreamGroup& group = ctx_->config.groups[group_];
   const char* server = picked_ ? group.servers[server_].address.c_str() : "-";
-  ctx_->error_log->log(log::Level::kError, "upstream %s (group \"%s\"): %s, request \"%.*s %.*s\"",
-                       server, group.name.c_str(), reason,
-                       static_cast<int>(response_->request().method_name().size()),
-                       response_->request().method_name().data(),
-                       static_cast<int>(std::min<size_t>(response_->request().target().size(), 512)),
-                       response_->request().target().data());
+  ctx_->error_log->log(
+      log::Level::kError, "upstream %s (group \"%s\"): %s, request \"%.*s %.*s\"", server,
+      group.name.c_str(), reason, static_cast<int>(response_->request().method_name().size()),
+      response_->request().method_name().data(),
+      static_cast<int>(std::min<size_t>(response_->request().target().size(), 512)),
+      response_->request().target().data());
 }
 
 void ProxyCall::fail(Outcome outcome, uint16_t status, const char* reason) {

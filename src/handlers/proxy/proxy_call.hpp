@@ -53,8 +53,7 @@ class ProxyCall final : private conn::UpstreamLinkUser {
 
   // Takes the request over: the response is deferred and answered from the upstream. False
   // when no buffer block is free (the caller answers 503 and gives the call back).
-  bool start(CallContext& context, const ProxyRoute& route, Response& response,
-             bool streamed_body);
+  bool start(CallContext& context, const ProxyRoute& route, Response& response, bool streamed_body);
   // The client's streamed body (BodyMode::kStream), its end, room again for a streamed answer,
   // and the end of the exchange before the answer completed.
   void on_body(std::string_view bytes);
@@ -100,7 +99,6 @@ class ProxyCall final : private conn::UpstreamLinkUser {
   }
   uint32_t stage_capacity() const { return ctx_->request_area - kHeadArea; }
 
-
   CallContext* ctx_ = nullptr;
   Response* response_ = nullptr;
   const ProxyRoute* route_ = nullptr;
@@ -108,9 +106,9 @@ class ProxyCall final : private conn::UpstreamLinkUser {
   uint32_t server_ = 0;
   conn::UpstreamLink* link_ = nullptr;
   char* block_ = nullptr;
-  uint64_t tried_ = 0;  // servers tried (bit per server index)
-  uint32_t attempts_ = 0;  // servers picked (what fail() compares with the group's size)
-  bool picked_ = false;  // the balancer counts an attempt on server_ in flight
+  uint64_t tried_ = 0;       // servers tried (bit per server index)
+  uint32_t attempts_ = 0;    // servers picked (what fail() compares with the group's size)
+  bool picked_ = false;      // the balancer counts an attempt on server_ in flight
   uint64_t started_us_ = 0;  // monotonic: when the request came to the proxy
 
   // The request.
@@ -126,7 +124,7 @@ class ProxyCall final : private conn::UpstreamLinkUser {
   bool client_body_done_ = true;  // the streamed body's end came (or there is none)
   bool request_sent_ = false;
   bool idempotent_ = false;
-  bool fresh_retry_ = false;  // the one retry on a new connection after a reused one failed
+  bool fresh_retry_ = false;    // the one retry on a new connection after a reused one failed
   bool upgrade_asked_ = false;  // the client asked to upgrade: a 101 becomes a tunnel
   bool tunnel_ = false;         // it did: raw bytes both ways until either end closes
 
@@ -137,11 +135,11 @@ class ProxyCall final : private conn::UpstreamLinkUser {
   uint32_t in_len_ = 0;  // bytes in the response area
   uint32_t in_pos_ = 0;  // the next byte not yet handled
   uint32_t interim_ = 0;
-  uint32_t head_at_ = 0;  // where the final head starts in the response area
-  uint64_t body_left_ = 0;     // kContentLength: body bytes still to come
-  uint32_t pending_pos_ = 0;   // decoded body bytes the client did not take yet
+  uint32_t head_at_ = 0;      // where the final head starts in the response area
+  uint64_t body_left_ = 0;    // kContentLength: body bytes still to come
+  uint32_t pending_pos_ = 0;  // decoded body bytes the client did not take yet
   uint32_t pending_len_ = 0;
-  bool got_bytes_ = false;     // this attempt read something from the upstream
+  bool got_bytes_ = false;  // this attempt read something from the upstream
   bool head_done_ = false;
   bool answer_begun_ = false;  // the client has the head (streamed answer)
   bool whole_ = false;         // the answer is gathered whole, then sent in one piece

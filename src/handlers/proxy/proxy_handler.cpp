@@ -21,25 +21,18 @@ ProxyHandler::ProxyHandler(const ProxyConfig& config, Balancer& balancer,
     : config_(config),
       routes_(config.routes),
       limits_(limits),
-      buffers_(ProxyCall::kHeadArea + limits.stage_bytes + limits.response_bytes,
-               limits.max_calls),
+      buffers_(ProxyCall::kHeadArea + limits.stage_bytes + limits.response_bytes, limits.max_calls),
       calls_(limits.max_calls),
-      context_{config,
-               balancer,
-               links,
-               buffers_,
-               ProxyCall::kHeadArea + limits.stage_bytes,
-               error_log,
-               monotonic_ms,
-               give_back,
-               this} {}
+      context_{
+          config,    balancer,     links,     buffers_, ProxyCall::kHeadArea + limits.stage_bytes,
+          error_log, monotonic_ms, give_back, this} {}
 
 // Asked for every callback of an exchange (the router's and this handler's): the host is looked
 // up only when some route needs it.
 const ProxyRoute* ProxyHandler::route(const RequestView& r) const {
   if (!routes_.by_host()) return routes_.match({}, r.path());
-  std::string_view host = http::request_host(r.request().target_form, r.target(),
-                                             r.header(HeaderId::kHost));
+  std::string_view host =
+      http::request_host(r.request().target_form, r.target(), r.header(HeaderId::kHost));
   return routes_.match(host, r.path());
 }
 

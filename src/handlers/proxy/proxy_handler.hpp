@@ -22,9 +22,9 @@ class ErrorLog;
 namespace zhttp::handlers::proxy {
 
 struct ProxyLimits {
-  uint32_t max_calls = 4096;       // proxied requests in flight in a worker; then 503
-  uint32_t gather_max = 65536;     // request bodies up to this are gathered, longer ones stream
-  uint32_t stage_bytes = 32832;    // one streamed body piece (an input block) and its framing
+  uint32_t max_calls = 4096;        // proxied requests in flight in a worker; then 503
+  uint32_t gather_max = 65536;      // request bodies up to this are gathered, longer ones stream
+  uint32_t stage_bytes = 32832;     // one streamed body piece (an input block) and its framing
   uint32_t response_bytes = 32768;  // a response head, and the largest body answered whole
 };
 
@@ -46,9 +46,7 @@ class ProxyHandler final : public Handler {
 
  private:
   static void give_back(ProxyCall& call, void* owner);
-  static ProxyCall* call_of(Response& response) {
-    return static_cast<ProxyCall*>(response.user());
-  }
+  static ProxyCall* call_of(Response& response) { return static_cast<ProxyCall*>(response.user()); }
 
   const ProxyConfig& config_;
   RouteTable routes_;

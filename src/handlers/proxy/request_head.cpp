@@ -49,7 +49,8 @@ bool any_token(std::string_view connection, Visit visit) {
   while (!connection.empty()) {
     size_t comma = connection.find(',');
     std::string_view token = connection.substr(0, comma);
-    while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+    while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
+      token.remove_prefix(1);
     while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
     if (!token.empty() && visit(token)) return true;
     if (comma == std::string_view::npos) break;

@@ -32,8 +32,8 @@ struct ForwardFacts {
 
 // Writes the head (final CRLF included) at the start of `out`; returns its length, or 0 when it
 // does not fit.
-size_t write_request_head(std::span<char> out, const RequestView& request,
-                          const ProxyRoute& route, const ForwardFacts& facts, BodyPlan body);
+size_t write_request_head(std::span<char> out, const RequestView& request, const ProxyRoute& route,
+                          const ForwardFacts& facts, BodyPlan body);
 
 // The method's requests may be repeated (RFC 9110 9.2.2): GET, HEAD, OPTIONS, TRACE, PUT, DELETE.
 bool idempotent(Method method);

@@ -252,9 +252,10 @@ TEST_F(AccessLogTest, ExtendedAppendsHostAndContentEncoding) {
   e.user_agent = "curl/8.0";
   e.host = "LocalHost";
   e.content_encoding = "br";
-  EXPECT_EQ(line_of(e, AccessLogFormat::kExtended),
-            std::string("127.0.0.1 - - ") + kNowText +
-                " \"GET /a.css HTTP/1.1\" 200 312 \"-\" \"curl/8.0\" \"localhost\" \"br\" \"-\" - -\n");
+  EXPECT_EQ(
+      line_of(e, AccessLogFormat::kExtended),
+      std::string("127.0.0.1 - - ") + kNowText +
+          " \"GET /a.css HTTP/1.1\" 200 312 \"-\" \"curl/8.0\" \"localhost\" \"br\" \"-\" - -\n");
   e.upstream = "127.0.0.1:9001";
   e.upstream_status = 200;
   e.upstream_us = 2034567;

@@ -6,8 +6,8 @@
 
 #include <cstring>
 #include <deque>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "handlers/proxy/balancer.hpp"
 #include "handlers/proxy/proxy_handler.hpp"
@@ -62,13 +62,13 @@ struct FakeLink final : conn::UpstreamLink {
 
 struct FakeLinks final : conn::UpstreamLinks {
   std::deque<FakeLink> links;
-  bool refuse = false;           // no slot
-  int refuse_connects = 0;        // the next opens refused at once (nobody listens)
+  bool refuse = false;      // no slot
+  int refuse_connects = 0;  // the next opens refused at once (nobody listens)
   std::vector<uint32_t> refused_servers;
   bool next_reused = false;
 
-  conn::UpstreamLink* open(uint32_t, uint32_t server, const sockaddr*, socklen_t, double, bool fresh,
-                           conn::UpstreamLinkUser& user, bool* refused) override {
+  conn::UpstreamLink* open(uint32_t, uint32_t server, const sockaddr*, socklen_t, double,
+                           bool fresh, conn::UpstreamLinkUser& user, bool* refused) override {
     *refused = refuse_connects > 0;
     if (refuse_connects > 0) {
       --refuse_connects;
@@ -202,8 +202,8 @@ TEST_F(ProxyCallTest, DropsHopByHopFieldsAndAppendsToForwardingOnes) {
       "Expect: 100-continue\r\nX-Kept: 2\r\n\r\n");
   ready(0);
   const std::string& w = link(0).written;
-  for (const char* gone : {"Connection", "X-Secret", "Keep-Alive", "TE:", "Upgrade", "Expect",
-                           "https"}) {
+  for (const char* gone :
+       {"Connection", "X-Secret", "Keep-Alive", "TE:", "Upgrade", "Expect", "https"}) {
     EXPECT_EQ(w.find(gone), std::string::npos) << gone << " in\n" << w;
   }
   EXPECT_NE(w.find("X-Kept: 2\r\n"), std::string::npos);
@@ -442,20 +442,23 @@ TEST_F(ProxyCallTest, HeadAnswersKeepTheirLengthAndNoBody) {
 TEST_F(ProxyCallTest, InterimAnswersAreSkipped) {
   h.feed("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
   ready(0);
-  answer(0, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
-            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  answer(0,
+         "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+         "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
   EXPECT_TRUE(h.sent.starts_with("HTTP/1.1 200 ")) << h.sent;
   EXPECT_EQ(h.responses(), 1);
 }
 
 TEST_F(ProxyCallTest, AnUpgradeBecomesATunnelBothWays) {
-  h.feed("GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
-         "Sec-WebSocket-Key: k\r\n\r\n");
+  h.feed(
+      "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+      "Sec-WebSocket-Key: k\r\n\r\n");
   ready(0);
   EXPECT_NE(link(0).written.find("Upgrade: websocket\r\n"), std::string::npos) << link(0).written;
   EXPECT_NE(link(0).written.find("Connection: upgrade\r\n"), std::string::npos);
-  answer(0, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            "Sec-WebSocket-Accept: a\r\n\r\nfrom-server");
+  answer(0,
+         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Accept: a\r\n\r\nfrom-server");
   EXPECT_TRUE(h.sent.starts_with("HTTP/1.1 101 ")) << h.sent;
   EXPECT_NE(h.sent.find("Upgrade: websocket\r\n"), std::string::npos) << h.sent;
   EXPECT_NE(h.sent.find("Connection: upgrade\r\n"), std::string::npos) << h.sent;
