@@ -6,18 +6,13 @@
 #include <ctime>
 
 #include "log/error_log.hpp"
+#include "shm/rate_table.hpp"
 
 namespace zhttp::handlers::proxy {
 namespace {
 
 // How often the probes' due times are looked at.
 constexpr double kTickSeconds = 0.1;
-
-uint64_t monotonic_ms() {
-  timespec t;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
-  return static_cast<uint64_t>(t.tv_sec) * 1000 + static_cast<uint64_t>(t.tv_nsec) / 1000000;
-}
 
 const char* state_name(ServerState s) {
   switch (s) {
@@ -142,7 +137,7 @@ void HealthChecks::finish(Probe& p, bool passed, const char* why) {
     links_.release(p.link, false);
     p.link = nullptr;
   }
-  const uint64_t now = monotonic_ms();
+  const uint64_t now = shm::monotonic_us() / 1000;
   const ServerState before = balancer_.state(p.group, p.server, now);
   balancer_.record_check(p.group, p.server, passed, now);
   const ServerState after = balancer_.state(p.group, p.server, now);

@@ -7,17 +7,17 @@
 #include "handlers/common/client_address.hpp"
 #include "log/address_text.hpp"
 #include "log/error_log.hpp"
+#include "shm/rate_table.hpp"
 
 namespace zhttp::handlers::proxy {
 namespace {
 
-constexpr std::string_view kErrorType = "text/plain; charset=utf-8";
-
-uint64_t monotonic_us() {
-  timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return static_cast<uint64_t>(t.tv_sec) * 1000000 + static_cast<uint64_t>(t.tv_nsec) / 1000;
+// Monotonic milliseconds, the balancer's clock (its health windows).
+uint64_t now_ms() {
+  return shm::monotonic_us() / 1000;
 }
+
+constexpr std::string_view kErrorType = "text/plain; charset=utf-8";
 
 const char* error_text(uint16_t status) {
   switch (status) {
@@ -66,7 +66,7 @@ bool ProxyCall::start(CallContext& context, const ProxyRoute& route, Response& r
   answer_begun_ = false;
   done_ = false;
   stage_ = Stage::kIdle;
-  started_us_ = monotonic_us();
+  started_us_ = shm::monotonic_us();
 
   // The head is the same for every attempt: written once.
   char address[log::kMaxAddressChars];
@@ -94,7 +94,7 @@ void ProxyCall::attempt(bool fresh) {
   const UpstreamGroup& group = ctx_->config.groups[group_];
   if (!fresh) {
     uint32_t server = 0;
-    Pick pick = ctx_->balancer.pick(group_, response_->request(), tried_, ctx_->now_ms(), &server);
+    Pick pick = ctx_->balancer.pick(group_, response_->request(), tried_, now_ms(), &server);
     if (pick != Pick::kPicked) {
       if (ctx_->error_log != nullptr) {
         ctx_->error_log->log(
@@ -561,7 +561,8 @@ void ProxyCall::update_watch() {
 void ProxyCall::note() {
   if (!picked_ && attempts_ == 0) return;
   const UpstreamServer& s = ctx_->config.groups[group_].servers[server_];
-  response_->upstream_note(s.address, head_done_ ? head_.status : 0, monotonic_us() - started_us_);
+  response_->upstream_note(s.address, head_done_ ? head_.status : 0,
+                           shm::monotonic_us() - started_us_);
 }
 
 void ProxyCall::log(const char* reason) {
@@ -598,7 +599,7 @@ void ProxyCall::fail(Outcome outcome, uint16_t status, const char* reason) {
       ctx_->balancer.count_retry(group_, server_);
       // Unless the server was taken out meanwhile (it died, as its other connections told):
       // then another server, without counting this against it once more.
-      if (ctx_->balancer.state(group_, server_, ctx_->now_ms()) != ServerState::kDown) {
+      if (ctx_->balancer.state(group_, server_, now_ms()) != ServerState::kDown) {
         fresh_retry_ = true;
         return attempt(true);
       }
@@ -641,7 +642,7 @@ void ProxyCall::answer_error(uint16_t status) {
 void ProxyCall::finish_attempt(Outcome outcome) {
   if (!picked_) return;
   picked_ = false;
-  ctx_->balancer.finish(group_, server_, outcome, head_done_ ? head_.status : 0, ctx_->now_ms());
+  ctx_->balancer.finish(group_, server_, outcome, head_done_ ? head_.status : 0, now_ms());
 }
 
 void ProxyCall::complete() {

@@ -37,7 +37,6 @@ struct CallContext {
   conn::BufferPool& buffers;  // one block per call: request area, then response area
   uint32_t request_area;      // bytes of a block for the request head and staged body
   log::ErrorLog* error_log;   // null: failures are not logged
-  uint64_t (*now_ms)();       // monotonic milliseconds (health windows)
   // A call is over (its answer complete or abandoned): its owner takes it back. The call is
   // not touched again until started anew.
   void (*on_done)(ProxyCall& call, void* owner);

@@ -1,19 +1,8 @@
 #include "handlers/proxy/proxy_handler.hpp"
 
-#include <ctime>
-
 #include "http/request_host.hpp"
 
 namespace zhttp::handlers::proxy {
-namespace {
-
-uint64_t monotonic_ms() {
-  timespec t;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
-  return static_cast<uint64_t>(t.tv_sec) * 1000 + static_cast<uint64_t>(t.tv_nsec) / 1000000;
-}
-
-}  // namespace
 
 ProxyHandler::ProxyHandler(const ProxyConfig& config, Balancer& balancer,
                            conn::UpstreamLinks& links, const ProxyLimits& limits,
@@ -23,9 +12,8 @@ ProxyHandler::ProxyHandler(const ProxyConfig& config, Balancer& balancer,
       limits_(limits),
       buffers_(ProxyCall::kHeadArea + limits.stage_bytes + limits.response_bytes, limits.max_calls),
       calls_(limits.max_calls),
-      context_{
-          config,    balancer,     links,     buffers_, ProxyCall::kHeadArea + limits.stage_bytes,
-          error_log, monotonic_ms, give_back, this} {}
+      context_{config,    balancer,  links, buffers_, ProxyCall::kHeadArea + limits.stage_bytes,
+               error_log, give_back, this} {}
 
 // Asked for every callback of an exchange (the router's and this handler's): the host is looked
 // up only when some route needs it.

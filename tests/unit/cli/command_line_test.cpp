@@ -14,6 +14,7 @@
 
 #include "cli/config.hpp"
 #include "cli/version.hpp"
+#include "unit/support/parse_command_line.hpp"
 #include "unit/support/test_files.hpp"
 
 namespace zhttp::cli {
@@ -25,30 +26,6 @@ using testing::internal::CaptureStderr;
 using testing::internal::CaptureStdout;
 using testing::internal::GetCapturedStderr;
 using testing::internal::GetCapturedStdout;
-
-struct Parsed {
-  Command command;
-  Config config;
-  std::string out;
-  std::string err;
-};
-
-// Runs parse_command_line over "zhttpd" + args, capturing what it prints.
-Parsed parse(const std::vector<std::string>& args, Config config = {}) {
-  std::vector<std::string> storage = {"zhttpd"};
-  storage.insert(storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& s : storage) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  Parsed p;
-  p.config = std::move(config);
-  CaptureStdout();
-  CaptureStderr();
-  p.command = parse_command_line(static_cast<int>(storage.size()), argv.data(), &p.config);
-  p.err = GetCapturedStderr();
-  p.out = GetCapturedStdout();
-  return p;
-}
 
 // A directory in /tmp for one test, removed afterwards.
 class TempDir {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli/config.hpp"
+#include "unit/support/parse_command_line.hpp"
 #include "unit/support/test_files.hpp"
 
 namespace zhttp::cli {
@@ -26,29 +27,6 @@ using testing::internal::CaptureStderr;
 using testing::internal::CaptureStdout;
 using testing::internal::GetCapturedStderr;
 using testing::internal::GetCapturedStdout;
-
-struct Parsed {
-  Command command;
-  Config config;
-  std::string out;
-  std::string err;
-};
-
-// Runs parse_command_line over "zhttpd" + args, capturing what it prints.
-Parsed parse(const std::vector<std::string>& args) {
-  std::vector<std::string> storage = {"zhttpd"};
-  storage.insert(storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& s : storage) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  Parsed p;
-  CaptureStdout();
-  CaptureStderr();
-  p.command = parse_command_line(static_cast<int>(storage.size()), argv.data(), &p.config);
-  p.err = GetCapturedStderr();
-  p.out = GetCapturedStdout();
-  return p;
-}
 
 // Parses args that must be accepted, and returns the proxy's part.
 ProxyConfig accepted(const std::vector<std::string>& args) {
