@@ -99,7 +99,8 @@ TEST(ProxyGunicorn, RequestsSpacedOneSecondApartOverGunicornKeepAliveOneNeverFai
                                     << list(failures[0]) << proxy.error_log();
   EXPECT_EQ(answered[1], kDuration) << "over a new connection each time:\n"
                                     << list(failures[1]) << proxy.error_log();
-  // How often the race was met (each such attempt is an error-log line, then retried).
+  // How often the race was met: each such attempt is an error-log line at info level, then
+  // retried (counted only when the proxy logs at info).
   const std::string log = proxy.error_log();
   std::printf("[ gunicorn     ] %d s: %zu upstream connections found closed when reused\n",
               kDuration,

@@ -565,22 +565,25 @@ void ProxyCall::note() {
                            shm::monotonic_us() - started_us_);
 }
 
-void ProxyCall::log(const char* reason) {
+void ProxyCall::log(const char* reason, bool retried_race) {
   if (ctx_->error_log == nullptr) return;
   const UpstreamGroup& group = ctx_->config.groups[group_];
   const char* server = picked_ ? group.servers[server_].address.c_str() : "-";
   ctx_->error_log->log(
-      log::Level::kError, "upstream %s (group \"%s\"): %s, request \"%.*s %.*s\"", server,
-      group.name.c_str(), reason, static_cast<int>(response_->request().method_name().size()),
+      retried_race ? log::Level::kInfo : log::Level::kError,
+      "upstream %s (group \"%s\"): %s%s, request \"%.*s %.*s\"", server, group.name.c_str(), reason,
+      retried_race ? " (a pooled connection closed by the server: retried on a new one)" : "",
+      static_cast<int>(response_->request().method_name().size()),
       response_->request().method_name().data(),
       static_cast<int>(std::min<size_t>(response_->request().target().size(), 512)),
       response_->request().target().data());
 }
 
 void ProxyCall::fail(Outcome outcome, uint16_t status, const char* reason) {
-  log(reason);
   const bool reused_link = link_ != nullptr && link_->reused();
   const bool nothing_back = !got_bytes_;
+  const bool race = outcome == Outcome::kError && reused_link && nothing_back && !answer_begun_;
+  log(reason, race && !fresh_retry_ && idempotent_ && replayable());
   if (link_ != nullptr) {
     ctx_->links.release(link_, false);
     link_ = nullptr;

@@ -80,7 +80,9 @@ class ProxyCall final : private conn::UpstreamLinkUser {
   bool write_to_client(const char* data, uint32_t len, uint32_t* taken);
   void on_upstream_end();
   void update_watch();
-  void log(const char* reason);
+  // One error-log line for a failure; `retried_race` (the idle-close race, about to be retried
+  // on a new connection: nothing wrong with the server) only at info level.
+  void log(const char* reason, bool retried_race = false);
   void note();  // Response::upstream_note() as things stand
   // The attempt failed (`outcome`, logged with `reason`): retried elsewhere when allowed, else
   // answered with `status` (or the client's connection closed when the answer began).
