@@ -170,7 +170,17 @@ UpstreamPool::Link* UpstreamPool::connect(uint32_t group, uint32_t server, const
   l->connecting = true;
   l->connect_error = 0;
   ev_io_set(&l->io, fd, EV_WRITE);
-  if (::connect(fd, address, len) != 0 && errno != EINPROGRESS) l->connect_error = errno;
+  if (::connect(fd, address, len) != 0) {
+    l->connect_error = errno;
+    if (errno == EINPROGRESS) {
+      // On this machine (a backend on loopback) a refusal is known at once: asking now lets
+      // open() say so before other requests pick the same dead server.
+      int error = 0;
+      socklen_t error_len = sizeof error;
+      if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &error_len) != 0) error = 0;
+      l->connect_error = error;
+    }
+  }
   return l;
 }
 

@@ -595,19 +595,23 @@ void ProxyCall::fail(Outcome outcome, uint16_t status, const char* reason) {
     response_->abort();
     return release();
   }
-  // The idle-close race: a pooled connection the server closed just as it was reused. Not the
-  // server's fault; once more on a new connection when the request can be repeated.
+  // The idle-close race: a pooled connection the server closed just as it was reused. Not held
+  // against the server; the request goes on when it can be repeated: to another server of the
+  // group while one is left untried (this one may have just died: all its pooled connections
+  // fail at once, and none of them should go back to it), else once more to this one on a new
+  // connection, unless it was taken out meanwhile.
   if (outcome == Outcome::kError && reused_link && nothing_back) {
     if (!fresh_retry_ && idempotent_ && replayable()) {
       ctx_->balancer.count_retry(group_, server_);
-      // Unless the server was taken out meanwhile (it died, as its other connections told):
-      // then another server, without counting this against it once more.
+      if (attempts_ < ctx_->config.groups[group_].servers.size()) {
+        finish_attempt(Outcome::kAbandoned);
+        return attempt(false);
+      }
       if (ctx_->balancer.state(group_, server_, now_ms()) != ServerState::kDown) {
         fresh_retry_ = true;
         return attempt(true);
       }
       finish_attempt(Outcome::kAbandoned);
-      if (attempts_ < ctx_->config.groups[group_].servers.size()) return attempt(false);
       return answer_error(502);
     }
     finish_attempt(Outcome::kAbandoned);

@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <deque>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -91,11 +92,11 @@ struct FakeLinks final : conn::UpstreamLinks {
   }
 };
 
-ProxyConfig two_servers() {
+ProxyConfig servers(std::initializer_list<uint16_t> ports) {
   ProxyConfig c;
   UpstreamGroup g;
   g.name = "app";
-  for (uint16_t port : {9001, 9002}) {
+  for (uint16_t port : ports) {
     UpstreamServer s;
     s.address = "127.0.0.1:" + std::to_string(port);
     auto* in = reinterpret_cast<sockaddr_in*>(&s.sockaddr);
@@ -117,9 +118,17 @@ ProxyConfig two_servers() {
   return c;
 }
 
+ProxyConfig two_servers() {
+  return servers({9001, 9002});
+}
+ProxyConfig one_server() {
+  return servers({9001});
+}
+
 // The handler under test with everything it needs, as the harness holds one handler object.
-struct ProxyUnderTest final : Handler {
-  ProxyConfig config = two_servers();
+template <ProxyConfig (*kConfig)()>
+struct ProxyUnderTestOf final : Handler {
+  ProxyConfig config = kConfig();
   Balancer balancer{config, nullptr, -1};
   FakeLinks links;
   ProxyHandler proxy{config, balancer, links, ProxyLimits{8, 1024, 32832, 4096}, nullptr};
@@ -131,6 +140,7 @@ struct ProxyUnderTest final : Handler {
   void on_writable(Response& r) override { proxy.on_writable(r); }
   void on_abort(Response& r, AbortReason why) override { proxy.on_abort(r, why); }
 };
+using ProxyUnderTest = ProxyUnderTestOf<two_servers>;
 
 class ProxyCallTest : public ::testing::Test {
  protected:
@@ -315,61 +325,64 @@ TEST_F(ProxyCallTest, EveryServerFailingIs502AndATimeoutIs504) {
   EXPECT_TRUE(slow.sent.starts_with("HTTP/1.1 504 ")) << slow.sent;
 }
 
-TEST_F(ProxyCallTest, AReusedLinkClosedBeforeAnswerIsRetriedOnceOnANewOne) {
+// A pooled link that ends unanswered (the idle-close race, or a server that died under it): the
+// request goes to the other server (a pooled link there too), and when that one ends unanswered
+// as well, once more on a new connection to it.
+TEST_F(ProxyCallTest, AReusedLinkClosedBeforeAnswerGoesToTheOtherServerThenToANewConnection) {
   links().next_reused = true;
   h.feed("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
   ready(0);
   answer(0, "", true);  // the server had closed the idle connection
   ASSERT_EQ(links().links.size(), 2u);
-  EXPECT_TRUE(link(1).fresh);
-  EXPECT_EQ(link(1).server, link(0).server);
+  EXPECT_NE(link(1).server, link(0).server);
+  EXPECT_FALSE(link(1).fresh);
   ready(1);
-  answer(1, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-  EXPECT_TRUE(h.sent.starts_with("HTTP/1.1 200 ")) << h.sent;
-}
-
-// A server killed under a pooled connection: the reused link ends unanswered, and so does the
-// retry on a new connection to the same server (refused, or accepted by the dying process and
-// closed). That retry is not one more server: the request still goes to the next one.
-TEST_F(ProxyCallTest, AServerFailingOnItsReusedAndItsNewLinkLeavesTheRequestToTheNextServer) {
-  links().next_reused = true;
-  h.feed("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
-  ready(0);
-  answer(0, "", true);
-  ASSERT_EQ(links().links.size(), 2u);
-  EXPECT_TRUE(link(1).fresh);
-  EXPECT_EQ(link(1).server, link(0).server);
-  fail(1, conn::LinkFailure::kConnect);
+  answer(1, "", true);  // and so had the other one
   ASSERT_EQ(links().links.size(), 3u) << h.sent;
-  EXPECT_NE(link(2).server, link(0).server);
+  EXPECT_TRUE(link(2).fresh);
+  EXPECT_EQ(link(2).server, link(1).server);
   ready(2);
   answer(2, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
   EXPECT_TRUE(h.sent.starts_with("HTTP/1.1 200 ")) << h.sent;
+}
 
-  conn::ConnectionHarness<ProxyUnderTest> closed;
-  closed.handler.links.next_reused = true;
-  closed.feed("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
-  auto& ls = closed.handler.links.links;
-  auto settle_closed = [&] {
-    closed.run_wakes();
-    closed.flush();
+// A group of one server: the race is retried on a new connection to it; when that one fails too
+// (the server died), a 502.
+TEST(ProxyCallOneServer, AReusedLinkClosedBeforeAnswerIsRetriedOnceOnANewOne) {
+  conn::ConnectionHarness<ProxyUnderTestOf<one_server>> h;
+  auto& ls = h.handler.links.links;
+  auto settle = [&] {
+    h.run_wakes();
+    h.flush();
   };
+  h.handler.links.next_reused = true;
+  h.feed("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
   ls.at(0).user->on_link_ready(ls.at(0));
   ls.at(0).eof = true;
   ls.at(0).user->on_link_io(ls.at(0), true, false);
-  settle_closed();
+  settle();
   ASSERT_EQ(ls.size(), 2u);
+  EXPECT_TRUE(ls.at(1).fresh);
   ls.at(1).user->on_link_ready(ls.at(1));
-  ls.at(1).eof = true;  // connected, then closed before a byte
+  ls.at(1).to_read = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
   ls.at(1).user->on_link_io(ls.at(1), true, false);
-  settle_closed();
-  ASSERT_EQ(ls.size(), 3u) << closed.sent;
-  EXPECT_NE(ls.at(2).server, ls.at(0).server);
-  ls.at(2).user->on_link_ready(ls.at(2));
-  ls.at(2).to_read = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-  ls.at(2).user->on_link_io(ls.at(2), true, false);
-  settle_closed();
-  EXPECT_TRUE(closed.sent.starts_with("HTTP/1.1 200 ")) << closed.sent;
+  settle();
+  EXPECT_TRUE(h.sent.starts_with("HTTP/1.1 200 ")) << h.sent;
+
+  conn::ConnectionHarness<ProxyUnderTestOf<one_server>> dead;
+  auto& ds = dead.handler.links.links;
+  dead.handler.links.next_reused = true;
+  dead.feed("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  ds.at(0).user->on_link_ready(ds.at(0));
+  ds.at(0).eof = true;
+  ds.at(0).user->on_link_io(ds.at(0), true, false);
+  dead.run_wakes();
+  ASSERT_EQ(ds.size(), 2u);
+  ds.at(1).user->on_link_failed(ds.at(1), conn::LinkFailure::kConnect);
+  dead.run_wakes();
+  dead.flush();
+  EXPECT_EQ(ds.size(), 2u);  // not a third time
+  EXPECT_TRUE(dead.sent.starts_with("HTTP/1.1 502 ")) << dead.sent;
 }
 
 TEST_F(ProxyCallTest, APostOnAReusedLinkIsNotRepeated) {
